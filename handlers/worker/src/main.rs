@@ -1,0 +1,22 @@
+//! Step Functions tasks of every workflow.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use tributary::config::{load_aws_config, Settings};
+use tributary::store::Store;
+use tributary::workflow::{StreamTasks, TaskInput, Worker};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tributary::telemetry::init();
+    let settings = Settings::from_env()?;
+    let aws = load_aws_config().await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), &settings.table_name);
+    let streams = StreamTasks::new(
+        store.clone(),
+        aws_sdk_kinesis::Client::new(&aws),
+        aws_sdk_iam::Client::new(&aws),
+        aws_sdk_secretsmanager::Client::new(&aws),
+    );
+    let worker = Worker::new(store, streams);
+    run(service_fn(|event: LambdaEvent<TaskInput>| worker.run(event.payload))).await
+}

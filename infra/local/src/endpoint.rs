@@ -1,0 +1,201 @@
+//! The one local AWS endpoint: requests are routed by the service in their SigV4
+//! signature. Lambda is served here; every other service is passed to moto.
+//! `/_local/…` holds the controls tests use (faults, request counts).
+
+use crate::faults::{Fault, Faults};
+use crate::lambda::LambdaService;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct Endpoint {
+    pub lambda: LambdaService,
+    pub faults: Faults,
+    pub moto_url: String,
+    pub http: reqwest::Client,
+    /// Requests seen per `service:Operation`, for benchmarks.
+    pub counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+/// The signing name in `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request`.
+pub fn signing_service(headers: &HeaderMap) -> Option<String> {
+    let authorization = headers.get("authorization")?.to_str().ok()?;
+    let credential = authorization.split("Credential=").nth(1)?;
+    credential.split('/').nth(3).map(str::to_string)
+}
+
+fn operation(headers: &HeaderMap, uri: &axum::http::Uri, body: &[u8]) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        return target.rsplit('.').next().unwrap_or(target).to_string();
+    }
+    let query = uri.query().unwrap_or("");
+    let form = std::str::from_utf8(body).unwrap_or("");
+    for pair in query.split('&').chain(form.split('&')) {
+        if let Some(action) = pair.strip_prefix("Action=") {
+            return action.to_string();
+        }
+    }
+    uri.path().to_string()
+}
+
+pub async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(body) => body,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let path = parts.uri.path().to_string();
+    if let Some(control) = path.strip_prefix("/_local/") {
+        return endpoint.control(&parts.method, control, &body);
+    }
+    let service = signing_service(&parts.headers).unwrap_or_default();
+    let key = format!("{service}:{}", operation(&parts.headers, &parts.uri, &body));
+    *endpoint.counts.lock().unwrap().entry(key).or_default() += 1;
+    if service == "lambda" || path.starts_with("/2015-03-31/functions") {
+        return endpoint.lambda_api(&parts.method, &path, &parts.headers, body).await;
+    }
+    endpoint.proxy(parts, body).await
+}
+
+fn json_error(status: StatusCode, error_type: &str, message: &str) -> Response {
+    let mut response = (status, serde_json::json!({"Type": "User", "message": message}).to_string()).into_response();
+    response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_str(error_type).unwrap_or(HeaderValue::from_static("Error")));
+    response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    response
+}
+
+impl Endpoint {
+    fn control(&self, method: &Method, path: &str, body: &[u8]) -> Response {
+        match (method, path) {
+            (&Method::POST, "faults") => match serde_json::from_slice::<Fault>(body) {
+                Ok(fault) => {
+                    self.faults.add(fault);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+            },
+            (&Method::DELETE, "faults") => {
+                self.faults.clear();
+                StatusCode::NO_CONTENT.into_response()
+            }
+            (&Method::GET, "metrics") => {
+                let counts = self.counts.lock().unwrap().clone();
+                axum::Json(serde_json::json!({"Requests": counts})).into_response()
+            }
+            (&Method::DELETE, "metrics") => {
+                self.counts.lock().unwrap().clear();
+                StatusCode::NO_CONTENT.into_response()
+            }
+            (&Method::GET, "health") => StatusCode::OK.into_response(),
+            _ => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+
+    /// The subset of the Lambda API the system uses: Invoke.
+    async fn lambda_api(&self, method: &Method, path: &str, headers: &HeaderMap, body: Bytes) -> Response {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let name = match (method, segments.as_slice()) {
+            (&Method::POST, ["2015-03-31", "functions", name, "invocations"]) => percent_decode(name),
+            _ => return json_error(StatusCode::NOT_FOUND, "UnsupportedOperation", "only Invoke is served locally"),
+        };
+        if self.lambda.spec(&name).is_none() {
+            return json_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", &format!("Function not found: {name}"));
+        }
+        let asynchronous = headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()) == Some("Event");
+        if asynchronous {
+            let endpoint = self.clone();
+            tokio::spawn(async move {
+                endpoint.invoke(&name, body).await;
+            });
+            return StatusCode::ACCEPTED.into_response();
+        }
+        let outcome = self.invoke(&name, body).await;
+        let mut response = (StatusCode::OK, outcome.payload).into_response();
+        response.headers_mut().insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+        response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+        if outcome.error_type.is_some() {
+            response.headers_mut().insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+        }
+        response
+    }
+
+    /// Invokes a function, unless an injected fault answers first.
+    pub async fn invoke(&self, name: &str, payload: Bytes) -> crate::lambda::Outcome {
+        if let Some(fault) = self.faults.take(name, &payload) {
+            tracing::info!(function = name, task = %fault.task, error = %fault.error_type, "injected fault");
+            return crate::lambda::Outcome::error(&fault.error_type, &format!("injected fault in task {}", fault.task));
+        }
+        match self.lambda.invoke(name, payload).await {
+            Some(outcome) => outcome,
+            None => crate::lambda::Outcome::error("ResourceNotFoundException", &format!("Function not found: {name}")),
+        }
+    }
+
+    async fn proxy(&self, parts: axum::http::request::Parts, body: Bytes) -> Response {
+        let target = format!("{}{}", self.moto_url, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+        let mut request = self.http.request(parts.method.clone(), &target).body(body);
+        for (name, value) in parts.headers.iter() {
+            if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+                request = request.header(name, value);
+            }
+        }
+        match request.send().await {
+            Ok(answer) => {
+                let status = answer.status();
+                let headers = answer.headers().clone();
+                let bytes = answer.bytes().await.unwrap_or_default();
+                let mut response = Response::new(Body::from(bytes));
+                *response.status_mut() = status;
+                for (name, value) in headers.iter() {
+                    if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+                        response.headers_mut().append(name, value.clone());
+                    }
+                }
+                response
+            }
+            Err(e) => json_error(StatusCode::BAD_GATEWAY, "ServiceUnavailable", &format!("local AWS backend unreachable: {e}")),
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signing_service_is_read_from_the_credential_scope() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20261125/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=x".parse().unwrap(),
+        );
+        assert_eq!(signing_service(&headers).as_deref(), Some("lambda"));
+    }
+
+    #[test]
+    fn function_arns_in_paths_are_decoded() {
+        assert_eq!(percent_decode("arn%3Aaws%3Alambda"), "arn:aws:lambda");
+    }
+}

@@ -1,0 +1,142 @@
+//! tributary-local: the whole Tributary system on one machine. Only endpoints differ
+//! from AWS: the handler binaries, state machines and table come from the same files.
+
+mod apigw;
+mod bootstrap;
+mod endpoint;
+mod faults;
+mod lambda;
+mod moto;
+mod template;
+mod triggers;
+
+use endpoint::Endpoint;
+use lambda::{FunctionSpec, LambdaService};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+}
+
+fn port(name: &str, default: u16) -> Result<u16, String> {
+    env_or(name, &default.to_string()).parse().map_err(|_| format!("{name} must be a port number"))
+}
+
+#[tokio::main]
+async fn main() {
+    tributary::telemetry::init();
+    if let Err(error) = run().await {
+        eprintln!("tributary-local: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let root = PathBuf::from(env_or("TRIBUTARY_ROOT", "."));
+    let bin_dir = match std::env::var("TRIBUTARY_BIN_DIR") {
+        Ok(dir) => PathBuf::from(dir),
+        Err(_) => std::env::current_exe().map_err(|e| e.to_string())?.parent().map(PathBuf::from).unwrap_or_default(),
+    };
+    let state_dir = root.join(".local");
+    let log_dir = state_dir.join("logs");
+    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+    let aws_port = port("TRIBUTARY_AWS_PORT", 4566)?;
+    let api_port = port("TRIBUTARY_API_PORT", 3000)?;
+    let moto_port = port("TRIBUTARY_MOTO_PORT", 4599)?;
+    let tokens = apigw::parse_tokens(&env_or("TRIBUTARY_TOKENS", "dev-token=dev"))?;
+    let schedule = Duration::from_secs(env_or("TRIBUTARY_SCHEDULE_SECONDS", "10").parse().map_err(|_| "TRIBUTARY_SCHEDULE_SECONDS must be a number")?);
+    let wiring = template::load(&root.join("infra/template.yaml"))?;
+    let endpoint_url = format!("http://127.0.0.1:{aws_port}");
+
+    let http = reqwest::Client::new();
+    let moto_server = PathBuf::from(env_or("TRIBUTARY_MOTO_SERVER", &root.join(".venv/bin/moto_server").to_string_lossy()));
+    let mut moto = moto::Moto::start_or_reuse(&http, &moto_server, moto_port, aws_port, &log_dir.join("moto.log")).await?;
+
+    let faults = faults::Faults::default();
+    for fault in faults::Faults::parse(&env_or("TRIBUTARY_FAULTS", ""))? {
+        faults.add(fault);
+    }
+    let lambda = LambdaService::default();
+    let endpoint = Endpoint { lambda: lambda.clone(), faults, moto_url: moto.url.clone(), http: http.clone(), counts: Default::default() };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", aws_port)).await.map_err(|e| format!("port {aws_port}: {e}"))?;
+    let aws_router = axum::Router::new().fallback(endpoint::handle).with_state(endpoint.clone());
+    tokio::spawn(async move { axum::serve(listener, aws_router).await });
+
+    // Our own clients talk to the local endpoint, like the functions do.
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint_url)
+        .region(aws_config::Region::new(template::REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tributary-local"))
+        .load()
+        .await;
+    let table = bootstrap::create_table(&http, &moto.url, &wiring).await?;
+    bootstrap::create_bus(&aws_sdk_eventbridge::Client::new(&aws), &wiring.bus_name).await?;
+    let role = bootstrap::create_states_role(&aws_sdk_iam::Client::new(&aws)).await?;
+    let machines = bootstrap::create_state_machines(&aws_sdk_sfn::Client::new(&aws), &wiring, &role).await?;
+
+    let grace = env_or("TRIBUTARY_RECONCILE_GRACE_SECONDS", "30");
+    for function in &wiring.functions {
+        let mut environment = function.environment.clone();
+        environment.extend([
+            ("AWS_ENDPOINT_URL".to_string(), endpoint_url.clone()),
+            ("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
+            ("AWS_REGION".to_string(), template::REGION.to_string()),
+            ("KINESIS_PUBLIC_ENDPOINT".to_string(), endpoint_url.clone()),
+            ("RUST_LOG".to_string(), env_or("RUST_LOG", "info")),
+        ]);
+        if environment.contains_key("RECONCILE_GRACE_SECONDS") {
+            environment.insert("RECONCILE_GRACE_SECONDS".into(), grace.clone());
+        }
+        lambda.register(FunctionSpec {
+            name: function.name.clone(),
+            arn: template::function_arn(&function.name),
+            command: bin_dir.join(&function.binary),
+            args: vec![],
+            working_dir: None,
+            environment,
+            timeout: Duration::from_secs(function.timeout_seconds),
+            memory_mb: function.memory_mb,
+            max_instances: 4,
+            log_file: log_dir.join(format!("{}.log", function.name)),
+        });
+        lambda::wait_until_idle(&lambda, &function.name, Duration::from_secs(10)).await;
+    }
+
+    let triggered = |event_type: &str| wiring.functions.iter().find(|f| f.event_types.iter().any(|t| t == event_type)).map(|f| f.name.clone());
+    let api_function = triggered("HttpApi").ok_or("no function has an HttpApi event")?;
+    let gateway = apigw::Gateway { endpoint: endpoint.clone(), function: api_function, tokens: tokens.clone() };
+    let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port)).await.map_err(|e| format!("port {api_port}: {e}"))?;
+    let api_router = axum::Router::new().fallback(apigw::handle).with_state(gateway);
+    tokio::spawn(async move { axum::serve(api_listener, api_router).await });
+
+    if let Some(status_function) = triggered("DynamoDB") {
+        let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        tokio::spawn(triggers::poll_table_stream(endpoint.clone(), streams, dynamodb, table.clone(), status_function));
+    }
+    if let Some(automation) = triggered("Schedule") {
+        tokio::spawn(triggers::fire_schedule(endpoint.clone(), automation, schedule));
+    }
+    if let Some(automation) = triggered("EventBridgeRule") {
+        tokio::spawn(triggers::watch_executions(endpoint.clone(), aws_sdk_sfn::Client::new(&aws), machines, automation));
+    }
+
+    let first_token = tokens.iter().next().map(|(t, tenant)| format!("{t} (tenant {tenant})")).unwrap_or_default();
+    println!("tributary-local is up");
+    println!("  API:          http://127.0.0.1:{api_port}   (Authorization: Bearer {first_token})");
+    println!("  AWS endpoint: {endpoint_url}   (any credentials, region {})", template::REGION);
+    println!("  logs:         {}", log_dir.display());
+    println!("Ctrl-C stops everything.");
+
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    println!("stopping");
+    lambda.stop_all();
+    moto.stop().await;
+    Ok(())
+}

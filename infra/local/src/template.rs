@@ -1,0 +1,258 @@
+//! Local wiring from `infra/template.yaml`, the file that deploys to AWS: the table,
+//! the functions (binary, environment), the state machines (definition, substitutions),
+//! the bus. Intrinsics are resolved the way CloudFormation would, with local ARNs.
+
+use serde_json::{json, Map, Value};
+use serde_yaml::value::TaggedValue;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+pub const STACK: &str = "tributary";
+
+#[derive(Debug, Clone)]
+pub struct FunctionDef {
+    pub name: String,
+    pub binary: String,
+    pub timeout_seconds: u64,
+    pub memory_mb: u64,
+    pub environment: BTreeMap<String, String>,
+    /// Event source types (`HttpApi`, `DynamoDB`, `Schedule`, `EventBridgeRule`).
+    pub event_types: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateMachineDef {
+    pub name: String,
+    pub definition_path: PathBuf,
+    pub substitutions: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Wiring {
+    /// The table's CloudFormation properties, resolved (CreateTable's shape, nearly).
+    pub table: Value,
+    pub bus_name: String,
+    pub functions: Vec<FunctionDef>,
+    pub state_machines: Vec<StateMachineDef>,
+}
+
+pub fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+}
+
+pub fn state_machine_arn(name: &str) -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}")
+}
+
+struct Resolver<'a> {
+    resources: &'a Map<String, Value>,
+    parameters: &'a Map<String, Value>,
+}
+
+impl Resolver<'_> {
+    fn resource_type(&self, id: &str) -> &str {
+        self.resources.get(id).and_then(|r| r["Type"].as_str()).unwrap_or("")
+    }
+
+    fn property(&self, id: &str, name: &str) -> Value {
+        self.resolve(&self.resources[id]["Properties"][name])
+    }
+
+    fn reference(&self, name: &str) -> String {
+        match name {
+            "AWS::StackName" => return STACK.into(),
+            "AWS::Region" => return REGION.into(),
+            "AWS::AccountId" => return ACCOUNT.into(),
+            "AWS::Partition" => return "aws".into(),
+            "AWS::URLSuffix" => return "amazonaws.com".into(),
+            _ => {}
+        }
+        if let Some(parameter) = self.parameters.get(name) {
+            return match &parameter["Default"] {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+        }
+        match self.resource_type(name) {
+            "AWS::DynamoDB::Table" => text(&self.property(name, "TableName")),
+            "AWS::Events::EventBus" => text(&self.property(name, "Name")),
+            "AWS::Serverless::Function" => text(&self.property(name, "FunctionName")),
+            "AWS::Serverless::StateMachine" => state_machine_arn(&text(&self.property(name, "Name"))),
+            _ => format!("local-{name}"),
+        }
+    }
+
+    fn attribute(&self, id: &str, attribute: &str) -> String {
+        match (self.resource_type(id), attribute) {
+            ("AWS::Serverless::Function", "Arn") => function_arn(&self.reference(id)),
+            ("AWS::Serverless::StateMachine", "Name") => text(&self.property(id, "Name")),
+            ("AWS::DynamoDB::Table", "StreamArn") => format!("local-stream-of-{}", self.reference(id)),
+            _ => format!("local-{id}.{attribute}"),
+        }
+    }
+
+    fn substitute(&self, template: &str) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').map(|e| start + e).unwrap_or(rest.len());
+            let name = &rest[start + 2..end];
+            out.push_str(&match name.split_once('.') {
+                Some((id, attribute)) => self.attribute(id, attribute),
+                None => self.reference(name),
+            });
+            rest = &rest[(end + 1).min(rest.len())..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn resolve(&self, value: &Value) -> Value {
+        match value {
+            Value::Object(map) if map.len() == 1 && map.contains_key("!Ref") => json!(self.reference(&text(&map["!Ref"]))),
+            Value::Object(map) if map.len() == 1 && map.contains_key("!Sub") => json!(self.substitute(&text(&map["!Sub"]))),
+            Value::Object(map) if map.len() == 1 && map.contains_key("!GetAtt") => {
+                let target = text(&map["!GetAtt"]);
+                let (id, attribute) = target.split_once('.').unwrap_or((&target, "Arn"));
+                json!(self.attribute(id, attribute))
+            }
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.resolve(v))).collect()),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.resolve(v)).collect()),
+            other => other.clone(),
+        }
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// YAML (with CloudFormation's short-form tags) → JSON, tags kept as `{"!Tag": value}`.
+fn yaml_to_json(value: serde_yaml::Value) -> Value {
+    match value {
+        serde_yaml::Value::Null => Value::Null,
+        serde_yaml::Value::Bool(b) => json!(b),
+        serde_yaml::Value::Number(n) => serde_json::to_value(n).unwrap_or(Value::Null),
+        serde_yaml::Value::String(s) => json!(s),
+        serde_yaml::Value::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect()),
+        serde_yaml::Value::Mapping(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.as_str().map(str::to_string).unwrap_or_else(|| format!("{k:?}")), yaml_to_json(v)))
+                .collect(),
+        ),
+        serde_yaml::Value::Tagged(tagged) => {
+            let TaggedValue { tag, value } = *tagged;
+            json!({ tag.to_string(): yaml_to_json(value) })
+        }
+    }
+}
+
+pub fn load(template_path: &Path) -> Result<Wiring, String> {
+    let source = std::fs::read_to_string(template_path).map_err(|e| format!("{}: {e}", template_path.display()))?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&source).map_err(|e| format!("{}: {e}", template_path.display()))?;
+    let document = yaml_to_json(yaml);
+    let template_dir = template_path.parent().unwrap_or(Path::new("."));
+    let empty = Map::new();
+    let resources = document["Resources"].as_object().ok_or("the template has no Resources")?;
+    let parameters = document["Parameters"].as_object().unwrap_or(&empty);
+    let resolver = Resolver { resources, parameters };
+    let globals = resolver.resolve(&document["Globals"]["Function"]);
+
+    let mut wiring = Wiring { table: Value::Null, bus_name: String::new(), functions: vec![], state_machines: vec![] };
+    for (id, resource) in resources {
+        match resource["Type"].as_str().unwrap_or("") {
+            "AWS::DynamoDB::Table" => wiring.table = resolver.resolve(&resource["Properties"]),
+            "AWS::Events::EventBus" => wiring.bus_name = resolver.reference(id),
+            "AWS::Serverless::Function" => {
+                let properties = resolver.resolve(&resource["Properties"]);
+                let mut environment = BTreeMap::new();
+                for source in [&globals["Environment"]["Variables"], &properties["Environment"]["Variables"]] {
+                    for (key, value) in source.as_object().unwrap_or(&empty) {
+                        environment.insert(key.clone(), text(value));
+                    }
+                }
+                let number = |name: &str, default: u64| {
+                    properties[name].as_u64().or_else(|| globals[name].as_u64()).unwrap_or(default)
+                };
+                wiring.functions.push(FunctionDef {
+                    name: resolver.reference(id),
+                    binary: text(&resource["Metadata"]["BuildProperties"]["Binary"]),
+                    timeout_seconds: number("Timeout", 3),
+                    memory_mb: number("MemorySize", 128),
+                    environment,
+                    event_types: properties["Events"]
+                        .as_object()
+                        .map(|events| events.values().map(|e| text(&e["Type"])).collect())
+                        .unwrap_or_default(),
+                });
+            }
+            "AWS::Serverless::StateMachine" => {
+                let properties = resolver.resolve(&resource["Properties"]);
+                wiring.state_machines.push(StateMachineDef {
+                    name: text(&properties["Name"]),
+                    definition_path: template_dir.join(text(&properties["DefinitionUri"])),
+                    substitutions: properties["DefinitionSubstitutions"]
+                        .as_object()
+                        .unwrap_or(&empty)
+                        .iter()
+                        .map(|(k, v)| (k.clone(), text(v)))
+                        .collect(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(wiring)
+}
+
+impl StateMachineDef {
+    /// The definition with `${…}` substitutions applied, as Step Functions receives it.
+    pub fn definition(&self) -> Result<String, String> {
+        let mut definition = std::fs::read_to_string(&self.definition_path).map_err(|e| format!("{}: {e}", self.definition_path.display()))?;
+        for (key, value) in &self.substitutions {
+            definition = definition.replace(&format!("${{{key}}}"), value);
+        }
+        Ok(definition)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wiring() -> Wiring {
+        load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap()
+    }
+
+    #[test]
+    fn the_template_gives_four_functions_with_their_binaries() {
+        let names: Vec<_> = wiring().functions.iter().map(|f| (f.name.clone(), f.binary.clone())).collect();
+        for role in ["api", "worker", "status", "automation"] {
+            assert!(names.contains(&(format!("tributary-{role}"), format!("tributary-{role}"))), "{names:?}");
+        }
+    }
+
+    #[test]
+    fn state_machine_definitions_have_every_substitution_resolved() {
+        for machine in wiring().state_machines {
+            let definition = machine.definition().unwrap();
+            assert!(!definition.contains("${"), "{} keeps a placeholder", machine.name);
+            assert!(definition.contains(&function_arn("tributary-worker")));
+        }
+    }
+
+    #[test]
+    fn the_api_function_knows_every_state_machine() {
+        let wiring = wiring();
+        let api = wiring.functions.iter().find(|f| f.name == "tributary-api").unwrap();
+        assert_eq!(api.environment["CREATE_STREAM_STATE_MACHINE_ARN"], state_machine_arn("tributary-create-stream"));
+        assert_eq!(api.environment["TABLE_NAME"], "tributary");
+    }
+}

@@ -1,0 +1,215 @@
+//! The HTTP API (design §2), independent of how requests arrive: [`lambda`] adapts API
+//! Gateway's events to [`ApiRequest`].
+
+pub mod lambda;
+mod jobs;
+mod problem;
+mod streams;
+
+pub use problem::ApiError;
+
+use crate::aws::workflows::Workflows;
+use crate::config::Settings;
+use crate::store::{IdempotencyRecord, IdempotentWrite, Store};
+use http::{HeaderMap, Method};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// One HTTP request, with the tenant the authorizer established (if any).
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub tenant: Option<String>,
+}
+
+impl ApiRequest {
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, body: &Value) -> Self {
+        ApiResponse { status, content_type: "application/json", location: None, body: body.to_string() }
+    }
+
+    /// 202 for a change carried out by `job`.
+    pub fn accepted(mut resource: Value, job: &crate::model::Job) -> Self {
+        resource["Job"] = job.summary();
+        ApiResponse { location: Some(format!("/jobs/{}", job.job_id)), ..ApiResponse::json(202, &resource) }
+    }
+
+    pub fn problem(error: &ApiError) -> Self {
+        ApiResponse { status: error.status, content_type: "application/problem+json", location: None, body: error.body().to_string() }
+    }
+}
+
+pub type ApiResult = Result<ApiResponse, ApiError>;
+
+/// An `Idempotency-Key` and the fingerprint of the request that carried it.
+pub struct Idempotency {
+    key: String,
+    request_hash: String,
+}
+
+impl Idempotency {
+    fn of(request: &ApiRequest) -> Result<Option<Idempotency>, ApiError> {
+        let Some(key) = request.header("idempotency-key") else { return Ok(None) };
+        if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+        }
+        let mut hash = Sha256::new();
+        hash.update(request.method.as_str());
+        hash.update(b" ");
+        hash.update(request.path.as_bytes());
+        hash.update(b"\n");
+        hash.update(&request.body);
+        Ok(Some(Idempotency { key: key.to_string(), request_hash: hex::encode(hash.finalize()) }))
+    }
+
+    fn record(&self, response: &ApiResponse) -> IdempotencyRecord {
+        IdempotencyRecord {
+            request_hash: self.request_hash.clone(),
+            status: response.status,
+            location: response.location.clone(),
+            body: response.body.clone(),
+            expires_at: crate::model::now_epoch_seconds() + crate::store::IDEMPOTENCY_TTL_SECONDS,
+        }
+    }
+
+    /// The first answer, if this key was used before with the same request.
+    fn replay(&self, record: IdempotencyRecord) -> ApiResult {
+        if record.request_hash != self.request_hash {
+            return Err(ApiError::idempotency_mismatch());
+        }
+        Ok(ApiResponse { status: record.status, content_type: "application/json", location: record.location, body: record.body })
+    }
+}
+
+/// A change request on its way: the tenant, its idempotency key, and the record to
+/// write with the change.
+pub struct Change<'a> {
+    pub tenant: &'a str,
+    idempotency: Option<Idempotency>,
+    record: Option<IdempotencyRecord>,
+}
+
+impl<'a> Change<'a> {
+    /// Prepares `response` to be remembered under the request's key.
+    pub fn remember(&mut self, response: &ApiResponse) {
+        self.record = self.idempotency.as_ref().map(|i| i.record(response));
+    }
+
+    pub fn write(&self) -> Option<IdempotentWrite<'_>> {
+        match (&self.idempotency, &self.record) {
+            (Some(idempotency), Some(record)) => Some(IdempotentWrite { tenant: self.tenant, key: &idempotency.key, record }),
+            _ => None,
+        }
+    }
+}
+
+pub struct Api {
+    store: Store,
+    workflows: Workflows,
+    secrets: aws_sdk_secretsmanager::Client,
+    settings: Settings,
+}
+
+impl Api {
+    pub fn new(store: Store, workflows: Workflows, secrets: aws_sdk_secretsmanager::Client, settings: Settings) -> Self {
+        Api { store, workflows, secrets, settings }
+    }
+
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        match self.route(&request).await {
+            Ok(response) => response,
+            Err(error) => ApiResponse::problem(&error),
+        }
+    }
+
+    async fn route(&self, request: &ApiRequest) -> ApiResult {
+        let tenant = request.tenant.as_deref().filter(|t| !t.is_empty()).ok_or_else(ApiError::unauthorized)?;
+        let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+        let method = &request.method;
+        match (segments.as_slice(), method) {
+            (["streams"], &Method::GET) => self.list_streams(tenant, request).await,
+            (["streams"], &Method::POST) => self.change(tenant, request, |c| self.create_stream(c, request)).await,
+            (["streams", id], &Method::GET) => self.get_stream(tenant, id, request).await,
+            (["streams", id], &Method::PATCH) => self.change(tenant, request, |c| self.patch_stream(c, id, request)).await,
+            (["streams", id], &Method::DELETE) => self.change(tenant, request, |c| self.delete_stream(c, id, request)).await,
+            (["streams", id, "credentials"], &Method::GET) => self.get_credentials(tenant, id).await,
+            (["streams", id, "credentials", "rotate"], &Method::POST) => {
+                self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await
+            }
+            (["jobs"], &Method::GET) => self.list_jobs(tenant, request).await,
+            (["jobs", id], &Method::GET) => self.get_job(tenant, id).await,
+            (["streams"] | ["streams", _] | ["streams", _, "credentials"] | ["streams", _, "credentials", "rotate"] | ["jobs"] | ["jobs", _], _) => {
+                Err(ApiError::method_not_allowed())
+            }
+            _ => Err(ApiError::not_found(format!("no route for {}", request.path))),
+        }
+    }
+
+    /// Runs a change request under its idempotency key: a repeat with the same body gets
+    /// the first answer; the handler writes the key with its change, atomically.
+    async fn change<'a, F, Fut>(&self, tenant: &'a str, request: &ApiRequest, handler: F) -> ApiResult
+    where
+        F: FnOnce(Change<'a>) -> Fut,
+        Fut: std::future::Future<Output = ApiResult>,
+    {
+        let idempotency = Idempotency::of(request)?;
+        if let Some(idempotency) = &idempotency {
+            if let Some(record) = self.store.get_idempotency_record(tenant, &idempotency.key).await? {
+                return idempotency.replay(record);
+            }
+        }
+        let key = idempotency.as_ref().map(|i| (i.key.clone(), i.request_hash.clone()));
+        match handler(Change { tenant, idempotency, record: None }).await {
+            // A concurrent request with the same key won the race: answer as it did.
+            Err(error) if error.status == 409 && error.detail == IDEMPOTENCY_RACE => {
+                let (key, request_hash) = key.expect("only keyed requests race");
+                let record = self.store.get_idempotency_record(tenant, &key).await?.ok_or_else(|| ApiError::conflict("retry the request"))?;
+                Idempotency { key, request_hash }.replay(record)
+            }
+            other => other,
+        }
+    }
+
+    fn parse_limit(request: &ApiRequest) -> Result<i32, ApiError> {
+        match request.query("Limit") {
+            None => Ok(50),
+            Some(text) => match text.parse::<i32>() {
+                Ok(limit) if (1..=100).contains(&limit) => Ok(limit),
+                _ => Err(ApiError::invalid_field("Limit", "must be an integer between 1 and 100")),
+            },
+        }
+    }
+
+    /// `If-Match: <Version>` (quoted or not), if given.
+    fn if_match(request: &ApiRequest) -> Result<Option<i64>, ApiError> {
+        let Some(value) = request.header("if-match") else { return Ok(None) };
+        let trimmed = value.trim().trim_start_matches("W/").trim_matches('"');
+        trimmed
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::invalid_field("If-Match", "must be the resource's Version"))
+    }
+}
+
+pub(crate) const IDEMPOTENCY_RACE: &str = "a request with this Idempotency-Key is in progress";

@@ -1,0 +1,198 @@
+//! `/streams` routes.
+
+use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
+use crate::aws::producer;
+use crate::model::{Job, Operation, ResourceStatus, Stream, StreamPatch, StreamRequest};
+use crate::store::StoreError;
+use serde_json::json;
+
+impl Api {
+    pub(super) async fn create_stream(&self, mut change: Change<'_>, request: &ApiRequest) -> ApiResult {
+        let parsed = StreamRequest::parse(&request.body).map_err(ApiError::invalid)?;
+        let name = parsed.stream_name.clone();
+        let mut job = Job::new(change.tenant, Operation::CreateStream, "", None);
+        let stream = parsed.into_stream(change.tenant, &job.job_id);
+        job.resource_id = stream.stream_id.clone();
+        let response = ApiResponse::accepted(stream.to_api(), &job);
+        change.remember(&response);
+        match self.store.create_stream(&stream, &job, change.write()).await {
+            Err(StoreError::NameTaken) => return Err(ApiError::conflict(format!("a stream named {name} already exists"))),
+            Err(StoreError::IdempotencyKeyUsed) => return Err(ApiError::conflict(IDEMPOTENCY_RACE)),
+            other => other?,
+        }
+        self.start(&job).await;
+        Ok(response)
+    }
+
+    /// Starts the job's workflow. A failed start leaves the job PENDING; the reconciler
+    /// starts it later under the same execution name.
+    async fn start(&self, job: &Job) {
+        if let Err(error) = self.workflows.start(job).await {
+            tracing::error!(job = %job.job_id, %error, "workflow not started; the reconciler will retry");
+        }
+    }
+
+    async fn load_stream(&self, tenant: &str, stream_id: &str) -> Result<Stream, ApiError> {
+        self.store
+            .get_stream(tenant, stream_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("stream {stream_id} does not exist")))
+    }
+
+    pub(super) async fn get_stream(&self, tenant: &str, stream_id: &str, request: &ApiRequest) -> ApiResult {
+        let stream = self.load_stream(tenant, stream_id).await?;
+        match request.query("request_type") {
+            None => Ok(ApiResponse::json(200, &stream.to_api())),
+            // No consumers deliver to datasets yet, so a stream has none.
+            Some("get_datasets") => Ok(ApiResponse::json(200, &json!({"Datasets": []}))),
+            Some(_) => Err(ApiError::invalid_field("request_type", "must be get_datasets")),
+        }
+    }
+
+    pub(super) async fn list_streams(&self, tenant: &str, request: &ApiRequest) -> ApiResult {
+        let limit = Self::parse_limit(request)?;
+        let page = self.store.list_streams(tenant, limit, request.query("NextToken")).await?;
+        let streams: Vec<_> = page.items.iter().map(Stream::to_api).collect();
+        Ok(ApiResponse::json(200, &json!({"Streams": streams, "NextToken": page.next_token})))
+    }
+
+    /// Checks that a change may start now: the caller's version (if any) is current and
+    /// no job is running on the stream.
+    fn check_changeable(stream: &Stream, request: &ApiRequest) -> Result<(), ApiError> {
+        if let Some(expected) = Self::if_match(request)? {
+            if expected != stream.version {
+                return Err(ApiError::precondition_failed(format!(
+                    "If-Match names Version {expected}, the stream is at Version {}",
+                    stream.version
+                )));
+            }
+        }
+        if stream.status.is_transitional() {
+            return Err(ApiError::conflict(format!(
+                "the stream is {}; wait for job {} to end",
+                stream.status.as_str(),
+                stream.job_id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Saves a changed stream (with its job, if any), mapping a lost race to 409/412.
+    async fn save(&self, change: &Change<'_>, stream: &Stream, job: Option<&Job>, request: &ApiRequest) -> Result<(), ApiError> {
+        match self.store.save_stream(stream, job, change.write()).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::IdempotencyKeyUsed) => Err(ApiError::conflict(IDEMPOTENCY_RACE)),
+            Err(StoreError::Conflict) if request.header("if-match").is_some() => {
+                Err(ApiError::precondition_failed("the stream changed since the Version given in If-Match"))
+            }
+            Err(StoreError::Conflict) => Err(ApiError::conflict("the stream changed meanwhile; read it and try again")),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub(super) async fn patch_stream(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
+        let mut stream = self.load_stream(change.tenant, stream_id).await?;
+        let patch = StreamPatch::parse(&request.body, &stream).map_err(ApiError::invalid)?;
+        Self::check_changeable(&stream, request)?;
+        let metadata_changes = patch.description.as_ref().is_some_and(|d| *d != stream.description)
+            || patch.tags.as_ref().is_some_and(|t| *t != stream.tags);
+        if patch.change.is_empty() && !metadata_changes {
+            let response = ApiResponse::json(200, &stream.to_api());
+            change.remember(&response);
+            if let Some(write) = change.write() {
+                self.store.put_idempotency_record(write).await?;
+            }
+            return Ok(response);
+        }
+        if let Some(description) = patch.description {
+            stream.description = description;
+        }
+        if let Some(tags) = patch.tags {
+            stream.tags = tags;
+        }
+        stream.touch();
+        if patch.change.is_empty() {
+            let response = ApiResponse::json(200, &stream.to_api());
+            change.remember(&response);
+            self.save(&change, &stream, None, request).await?;
+            return Ok(response);
+        }
+        let requested = serde_json::to_value(&patch.change).expect("a change serializes");
+        let job = Job::new(change.tenant, Operation::UpdateStream, stream_id, Some(requested));
+        stream.status = ResourceStatus::Updating;
+        stream.status_reason = None;
+        stream.job_id = job.job_id.clone();
+        let response = ApiResponse::accepted(stream.to_api(), &job);
+        change.remember(&response);
+        self.save(&change, &stream, Some(&job), request).await?;
+        self.start(&job).await;
+        Ok(response)
+    }
+
+    pub(super) async fn delete_stream(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
+        let mut stream = self.load_stream(change.tenant, stream_id).await?;
+        Self::check_changeable(&stream, request)?;
+        if stream.consumer_count > 0 || stream.transform_count > 0 {
+            return Err(ApiError::conflict(format!(
+                "the stream still has {} consumer(s) and {} transform(s); delete them first",
+                stream.consumer_count, stream.transform_count
+            )));
+        }
+        self.begin_job(&mut change, &mut stream, Operation::DeleteStream, ResourceStatus::Deleting, request).await
+    }
+
+    pub(super) async fn rotate_credentials(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
+        let mut stream = self.load_stream(change.tenant, stream_id).await?;
+        Self::check_changeable(&stream, request)?;
+        if !request.body.iter().all(u8::is_ascii_whitespace) && request.body != b"{}" {
+            return Err(ApiError::invalid_field(crate::validation::BODY, "must be empty"));
+        }
+        if !matches!(stream.status, ResourceStatus::Active | ResourceStatus::UpdateFailed) {
+            return Err(ApiError::conflict(format!("the stream is {}: it has no credentials to rotate", stream.status.as_str())));
+        }
+        self.begin_job(&mut change, &mut stream, Operation::RotateStreamCredentials, ResourceStatus::Updating, request).await
+    }
+
+    async fn begin_job(
+        &self,
+        change: &mut Change<'_>,
+        stream: &mut Stream,
+        operation: Operation,
+        status: ResourceStatus,
+        request: &ApiRequest,
+    ) -> ApiResult {
+        let job = Job::new(change.tenant, operation, &stream.stream_id, None);
+        stream.status = status;
+        stream.status_reason = None;
+        stream.job_id = job.job_id.clone();
+        stream.touch();
+        let response = ApiResponse::accepted(stream.to_api(), &job);
+        change.remember(&response);
+        self.save(change, stream, Some(&job), request).await?;
+        self.start(&job).await;
+        Ok(response)
+    }
+
+    pub(super) async fn get_credentials(&self, tenant: &str, stream_id: &str) -> ApiResult {
+        let stream = self.load_stream(tenant, stream_id).await?;
+        let usable = matches!(stream.status, ResourceStatus::Active | ResourceStatus::Updating | ResourceStatus::UpdateFailed);
+        let key = match usable {
+            true => producer::read(&self.secrets, &stream.producer_secret_name()).await.map_err(ApiError::unavailable)?,
+            false => None,
+        };
+        let Some(key) = key else {
+            return Err(ApiError::conflict(format!("the stream is {}: it has no credentials", stream.status.as_str())));
+        };
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "AccessKeyId": key.access_key_id,
+                "SecretAccessKey": key.secret_access_key,
+                "Region": self.settings.region,
+                "StreamName": stream.kinesis_stream_name,
+                "StreamARN": stream.stream_arn,
+                "Endpoint": self.settings.kinesis_public_endpoint,
+            }),
+        ))
+    }
+}

@@ -1,0 +1,132 @@
+//! The automation handler: a schedule reconciles jobs with their executions, and Step
+//! Functions status-change events fail the jobs of executions that failed.
+
+use crate::aws::workflows::Workflows;
+use crate::model::{Job, JobError, JobStatus};
+use crate::store::Store;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_sdk_sfn::types::ExecutionStatus;
+use serde_json::{json, Value};
+
+pub struct Automation {
+    store: Store,
+    workflows: Workflows,
+    /// How long a job may wait for its execution, or for its outcome to be recorded,
+    /// before the reconciler steps in.
+    grace_seconds: i64,
+}
+
+fn age_seconds(timestamp: &str) -> i64 {
+    time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+        .map(|t| crate::model::now_epoch_seconds() - t.unix_timestamp())
+        .unwrap_or(i64::MAX)
+}
+
+impl Automation {
+    pub fn new(store: Store, workflows: Workflows, grace_seconds: i64) -> Self {
+        Automation { store, workflows, grace_seconds }
+    }
+
+    pub async fn handle(&self, event: EventBridgeEvent<Value>) -> Result<Value, String> {
+        if event.source == "aws.states" {
+            return self.on_execution_status_change(&event.detail).await;
+        }
+        self.reconcile().await
+    }
+
+    /// Restarts jobs whose execution never started; fails jobs whose execution ended
+    /// without an outcome being recorded.
+    pub async fn reconcile(&self) -> Result<Value, String> {
+        let jobs = self.store.list_unfinished_jobs(100).await.map_err(|e| e.to_string())?;
+        let (mut restarted, mut failed) = (0, 0);
+        for job in jobs.iter().filter(|job| age_seconds(&job.created_at) >= self.grace_seconds) {
+            match self.workflows.status(job).await.map_err(|e| e.to_string())? {
+                None => {
+                    tracing::warn!(job = %job.job_id, "execution never started: starting it");
+                    self.workflows.start(job).await.map_err(|e| e.to_string())?;
+                    restarted += 1;
+                }
+                Some((ExecutionStatus::Running, _)) => {}
+                Some((status, stopped_ago)) if stopped_ago.unwrap_or(i64::MAX) >= self.grace_seconds => {
+                    let error = JobError {
+                        code: "ExecutionEndedUnrecorded".into(),
+                        message: format!("the workflow ended {} without recording an outcome", status.as_str()),
+                    };
+                    self.fail(job, error).await?;
+                    failed += 1;
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(json!({"Examined": jobs.len(), "Restarted": restarted, "Failed": failed}))
+    }
+
+    async fn on_execution_status_change(&self, detail: &Value) -> Result<Value, String> {
+        let status = detail.get("status").and_then(Value::as_str).unwrap_or_default();
+        if !matches!(status, "FAILED" | "TIMED_OUT" | "ABORTED") {
+            return Ok(json!({"Ignored": status}));
+        }
+        let input: Value = detail
+            .get("input")
+            .and_then(Value::as_str)
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or(Value::Null);
+        let (Some(tenant), Some(job_id)) = (input["Job"]["Tenant"].as_str(), input["Job"]["JobId"].as_str()) else {
+            return Ok(json!({"Ignored": "not a Tributary execution"}));
+        };
+        let Some(job) = self.store.get_job(tenant, job_id).await.map_err(|e| e.to_string())? else {
+            return Ok(json!({"Ignored": "unknown job"}));
+        };
+        if job.status.is_terminal() {
+            return Ok(json!({"Ignored": "job already ended"}));
+        }
+        let error = JobError { code: format!("Execution{}", pascal(status)), message: format!("the workflow execution {}", status.to_lowercase().replace('_', " ")) };
+        self.fail(&job, error).await?;
+        Ok(json!({"Failed": job.job_id}))
+    }
+
+    /// Records the failure on the resource, as a worker would, so that the status
+    /// handler ends the job; only a job whose resource is gone is ended here.
+    async fn fail(&self, job: &Job, error: JobError) -> Result<(), String> {
+        let stream = self
+            .store
+            .modify_stream(&job.tenant, &job.resource_id, |s| {
+                if s.job_id != job.job_id || !s.status.is_transitional() {
+                    return false;
+                }
+                s.status = s.status.failed();
+                s.status_reason = Some(error.message.clone());
+                s.job_error = Some(error.clone());
+                true
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if stream.is_none() {
+            self.store.finish_job(&job.tenant, &job.job_id, JobStatus::Failed, Some(error)).await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+fn pascal(status: &str) -> String {
+    status
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|c| c.to_string() + &chars.as_str().to_lowercase()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn execution_statuses_become_error_codes() {
+        assert_eq!(super::pascal("TIMED_OUT"), "TimedOut");
+    }
+
+    #[test]
+    fn unparseable_timestamps_count_as_old() {
+        assert_eq!(super::age_seconds("yesterday"), i64::MAX);
+    }
+}

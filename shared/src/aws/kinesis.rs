@@ -1,0 +1,103 @@
+//! Kinesis data streams: the physical side of a Tributary stream.
+
+use super::{ignore_missing, AwsError};
+use crate::model::StreamMode;
+use aws_sdk_kinesis::types::{ScalingType, StreamModeDetails, StreamStatus};
+use aws_sdk_kinesis::Client;
+
+/// What Kinesis says a stream is now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamDescription {
+    pub arn: String,
+    pub active: bool,
+    pub mode: StreamMode,
+    pub retention_hours: i64,
+    pub open_shards: i64,
+}
+
+fn sdk_mode(mode: StreamMode) -> aws_sdk_kinesis::types::StreamMode {
+    match mode {
+        StreamMode::Provisioned => aws_sdk_kinesis::types::StreamMode::Provisioned,
+        StreamMode::OnDemand => aws_sdk_kinesis::types::StreamMode::OnDemand,
+    }
+}
+
+fn mode_details(mode: StreamMode) -> StreamModeDetails {
+    StreamModeDetails::builder().stream_mode(sdk_mode(mode)).build().expect("stream mode is set")
+}
+
+/// Creates the stream; a stream of that name already there counts as created, since
+/// names are derived from the stream id and a retried task must not fail.
+pub async fn create(client: &Client, name: &str, mode: StreamMode, shards: Option<i64>) -> Result<(), AwsError> {
+    let result = client
+        .create_stream()
+        .stream_name(name)
+        .stream_mode_details(mode_details(mode))
+        .set_shard_count(shards.map(|s| s as i32).filter(|_| mode == StreamMode::Provisioned))
+        .send()
+        .await;
+    ignore_missing(result.map(|_| ()).map_err(|e| AwsError::from_sdk("kinesis:CreateStream", e)), &["ResourceInUseException"])
+}
+
+pub async fn describe(client: &Client, name: &str) -> Result<Option<StreamDescription>, AwsError> {
+    let answer = match client.describe_stream_summary().stream_name(name).send().await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let error = AwsError::from_sdk("kinesis:DescribeStreamSummary", e);
+            return if error.is("ResourceNotFoundException") { Ok(None) } else { Err(error) };
+        }
+    };
+    let Some(summary) = answer.stream_description_summary else { return Ok(None) };
+    let mode = match summary.stream_mode_details.map(|d| d.stream_mode) {
+        Some(aws_sdk_kinesis::types::StreamMode::OnDemand) => StreamMode::OnDemand,
+        _ => StreamMode::Provisioned,
+    };
+    Ok(Some(StreamDescription {
+        arn: summary.stream_arn,
+        active: summary.stream_status == StreamStatus::Active,
+        mode,
+        retention_hours: summary.retention_period_hours as i64,
+        open_shards: summary.open_shard_count as i64,
+    }))
+}
+
+pub async fn set_retention(client: &Client, name: &str, from: i64, to: i64) -> Result<(), AwsError> {
+    let hours = to as i32;
+    let result = if to > from {
+        client.increase_stream_retention_period().stream_name(name).retention_period_hours(hours).send().await.map(|_| ())
+            .map_err(|e| AwsError::from_sdk("kinesis:IncreaseStreamRetentionPeriod", e))
+    } else {
+        client.decrease_stream_retention_period().stream_name(name).retention_period_hours(hours).send().await.map(|_| ())
+            .map_err(|e| AwsError::from_sdk("kinesis:DecreaseStreamRetentionPeriod", e))
+    };
+    result
+}
+
+pub async fn set_shard_count(client: &Client, name: &str, shards: i64) -> Result<(), AwsError> {
+    client
+        .update_shard_count()
+        .stream_name(name)
+        .target_shard_count(shards as i32)
+        .scaling_type(ScalingType::UniformScaling)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("kinesis:UpdateShardCount", e))
+}
+
+pub async fn set_mode(client: &Client, arn: &str, mode: StreamMode) -> Result<(), AwsError> {
+    client
+        .update_stream_mode()
+        .stream_arn(arn)
+        .stream_mode_details(mode_details(mode))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("kinesis:UpdateStreamMode", e))
+}
+
+/// Deletes the stream, its registered consumers too; a stream already gone is fine.
+pub async fn delete(client: &Client, name: &str) -> Result<(), AwsError> {
+    let result = client.delete_stream().stream_name(name).enforce_consumer_deletion(true).send().await;
+    ignore_missing(result.map(|_| ()).map_err(|e| AwsError::from_sdk("kinesis:DeleteStream", e)), &["ResourceNotFoundException"])
+}

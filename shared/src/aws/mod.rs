@@ -1,0 +1,71 @@
+//! Thin adapters over the AWS SDK: each call returns an [`AwsError`] that knows whether
+//! trying again can help.
+
+pub mod kinesis;
+pub mod producer;
+pub mod workflows;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+/// A failed AWS call.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{operation} failed: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+    /// Throttling, a 5xx or a broken connection: the same call may succeed later.
+    pub transient: bool,
+}
+
+/// Error codes that mean "not now" rather than "never".
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServiceError",
+    "InternalServiceErrorException",
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+];
+
+impl AwsError {
+    pub fn from_sdk<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let server_fault = error.raw_response().is_some_and(|raw| raw.status().is_server_error());
+        let code = error.as_service_error().and_then(|e| e.code()).map(str::to_string);
+        let transient = match &code {
+            Some(code) => TRANSIENT_CODES.contains(&code.as_str()) || server_fault,
+            None => !matches!(error, SdkError::ServiceError(_)) || server_fault,
+        };
+        let message = match error.as_service_error().and_then(|e| e.message()) {
+            Some(message) => format!("{}: {message}", code.as_deref().unwrap_or("Error")),
+            None => DisplayErrorContext(&error).to_string(),
+        };
+        AwsError { operation, code, message, transient }
+    }
+
+    /// Whether AWS answered with this error code.
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+/// Turns "already gone" into success, for deletes that must be idempotent.
+pub fn ignore_missing(result: Result<(), AwsError>, missing_codes: &[&str]) -> Result<(), AwsError> {
+    match result {
+        Err(e) if missing_codes.iter().any(|code| e.is(code)) => Ok(()),
+        other => other,
+    }
+}

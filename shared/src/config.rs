@@ -1,0 +1,65 @@
+//! Settings from the environment and the AWS clients built from them.
+//!
+//! The same code runs on AWS and on one machine: locally `AWS_ENDPOINT_URL` points every
+//! client at tributary-local, which aws-config honours on its own.
+
+use crate::model::Operation;
+
+#[derive(Debug, thiserror::Error)]
+#[error("missing environment variable {0}")]
+pub struct MissingSetting(pub String);
+
+/// What every handler needs to know about its deployment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub table_name: String,
+    pub event_bus_name: String,
+    pub region: String,
+    /// Endpoint producers use to reach Kinesis (answered with credentials).
+    pub kinesis_public_endpoint: String,
+    state_machine_arns: Vec<(Operation, String)>,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, MissingSetting> {
+        let var = |name: &str| std::env::var(name).map_err(|_| MissingSetting(name.to_string()));
+        let region = std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|_| "us-east-1".to_string());
+        let kinesis_public_endpoint = std::env::var("KINESIS_PUBLIC_ENDPOINT")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| format!("https://kinesis.{region}.amazonaws.com"));
+        let state_machine_arns = Operation::ALL
+            .iter()
+            .filter_map(|op| std::env::var(op.state_machine_env_var()).ok().map(|arn| (*op, arn)))
+            .collect();
+        Ok(Settings {
+            table_name: var("TABLE_NAME")?,
+            event_bus_name: std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| "default".into()),
+            region,
+            kinesis_public_endpoint,
+            state_machine_arns,
+        })
+    }
+
+    /// The state machine that runs `operation`, if this function was given it.
+    pub fn state_machine_arn(&self, operation: Operation) -> Result<&str, MissingSetting> {
+        self.state_machine_arns
+            .iter()
+            .find(|(op, _)| *op == operation)
+            .map(|(_, arn)| arn.as_str())
+            .ok_or_else(|| MissingSetting(operation.state_machine_env_var()))
+    }
+
+    pub fn with_state_machine_arn(mut self, operation: Operation, arn: impl Into<String>) -> Self {
+        self.state_machine_arns.retain(|(op, _)| *op != operation);
+        self.state_machine_arns.push((operation, arn.into()));
+        self
+    }
+}
+
+/// Loads the shared AWS configuration (region, credentials, endpoint) once per cold start.
+pub async fn load_aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

@@ -1,0 +1,171 @@
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// What a job does; each operation is one Step Functions state machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Operation {
+    CreateStream,
+    UpdateStream,
+    RotateStreamCredentials,
+    DeleteStream,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 4] = [
+        Operation::CreateStream,
+        Operation::UpdateStream,
+        Operation::RotateStreamCredentials,
+        Operation::DeleteStream,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::CreateStream => "CreateStream",
+            Operation::UpdateStream => "UpdateStream",
+            Operation::RotateStreamCredentials => "RotateStreamCredentials",
+            Operation::DeleteStream => "DeleteStream",
+        }
+    }
+
+    /// The environment variable holding this operation's state machine ARN,
+    /// e.g. `CREATE_STREAM_STATE_MACHINE_ARN`.
+    pub fn state_machine_env_var(self) -> String {
+        let mut screaming = String::new();
+        for (i, c) in self.as_str().chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                screaming.push('_');
+            }
+            screaming.push(c.to_ascii_uppercase());
+        }
+        format!("{screaming}_STATE_MACHINE_ARN")
+    }
+
+    pub fn resource_type(self) -> ResourceType {
+        ResourceType::Stream
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceType {
+    Stream,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "PENDING",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Succeeded => "SUCCEEDED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+}
+
+/// Why a job failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+}
+
+/// One asynchronous change, tracked from request to outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Job {
+    pub job_id: String,
+    pub tenant: String,
+    pub operation: Operation,
+    pub resource_type: ResourceType,
+    pub resource_id: String,
+    pub status: JobStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<JobError>,
+    /// What was asked for, for operations that need more than the resource id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Job {
+    pub fn new(tenant: &str, operation: Operation, resource_id: &str, request: Option<Value>) -> Job {
+        let now = super::now_rfc3339();
+        Job {
+            job_id: super::new_id(),
+            tenant: tenant.to_string(),
+            operation,
+            resource_type: operation.resource_type(),
+            resource_id: resource_id.to_string(),
+            status: JobStatus::Pending,
+            error: None,
+            request,
+            created_at: now.clone(),
+            updated_at: now,
+        }
+    }
+
+    /// The job as the API shows it.
+    pub fn to_api(&self) -> Value {
+        json!({
+            "JobId": self.job_id,
+            "Operation": self.operation,
+            "ResourceType": self.resource_type,
+            "ResourceId": self.resource_id,
+            "Status": self.status,
+            "Error": self.error,
+            "CreatedAt": self.created_at,
+            "UpdatedAt": self.updated_at,
+        })
+    }
+
+    /// The short form embedded in 202 answers.
+    pub fn summary(&self) -> Value {
+        json!({"JobId": self.job_id, "Status": self.status})
+    }
+
+    /// The input of this job's workflow execution.
+    pub fn execution_input(&self) -> Value {
+        json!({"Job": {
+            "JobId": self.job_id,
+            "Tenant": self.tenant,
+            "Operation": self.operation,
+            "ResourceId": self.resource_id,
+        }})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_machine_variables_are_screaming_snake_case() {
+        assert_eq!(
+            Operation::RotateStreamCredentials.state_machine_env_var(),
+            "ROTATE_STREAM_CREDENTIALS_STATE_MACHINE_ARN"
+        );
+    }
+
+    #[test]
+    fn a_new_job_is_pending_and_shows_no_tenant() {
+        let job = Job::new("acme", Operation::CreateStream, "s-1", None);
+        assert_eq!(job.status, JobStatus::Pending);
+        let shown = job.to_api();
+        assert_eq!(shown["Status"], "PENDING");
+        assert!(shown.get("Tenant").is_none());
+    }
+}

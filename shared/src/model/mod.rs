@@ -1,0 +1,24 @@
+//! The domain: streams and the jobs that change them.
+
+mod job;
+mod stream;
+
+pub use job::{Job, JobError, JobStatus, Operation, ResourceType};
+pub use stream::{kinesis_stream_name, ResourceStatus, Stream, StreamChange, StreamMode, StreamPatch, StreamRequest};
+
+/// Now, as the RFC 3339 text every timestamp in the API uses.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("formatting the current time cannot fail")
+}
+
+/// Seconds since the Unix epoch, for DynamoDB TTL attributes.
+pub fn now_epoch_seconds() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A fresh identifier for a resource or job.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,179 @@
+//! The status handler: fed by the table's stream, it ends jobs when workers record an
+//! outcome on a resource, and publishes domain events.
+
+use crate::events::{DomainEvent, EventPublisher};
+use crate::model::{Job, JobStatus, ResourceStatus, Stream};
+use crate::store::{item_type, job_outcome, Store};
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// What one table change calls for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    FinishJob { tenant: String, job_id: String, status: JobStatus, error: Option<crate::model::JobError> },
+    Publish(DomainEvent),
+}
+
+fn image<T: DeserializeOwned>(item: &serde_dynamo::Item) -> Result<Option<T>, String> {
+    if item.is_empty() {
+        return Ok(None);
+    }
+    serde_dynamo::from_item(item.clone()).map(Some).map_err(|e| e.to_string())
+}
+
+fn stream_event(stream: &Stream, status: &str) -> DomainEvent {
+    DomainEvent {
+        detail_type: "Stream Status Changed",
+        detail: json!({
+            "Tenant": stream.tenant,
+            "StreamId": stream.stream_id,
+            "StreamName": stream.stream_name,
+            "Status": status,
+            "JobId": stream.job_id,
+        }),
+    }
+}
+
+/// The effects of a change to a stream item.
+pub fn stream_effects(before: Option<&Stream>, after: Option<&Stream>) -> Vec<Effect> {
+    match (before, after) {
+        (None, Some(created)) => vec![Effect::Publish(stream_event(created, created.status.as_str()))],
+        (Some(old), Some(new)) if old.status != new.status => {
+            let mut effects = vec![Effect::Publish(stream_event(new, new.status.as_str()))];
+            if let Some(status) = job_outcome(old.status, new.status) {
+                effects.push(Effect::FinishJob {
+                    tenant: new.tenant.clone(),
+                    job_id: new.job_id.clone(),
+                    status,
+                    error: if status == JobStatus::Failed { new.job_error.clone() } else { None },
+                });
+            }
+            effects
+        }
+        (Some(removed), None) => {
+            let mut effects = vec![Effect::Publish(stream_event(removed, "DELETED"))];
+            if removed.status == ResourceStatus::Deleting {
+                effects.push(Effect::FinishJob {
+                    tenant: removed.tenant.clone(),
+                    job_id: removed.job_id.clone(),
+                    status: JobStatus::Succeeded,
+                    error: None,
+                });
+            }
+            effects
+        }
+        _ => vec![],
+    }
+}
+
+/// The effects of a change to a job item: an event whenever its status moves.
+pub fn job_effects(before: Option<&Job>, after: Option<&Job>) -> Vec<Effect> {
+    match (before, after) {
+        (old, Some(new)) if old.map(|o| o.status) != Some(new.status) => vec![Effect::Publish(DomainEvent {
+            detail_type: "Job Status Changed",
+            detail: json!({
+                "Tenant": new.tenant,
+                "JobId": new.job_id,
+                "Operation": new.operation,
+                "ResourceType": new.resource_type,
+                "ResourceId": new.resource_id,
+                "Status": new.status,
+                "Error": new.error,
+            }),
+        })],
+        _ => vec![],
+    }
+}
+
+pub struct StatusHandler {
+    store: Store,
+    events: EventPublisher,
+}
+
+impl StatusHandler {
+    pub fn new(store: Store, events: EventPublisher) -> Self {
+        StatusHandler { store, events }
+    }
+
+    /// Applies the batch in order; the first record that fails is reported, with every
+    /// record after it, so that the event source retries them in order.
+    pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+        let mut response = DynamoDbEventResponse::default();
+        for record in &event.records {
+            if let Err(error) = self.apply(record).await {
+                tracing::error!(event_id = %record.event_id, %error, "status change not applied");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+                break;
+            }
+        }
+        response
+    }
+
+    async fn apply(&self, record: &EventRecord) -> Result<(), String> {
+        let change = &record.change;
+        let kind = item_type(&change.new_image).or_else(|| item_type(&change.old_image));
+        let effects = match kind.as_deref() {
+            Some("Stream") => stream_effects(
+                image::<Stream>(&change.old_image)?.as_ref(),
+                image::<Stream>(&change.new_image)?.as_ref(),
+            ),
+            Some("Job") => job_effects(image::<Job>(&change.old_image)?.as_ref(), image::<Job>(&change.new_image)?.as_ref()),
+            _ => vec![],
+        };
+        let mut events = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::FinishJob { tenant, job_id, status, error } => {
+                    self.store.finish_job(&tenant, &job_id, status, error).await.map_err(|e| e.to_string())?;
+                }
+                Effect::Publish(event) => events.push(event),
+            }
+        }
+        self.events.publish(&events).await.map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{JobError, StreamRequest};
+
+    fn stream(status: ResourceStatus) -> Stream {
+        let mut stream = StreamRequest::parse(br#"{"StreamName":"orders"}"#).unwrap().into_stream("acme", "job-1");
+        stream.status = status;
+        stream
+    }
+
+    #[test]
+    fn given_a_create_that_failed_when_seen_then_the_job_fails_with_the_recorded_error() {
+        let before = stream(ResourceStatus::Creating);
+        let mut after = stream(ResourceStatus::CreateFailed);
+        after.job_error = Some(JobError { code: "LimitExceededException".into(), message: "too many".into() });
+        let effects = stream_effects(Some(&before), Some(&after));
+        assert!(effects.contains(&Effect::FinishJob {
+            tenant: "acme".into(),
+            job_id: "job-1".into(),
+            status: JobStatus::Failed,
+            error: after.job_error.clone(),
+        }));
+    }
+
+    #[test]
+    fn given_a_deleting_stream_when_removed_then_the_delete_job_succeeded() {
+        let before = stream(ResourceStatus::Deleting);
+        let effects = stream_effects(Some(&before), None);
+        assert!(matches!(&effects[1], Effect::FinishJob { status: JobStatus::Succeeded, .. }));
+    }
+
+    #[test]
+    fn given_a_metadata_edit_when_seen_then_nothing_happens() {
+        let before = stream(ResourceStatus::Active);
+        let mut after = before.clone();
+        after.description = "new".into();
+        assert!(stream_effects(Some(&before), Some(&after)).is_empty());
+    }
+}

@@ -1,0 +1,499 @@
+//! The one DynamoDB table: streams, per-tenant name claims, jobs and idempotency records.
+//!
+//! Every item of a tenant lives in partition `T#<tenant>`, so isolation is a matter of keys:
+//! no request can name another tenant's partition. Names are claimed by a `NAME#…` item
+//! written in the same transaction as the resource, so two concurrent creates of one name
+//! cannot both succeed. Jobs are also indexed by resource (GSI1) and, while unfinished, in
+//! the sparse GSI2 that the reconciler scans.
+
+use crate::model::{Job, JobError, JobStatus, ResourceStatus, Stream};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use base64::Engine;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the name is already in use")]
+    NameTaken,
+    #[error("the item was changed by someone else")]
+    Conflict,
+    #[error("the idempotency key was already used")]
+    IdempotencyKeyUsed,
+    #[error("malformed NextToken")]
+    BadPageToken,
+    #[error("DynamoDB call failed: {0}")]
+    Dynamo(String),
+    #[error("a stored item could not be read: {0}")]
+    Corrupt(String),
+}
+
+impl<E: std::error::Error + 'static, R: std::fmt::Debug> From<SdkError<E, R>> for StoreError {
+    fn from(error: SdkError<E, R>) -> Self {
+        StoreError::Dynamo(aws_smithy_types::error::display::DisplayErrorContext(&error).to_string())
+    }
+}
+
+/// One page of a list and the token for the next.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// The first answer to a request that carried an `Idempotency-Key`, replayed on retries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub body: String,
+    pub expires_at: i64,
+}
+
+pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
+const FINISHED_JOB_TTL_SECONDS: i64 = 90 * 24 * 3600;
+
+fn tenant_pk(tenant: &str) -> String {
+    format!("T#{tenant}")
+}
+fn stream_sk(stream_id: &str) -> String {
+    format!("STREAM#{stream_id}")
+}
+fn stream_name_sk(name: &str) -> String {
+    format!("NAME#STREAM#{name}")
+}
+fn job_sk(job_id: &str) -> String {
+    format!("JOB#{job_id}")
+}
+fn idempotency_sk(key: &str) -> String {
+    format!("IDEM#{key}")
+}
+const ACTIVE_JOBS: &str = "ACTIVE_JOB";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn to_item<T: Serialize>(value: &T, pk: String, sk: String, kind: &str) -> Item {
+    let mut item: Item = serde_dynamo::to_item(value).expect("domain types serialize to DynamoDB items");
+    item.insert("PK".into(), s(pk));
+    item.insert("SK".into(), s(sk));
+    item.insert("Type".into(), s(kind));
+    item
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The item kind of a raw table item (as seen in the table's stream).
+pub fn item_type(item: &serde_dynamo::Item) -> Option<String> {
+    let value = serde_json::to_value(item).ok()?;
+    value.get("Type")?.get("S")?.as_str().map(str::to_string)
+}
+
+fn stream_item(stream: &Stream) -> Item {
+    to_item(stream, tenant_pk(&stream.tenant), stream_sk(&stream.stream_id), "Stream")
+}
+
+fn job_item(job: &Job) -> Item {
+    let mut item = to_item(job, tenant_pk(&job.tenant), job_sk(&job.job_id), "Job");
+    item.insert("GSI1PK".into(), s(format!("T#{}#R#{}", job.tenant, job.resource_id)));
+    item.insert("GSI1SK".into(), s(format!("{}#{}", job.created_at, job.job_id)));
+    if job.status.is_terminal() {
+        item.insert("ExpiresAt".into(), AttributeValue::N((crate::model::now_epoch_seconds() + FINISHED_JOB_TTL_SECONDS).to_string()));
+    } else {
+        item.insert("GSI2PK".into(), s(ACTIVE_JOBS));
+        item.insert("GSI2SK".into(), s(format!("{}#{}#{}", job.created_at, job.tenant, job.job_id)));
+    }
+    item
+}
+
+fn idempotency_item(tenant: &str, key: &str, record: &IdempotencyRecord) -> Item {
+    to_item(record, tenant_pk(tenant), idempotency_sk(key), "Idempotency")
+}
+
+fn put(table: &str, item: Item, condition: Option<&str>) -> TransactWriteItem {
+    let put = Put::builder().table_name(table).set_item(Some(item)).set_condition_expression(condition.map(str::to_string));
+    TransactWriteItem::builder().put(put.build().expect("table and item are set")).build()
+}
+
+/// An idempotency record to write with a change.
+pub struct IdempotentWrite<'a> {
+    pub tenant: &'a str,
+    pub key: &'a str,
+    pub record: &'a IdempotencyRecord,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store { client, table: table.into() }
+    }
+
+    /// Writes items atomically. The `purposes` say which error a failed condition on
+    /// each item means (`None`: a concurrent change).
+    async fn transact(&self, writes: Vec<(TransactWriteItem, Option<StoreError>)>) -> Result<(), StoreError> {
+        let mut items = Vec::new();
+        let mut meanings = Vec::new();
+        for (item, meaning) in writes {
+            items.push(item);
+            meanings.push(meaning);
+        }
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let Err(error) = result else { return Ok(()) };
+        if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error() {
+            for (reason, meaning) in cancelled.cancellation_reasons().iter().zip(meanings) {
+                if reason.code() == Some("ConditionalCheckFailed") {
+                    return Err(meaning.unwrap_or(StoreError::Conflict));
+                }
+            }
+        }
+        Err(error.into())
+    }
+
+    async fn get_item<T: DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, StoreError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await?;
+        answer.item.map(from_item).transpose()
+    }
+
+    /// One Query page of a tenant's items whose sort key starts with `prefix`.
+    async fn query_page<T: DeserializeOwned>(
+        &self,
+        tenant: &str,
+        prefix: &str,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> Result<Page<T>, StoreError> {
+        let start = next_token.map(decode_page_token).transpose()?;
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(limit)
+            .set_exclusive_start_key(start.map(|sk| {
+                HashMap::from([("PK".to_string(), s(tenant_pk(tenant))), ("SK".to_string(), s(sk))])
+            }))
+            .send()
+            .await?;
+        let items = answer.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        let next_token = answer
+            .last_evaluated_key
+            .and_then(|key| key.get("SK").and_then(|v| v.as_s().ok()).map(|sk| encode_page_token(sk)));
+        Ok(Page { items, next_token })
+    }
+
+    // ---- streams ----
+
+    /// Records a new stream, claims its name and records its job, all or nothing.
+    pub async fn create_stream(&self, stream: &Stream, job: &Job, idempotency: Option<IdempotentWrite<'_>>) -> Result<(), StoreError> {
+        let name_claim: Item = HashMap::from([
+            ("PK".into(), s(tenant_pk(&stream.tenant))),
+            ("SK".into(), s(stream_name_sk(&stream.stream_name))),
+            ("Type".into(), s("NameClaim")),
+            ("ResourceId".into(), s(&stream.stream_id)),
+        ]);
+        let mut writes = vec![
+            (put(&self.table, stream_item(stream), Some("attribute_not_exists(PK)")), None),
+            (put(&self.table, name_claim, Some("attribute_not_exists(PK)")), Some(StoreError::NameTaken)),
+            (put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None),
+        ];
+        writes.extend(idempotency.map(|write| idempotent_put(&self.table, write)));
+        self.transact(writes).await
+    }
+
+    pub async fn get_stream(&self, tenant: &str, stream_id: &str) -> Result<Option<Stream>, StoreError> {
+        self.get_item(tenant_pk(tenant), stream_sk(stream_id)).await
+    }
+
+    pub async fn list_streams(&self, tenant: &str, limit: i32, next_token: Option<&str>) -> Result<Page<Stream>, StoreError> {
+        self.query_page(tenant, "STREAM#", limit, next_token).await
+    }
+
+    /// Saves `stream` (already [`Stream::touch`]ed) if nobody changed it since version
+    /// `stream.version - 1`, with the job that carries the change out, if any.
+    pub async fn save_stream(&self, stream: &Stream, job: Option<&Job>, idempotency: Option<IdempotentWrite<'_>>) -> Result<(), StoreError> {
+        let mut writes = vec![(put_versioned(&self.table, stream_item(stream), stream.version), None)];
+        writes.extend(job.map(|job| (put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None)));
+        writes.extend(idempotency.map(|write| idempotent_put(&self.table, write)));
+        self.transact(writes).await
+    }
+
+    /// Read-modify-write of a stream for workers: `change` edits the stream and says
+    /// whether to save; conflicts with concurrent writers are retried.
+    pub async fn modify_stream<F>(&self, tenant: &str, stream_id: &str, mut change: F) -> Result<Option<Stream>, StoreError>
+    where
+        F: FnMut(&mut Stream) -> bool,
+    {
+        for _ in 0..5 {
+            let Some(mut stream) = self.get_stream(tenant, stream_id).await? else { return Ok(None) };
+            if !change(&mut stream) {
+                return Ok(Some(stream));
+            }
+            stream.touch();
+            match self.save_stream(&stream, None, None).await {
+                Err(StoreError::Conflict) => continue,
+                Err(other) => return Err(other),
+                Ok(()) => return Ok(Some(stream)),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Removes a stream and frees its name, if `job_id` is still the job in charge of it.
+    pub async fn remove_stream(&self, stream: &Stream, job_id: &str) -> Result<(), StoreError> {
+        let pk = tenant_pk(&stream.tenant);
+        let remove_stream = Delete::builder()
+            .table_name(&self.table)
+            .key("PK", s(&pk))
+            .key("SK", s(stream_sk(&stream.stream_id)))
+            .condition_expression("JobId = :job")
+            .expression_attribute_values(":job", s(job_id))
+            .build()
+            .expect("key and table are set");
+        let free_name = Delete::builder()
+            .table_name(&self.table)
+            .key("PK", s(&pk))
+            .key("SK", s(stream_name_sk(&stream.stream_name)))
+            .build()
+            .expect("key and table are set");
+        self.transact(vec![
+            (TransactWriteItem::builder().delete(remove_stream).build(), None),
+            (TransactWriteItem::builder().delete(free_name).build(), None),
+        ])
+        .await
+    }
+
+    // ---- jobs ----
+
+    pub async fn get_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
+        self.get_item(tenant_pk(tenant), job_sk(job_id)).await
+    }
+
+    pub async fn list_jobs(&self, tenant: &str, limit: i32, next_token: Option<&str>) -> Result<Page<Job>, StoreError> {
+        self.query_page(tenant, "JOB#", limit, next_token).await
+    }
+
+    /// A resource's jobs, oldest first, through GSI1.
+    pub async fn list_jobs_of_resource(&self, tenant: &str, resource_id: &str, limit: i32, next_token: Option<&str>) -> Result<Page<Job>, StoreError> {
+        let start = next_token.map(decode_page_token).transpose()?;
+        let gsi1pk = format!("T#{tenant}#R#{resource_id}");
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(&gsi1pk))
+            .limit(limit)
+            .set_exclusive_start_key(match start {
+                None => None,
+                Some(token) => {
+                    let (gsi1sk, job_id) = token.rsplit_once('#').ok_or(StoreError::BadPageToken)?;
+                    Some(HashMap::from([
+                        ("GSI1PK".to_string(), s(&gsi1pk)),
+                        ("GSI1SK".to_string(), s(format!("{gsi1sk}#{job_id}"))),
+                        ("PK".to_string(), s(tenant_pk(tenant))),
+                        ("SK".to_string(), s(job_sk(job_id))),
+                    ]))
+                }
+            })
+            .send()
+            .await?;
+        let items = answer.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        let next_token = answer
+            .last_evaluated_key
+            .and_then(|key| key.get("GSI1SK").and_then(|v| v.as_s().ok()).map(|sk| encode_page_token(sk)));
+        Ok(Page { items, next_token })
+    }
+
+    /// Unfinished jobs of every tenant, oldest first (GSI2 holds only those).
+    pub async fn list_unfinished_jobs(&self, limit: i32) -> Result<Vec<Job>, StoreError> {
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :active")
+            .expression_attribute_values(":active", s(ACTIVE_JOBS))
+            .limit(limit)
+            .send()
+            .await?;
+        answer.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    /// Marks a pending job as running; a job already further along is left alone.
+    pub async fn mark_job_running(&self, tenant: &str, job_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(job_sk(job_id)))
+            .update_expression("SET #status = :running, UpdatedAt = :now")
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "Status")
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
+            .send()
+            .await;
+        match result {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    /// Ends a job once: returns false if it had already ended.
+    pub async fn finish_job(&self, tenant: &str, job_id: &str, status: JobStatus, error: Option<JobError>) -> Result<bool, StoreError> {
+        let Some(mut job) = self.get_job(tenant, job_id).await? else { return Ok(false) };
+        if job.status.is_terminal() {
+            return Ok(false);
+        }
+        let previous = job.status;
+        job.status = status;
+        job.error = error;
+        job.updated_at = crate::model::now_rfc3339();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(job_item(&job)))
+            .condition_expression("#status = :previous")
+            .expression_attribute_names("#status", "Status")
+            .expression_attribute_values(":previous", s(previous.as_str()))
+            .send()
+            .await;
+        match result {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                // Someone moved it meanwhile (PENDING → RUNNING, or ended it): look again.
+                Box::pin(self.finish_job(tenant, job_id, status, job.error)).await
+            }
+            other => other.map(|_| true).map_err(Into::into),
+        }
+    }
+
+    // ---- idempotency ----
+
+    pub async fn get_idempotency_record(&self, tenant: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let record: Option<IdempotencyRecord> = self.get_item(tenant_pk(tenant), idempotency_sk(key)).await?;
+        // TTL deletion lags: an expired record no longer counts.
+        Ok(record.filter(|r| r.expires_at > crate::model::now_epoch_seconds()))
+    }
+
+    /// Records the answer of a change that wrote nothing else (a no-op change).
+    pub async fn put_idempotency_record(&self, write: IdempotentWrite<'_>) -> Result<(), StoreError> {
+        self.transact(vec![idempotent_put(&self.table, write)]).await
+    }
+}
+
+fn put_versioned(table: &str, item: Item, new_version: i64) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("Version = :expected")
+        .expression_attribute_values(":expected", AttributeValue::N((new_version - 1).to_string()));
+    TransactWriteItem::builder().put(put.build().expect("table and item are set")).build()
+}
+
+fn idempotent_put(table: &str, write: IdempotentWrite<'_>) -> (TransactWriteItem, Option<StoreError>) {
+    let mut item = idempotency_item(write.tenant, write.key, write.record);
+    item.insert("ExpiresAt".into(), AttributeValue::N(write.record.expires_at.to_string()));
+    (
+        put(table, item, Some("attribute_not_exists(PK) OR ExpiresAt < :now")).with_now(),
+        Some(StoreError::IdempotencyKeyUsed),
+    )
+}
+
+trait WithNow {
+    fn with_now(self) -> Self;
+}
+
+impl WithNow for TransactWriteItem {
+    fn with_now(mut self) -> Self {
+        if let Some(put) = self.put.as_mut() {
+            put.expression_attribute_values
+                .get_or_insert_with(HashMap::new)
+                .insert(":now".into(), AttributeValue::N(crate::model::now_epoch_seconds().to_string()));
+        }
+        self
+    }
+}
+
+fn encode_page_token(sort_key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sort_key)
+}
+
+fn decode_page_token(token: &str) -> Result<String, StoreError> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| StoreError::BadPageToken)?;
+    String::from_utf8(bytes).map_err(|_| StoreError::BadPageToken)
+}
+
+/// What a resource status change means for the job in charge of the resource.
+pub fn job_outcome(before: ResourceStatus, after: ResourceStatus) -> Option<JobStatus> {
+    if !before.is_transitional() || after.is_transitional() {
+        return None;
+    }
+    Some(if after == ResourceStatus::Active { JobStatus::Succeeded } else { JobStatus::Failed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip() {
+        let token = encode_page_token("STREAM#abc");
+        assert_eq!(decode_page_token(&token).unwrap(), "STREAM#abc");
+        assert!(matches!(decode_page_token("%%%"), Err(StoreError::BadPageToken)));
+    }
+
+    #[test]
+    fn given_a_creating_stream_when_it_becomes_active_then_its_job_succeeded() {
+        assert_eq!(job_outcome(ResourceStatus::Creating, ResourceStatus::Active), Some(JobStatus::Succeeded));
+    }
+
+    #[test]
+    fn given_an_updating_stream_when_it_fails_then_its_job_failed() {
+        assert_eq!(job_outcome(ResourceStatus::Updating, ResourceStatus::UpdateFailed), Some(JobStatus::Failed));
+    }
+
+    #[test]
+    fn given_an_active_stream_when_only_metadata_changes_then_no_job_ends() {
+        assert_eq!(job_outcome(ResourceStatus::Active, ResourceStatus::Active), None);
+        assert_eq!(job_outcome(ResourceStatus::Active, ResourceStatus::Updating), None);
+    }
+
+    #[test]
+    fn a_running_job_item_is_in_the_unfinished_index_and_a_finished_one_expires() {
+        let mut job = Job::new("t", crate::model::Operation::CreateStream, "r", None);
+        assert!(job_item(&job).contains_key("GSI2PK"));
+        job.status = JobStatus::Succeeded;
+        let item = job_item(&job);
+        assert!(!item.contains_key("GSI2PK"));
+        assert!(item.contains_key("ExpiresAt"));
+    }
+}

@@ -17,15 +17,17 @@ pub struct Endpoint {
     pub faults: Faults,
     pub moto_url: String,
     pub http: reqwest::Client,
-    /// Requests seen per `service:Operation`, for benchmarks.
+    /// Requests seen per `caller service:Operation`, for benchmarks.
     pub counts: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
-/// The signing name in `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request`.
-pub fn signing_service(headers: &HeaderMap) -> Option<String> {
+/// The access key and signing name in
+/// `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request`.
+pub fn signer(headers: &HeaderMap) -> Option<(String, String)> {
     let authorization = headers.get("authorization")?.to_str().ok()?;
-    let credential = authorization.split("Credential=").nth(1)?;
-    credential.split('/').nth(3).map(str::to_string)
+    let mut scope = authorization.split("Credential=").nth(1)?.split('/');
+    let access_key = scope.next()?.to_string();
+    Some((access_key, scope.nth(2)?.to_string()))
 }
 
 fn operation(headers: &HeaderMap, uri: &axum::http::Uri, body: &[u8]) -> String {
@@ -52,8 +54,9 @@ pub async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Respo
     if let Some(control) = path.strip_prefix("/_local/") {
         return endpoint.control(&parts.method, control, &body);
     }
-    let service = signing_service(&parts.headers).unwrap_or_default();
-    let key = format!("{service}:{}", operation(&parts.headers, &parts.uri, &body));
+    let (caller, service) = signer(&parts.headers).unwrap_or_default();
+    // Local functions sign with their own name as access key, so counts tell who called.
+    let key = format!("{caller} {service}:{}", operation(&parts.headers, &parts.uri, &body));
     *endpoint.counts.lock().unwrap().entry(key).or_default() += 1;
     if service == "lambda" || path.starts_with("/2015-03-31/functions") {
         return endpoint.lambda_api(&parts.method, &path, &parts.headers, body).await;
@@ -185,13 +188,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_signing_service_is_read_from_the_credential_scope() {
+    fn the_caller_and_service_are_read_from_the_credential_scope() {
         let mut headers = HeaderMap::new();
         headers.insert(
             "authorization",
             "AWS4-HMAC-SHA256 Credential=test/20261125/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=x".parse().unwrap(),
         );
-        assert_eq!(signing_service(&headers).as_deref(), Some("lambda"));
+        assert_eq!(signer(&headers), Some(("test".to_string(), "lambda".to_string())));
     }
 
     #[test]

@@ -1,17 +1,8 @@
-//! tributary-local: the whole Tributary system on one machine. Only endpoints differ
-//! from AWS: the handler binaries, state machines and table come from the same files.
+//! tributary-local: the whole Tributary system on one machine (see the library).
 
-mod apigw;
-mod bootstrap;
-mod endpoint;
-mod faults;
-mod lambda;
-mod moto;
-mod template;
-mod triggers;
-
-use endpoint::Endpoint;
-use lambda::{FunctionSpec, LambdaService};
+use tributary_local::endpoint::{self, Endpoint};
+use tributary_local::lambda::{self, FunctionSpec, LambdaService};
+use tributary_local::{apigw, bootstrap, faults, moto, template, triggers};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -80,7 +71,7 @@ async fn run() -> Result<(), String> {
         let mut environment = function.environment.clone();
         environment.extend([
             ("AWS_ENDPOINT_URL".to_string(), endpoint_url.clone()),
-            ("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()),
+            ("AWS_ACCESS_KEY_ID".to_string(), function.name.clone()),
             ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
             ("AWS_REGION".to_string(), template::REGION.to_string()),
             ("KINESIS_PUBLIC_ENDPOINT".to_string(), endpoint_url.clone()),

@@ -1,0 +1,12 @@
+//! tributary-local: the whole Tributary system on one machine. Only endpoints differ
+//! from AWS: the handler binaries, state machines and table come from the same files
+//! (`infra/template.yaml`, `statemachines/`).
+
+pub mod apigw;
+pub mod bootstrap;
+pub mod endpoint;
+pub mod faults;
+pub mod lambda;
+pub mod moto;
+pub mod template;
+pub mod triggers;

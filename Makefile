@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 CARGO ?= cargo
 
-.PHONY: up test unit-test integration-test bench build venv lint clean
+.PHONY: up test unit-test integration-test bench build venv lint lambdas clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ lint: venv
 ## Benchmarks (results go to BENCHMARKS.md by hand, with the command).
 bench: venv build
 	bash bench/run.sh
+
+## The four deployment zips (arm64, release, cargo-lambda + Zig from PyPI); slow, so not in `make test`.
+LAMBDAS := tributary-api tributary-worker tributary-status tributary-automation
+$(VENV)/.lambda-tools: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet cargo-lambda==1.9.2 ziglang==0.13.0.post1
+	rustup target add aarch64-unknown-linux-gnu
+	touch $@
+
+lambdas: $(VENV)/.lambda-tools
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(LAMBDAS))
+	$(VENV)/bin/python infra/check_lambdas.py $(LAMBDAS)
 
 clean:
 	rm -rf .local

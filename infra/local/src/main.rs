@@ -95,6 +95,11 @@ async fn run() -> Result<(), String> {
         lambda::wait_until_idle(&lambda, &function.name, Duration::from_secs(10)).await;
     }
 
+    for function in &wiring.functions {
+        if let Some(unsupported) = function.event_types.iter().find(|t| !template::SUPPORTED_EVENT_TYPES.contains(&t.as_str())) {
+            return Err(format!("{}: tributary-local cannot drive {unsupported} events", function.name));
+        }
+    }
     let triggered = |event_type: &str| wiring.functions.iter().find(|f| f.event_types.iter().any(|t| t == event_type)).map(|f| f.name.clone());
     let api_function = triggered("HttpApi").ok_or("no function has an HttpApi event")?;
     let gateway = apigw::Gateway { endpoint: endpoint.clone(), function: api_function, tokens: tokens.clone() };

@@ -223,9 +223,18 @@ impl StateMachineDef {
     }
 }
 
+/// Event source types tributary-local can drive; a template function with any other
+/// would run on AWS and not here.
+pub const SUPPORTED_EVENT_TYPES: &[&str] = &["HttpApi", "DynamoDB", "Schedule", "EventBridgeRule"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    fn workspace() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
 
     fn wiring() -> Wiring {
         load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap()
@@ -243,8 +252,74 @@ mod tests {
     fn state_machine_definitions_have_every_substitution_resolved() {
         for machine in wiring().state_machines {
             let definition = machine.definition().unwrap();
-            assert!(!definition.contains("${"), "{} keeps a placeholder", machine.name);
-            assert!(definition.contains(&function_arn("tributary-worker")));
+            assert!(!definition.contains("${"), "{} uses a substitution the template does not define", machine.name);
+        }
+    }
+
+    #[test]
+    fn every_handler_binary_is_a_template_function_and_every_function_a_handler() {
+        let in_template: BTreeSet<String> = wiring().functions.iter().map(|f| f.binary.clone()).collect();
+        let handlers: BTreeSet<String> = std::fs::read_dir(workspace().join("handlers"))
+            .unwrap()
+            .map(|entry| format!("tributary-{}", entry.unwrap().file_name().to_string_lossy()))
+            .collect();
+        assert_eq!(in_template, handlers);
+    }
+
+    #[test]
+    fn every_state_machine_file_is_deployed_and_every_deployed_one_has_a_file() {
+        let in_template: BTreeSet<PathBuf> =
+            wiring().state_machines.iter().map(|m| m.definition_path.canonicalize().unwrap()).collect();
+        let files: BTreeSet<PathBuf> = std::fs::read_dir(workspace().join("statemachines"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path().canonicalize().unwrap())
+            .filter(|path| path.to_string_lossy().ends_with(".asl.json"))
+            .collect();
+        assert_eq!(in_template, files);
+    }
+
+    #[test]
+    fn every_task_resource_is_a_template_function() {
+        let wiring = wiring();
+        let functions: BTreeSet<String> = wiring.functions.iter().map(|f| function_arn(&f.name)).collect();
+        for machine in &wiring.state_machines {
+            let definition: Value = serde_json::from_str(&machine.definition().unwrap()).unwrap();
+            for (state, body) in definition["States"].as_object().unwrap() {
+                if body["Type"] == "Task" {
+                    let resource = body["Resource"].as_str().unwrap();
+                    assert!(functions.contains(resource), "{}: state {state} runs {resource}", machine.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_transition_leads_to_a_state_of_its_machine() {
+        for machine in wiring().state_machines {
+            let definition: Value = serde_json::from_str(&machine.definition().unwrap()).unwrap();
+            let states = definition["States"].as_object().unwrap();
+            let mut targets = vec![definition["StartAt"].clone()];
+            for body in states.values() {
+                targets.push(body["Next"].clone());
+                targets.push(body["Default"].clone());
+                for list in ["Catch", "Choices"] {
+                    for entry in body[list].as_array().into_iter().flatten() {
+                        targets.push(entry["Next"].clone());
+                    }
+                }
+            }
+            for target in targets.iter().filter_map(Value::as_str) {
+                assert!(states.contains_key(target), "{}: no state named {target}", machine.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_trigger_in_the_template_is_one_tributary_local_drives() {
+        for function in wiring().functions {
+            for event_type in &function.event_types {
+                assert!(SUPPORTED_EVENT_TYPES.contains(&event_type.as_str()), "{}: {event_type}", function.name);
+            }
         }
     }
 

@@ -88,20 +88,8 @@ impl Automation {
     /// Records the failure on the resource, as a worker would, so that the status
     /// handler ends the job; only a job whose resource is gone is ended here.
     async fn fail(&self, job: &Job, error: JobError) -> Result<(), String> {
-        let stream = self
-            .store
-            .modify_stream(&job.tenant, &job.resource_id, |s| {
-                if s.job_id != job.job_id || !s.status.is_transitional() {
-                    return false;
-                }
-                s.status = s.status.failed();
-                s.status_reason = Some(error.message.clone());
-                s.job_error = Some(error.clone());
-                true
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        if stream.is_none() {
+        let resource_exists = self.store.fail_resource(job, &error).await.map_err(|e| e.to_string())?;
+        if !resource_exists {
             self.store.finish_job(&job.tenant, &job.job_id, JobStatus::Failed, Some(error)).await.map_err(|e| e.to_string())?;
         }
         Ok(())

@@ -17,6 +17,10 @@ pub struct Settings {
     pub region: String,
     /// Endpoint producers use to reach Kinesis (answered with credentials).
     pub kinesis_public_endpoint: String,
+    /// Bucket for code packages (transforms).
+    pub artifacts_bucket: String,
+    /// Execution role of tenants' transform functions.
+    pub transform_role_arn: String,
     state_machine_arns: Vec<(Operation, String)>,
 }
 
@@ -39,6 +43,8 @@ impl Settings {
             event_bus_name: std::env::var("EVENT_BUS_NAME").unwrap_or_else(|_| "default".into()),
             region,
             kinesis_public_endpoint,
+            artifacts_bucket: std::env::var("ARTIFACTS_BUCKET").unwrap_or_default(),
+            transform_role_arn: std::env::var("TRANSFORM_ROLE_ARN").unwrap_or_default(),
             state_machine_arns,
         })
     }
@@ -62,4 +68,11 @@ impl Settings {
 /// Loads the shared AWS configuration (region, credentials, endpoint) once per cold start.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// An S3 client; path-style addressing when an endpoint is set (the local endpoint serves
+/// buckets by path, not by host name).
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let builder = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+    aws_sdk_s3::Client::from_conf(builder.build())
 }

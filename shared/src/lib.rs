@@ -9,6 +9,7 @@ pub mod automation;
 pub mod aws;
 pub mod config;
 pub mod events;
+pub mod firehose;
 pub mod model;
 pub mod status;
 pub mod store;

@@ -2,11 +2,12 @@
 //! outcome on a resource, and publishes domain events.
 
 use crate::events::{DomainEvent, EventPublisher};
-use crate::model::{Job, JobStatus, ResourceStatus, Stream};
+use crate::model::{Job, JobError, JobStatus, ResourceStatus};
 use crate::store::{item_type, job_outcome, Store};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::json;
 
 /// What one table change calls for.
@@ -23,25 +24,43 @@ fn image<T: DeserializeOwned>(item: &serde_dynamo::Item) -> Result<Option<T>, St
     serde_dynamo::from_item(item.clone()).map(Some).map_err(|e| e.to_string())
 }
 
-fn stream_event(stream: &Stream, status: &str) -> DomainEvent {
+/// The part of any resource item the status handler reads.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourceImage {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub tenant: String,
+    pub resource_id: String,
+    pub status: ResourceStatus,
+    pub job_id: String,
+    #[serde(default)]
+    pub job_error: Option<JobError>,
+}
+
+fn status_event(resource: &ResourceImage, status: &str) -> DomainEvent {
     DomainEvent {
-        detail_type: "Stream Status Changed",
+        detail_type: match resource.kind.as_str() {
+            "Stream" => "Stream Status Changed",
+            "Transform" => "Transform Status Changed",
+            _ => "Resource Status Changed",
+        },
         detail: json!({
-            "Tenant": stream.tenant,
-            "StreamId": stream.stream_id,
-            "StreamName": stream.stream_name,
+            "Tenant": resource.tenant,
+            "ResourceType": resource.kind,
+            "ResourceId": resource.resource_id,
             "Status": status,
-            "JobId": stream.job_id,
+            "JobId": resource.job_id,
         }),
     }
 }
 
-/// The effects of a change to a stream item.
-pub fn stream_effects(before: Option<&Stream>, after: Option<&Stream>) -> Vec<Effect> {
+/// The effects of a change to a resource item.
+pub fn resource_effects(before: Option<&ResourceImage>, after: Option<&ResourceImage>) -> Vec<Effect> {
     match (before, after) {
-        (None, Some(created)) => vec![Effect::Publish(stream_event(created, created.status.as_str()))],
+        (None, Some(created)) => vec![Effect::Publish(status_event(created, created.status.as_str()))],
         (Some(old), Some(new)) if old.status != new.status => {
-            let mut effects = vec![Effect::Publish(stream_event(new, new.status.as_str()))];
+            let mut effects = vec![Effect::Publish(status_event(new, new.status.as_str()))];
             if let Some(status) = job_outcome(old.status, new.status) {
                 effects.push(Effect::FinishJob {
                     tenant: new.tenant.clone(),
@@ -53,7 +72,7 @@ pub fn stream_effects(before: Option<&Stream>, after: Option<&Stream>) -> Vec<Ef
             effects
         }
         (Some(removed), None) => {
-            let mut effects = vec![Effect::Publish(stream_event(removed, "DELETED"))];
+            let mut effects = vec![Effect::Publish(status_event(removed, "DELETED"))];
             if removed.status == ResourceStatus::Deleting {
                 effects.push(Effect::FinishJob {
                     tenant: removed.tenant.clone(),
@@ -117,9 +136,9 @@ impl StatusHandler {
         let change = &record.change;
         let kind = item_type(&change.new_image).or_else(|| item_type(&change.old_image));
         let effects = match kind.as_deref() {
-            Some("Stream") => stream_effects(
-                image::<Stream>(&change.old_image)?.as_ref(),
-                image::<Stream>(&change.new_image)?.as_ref(),
+            Some("Stream" | "Transform") => resource_effects(
+                image::<ResourceImage>(&change.old_image)?.as_ref(),
+                image::<ResourceImage>(&change.new_image)?.as_ref(),
             ),
             Some("Job") => job_effects(image::<Job>(&change.old_image)?.as_ref(), image::<Job>(&change.new_image)?.as_ref()),
             _ => vec![],
@@ -140,12 +159,16 @@ impl StatusHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{JobError, StreamRequest};
 
-    fn stream(status: ResourceStatus) -> Stream {
-        let mut stream = StreamRequest::parse(br#"{"StreamName":"orders"}"#).unwrap().into_stream("acme", "job-1");
-        stream.status = status;
-        stream
+    fn stream(status: ResourceStatus) -> ResourceImage {
+        ResourceImage {
+            kind: "Stream".into(),
+            tenant: "acme".into(),
+            resource_id: "s-1".into(),
+            status,
+            job_id: "job-1".into(),
+            job_error: None,
+        }
     }
 
     #[test]
@@ -153,7 +176,7 @@ mod tests {
         let before = stream(ResourceStatus::Creating);
         let mut after = stream(ResourceStatus::CreateFailed);
         after.job_error = Some(JobError { code: "LimitExceededException".into(), message: "too many".into() });
-        let effects = stream_effects(Some(&before), Some(&after));
+        let effects = resource_effects(Some(&before), Some(&after));
         assert!(effects.contains(&Effect::FinishJob {
             tenant: "acme".into(),
             job_id: "job-1".into(),
@@ -163,17 +186,25 @@ mod tests {
     }
 
     #[test]
-    fn given_a_deleting_stream_when_removed_then_the_delete_job_succeeded() {
+    fn given_a_deleting_resource_when_removed_then_the_delete_job_succeeded() {
         let before = stream(ResourceStatus::Deleting);
-        let effects = stream_effects(Some(&before), None);
+        let effects = resource_effects(Some(&before), None);
         assert!(matches!(&effects[1], Effect::FinishJob { status: JobStatus::Succeeded, .. }));
     }
 
     #[test]
-    fn given_a_metadata_edit_when_seen_then_nothing_happens() {
+    fn given_an_unchanged_status_when_seen_then_nothing_happens() {
         let before = stream(ResourceStatus::Active);
-        let mut after = before.clone();
-        after.description = "new".into();
-        assert!(stream_effects(Some(&before), Some(&after)).is_empty());
+        assert!(resource_effects(Some(&before), Some(&before.clone())).is_empty());
+    }
+
+    #[test]
+    fn a_stored_stream_item_reads_as_a_resource_image() {
+        let stream = crate::model::StreamRequest::parse(br#"{"StreamName":"orders"}"#).unwrap().into_stream("acme", "job-1");
+        let mut item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> = serde_dynamo::to_item(&stream).unwrap();
+        item.insert("Type".into(), aws_sdk_dynamodb::types::AttributeValue::S("Stream".into()));
+        item.insert("ResourceId".into(), aws_sdk_dynamodb::types::AttributeValue::S(stream.stream_id.clone()));
+        let image: ResourceImage = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(image.status, ResourceStatus::Creating);
     }
 }

@@ -6,7 +6,7 @@
 //! cannot both succeed. Jobs are also indexed by resource (GSI1) and, while unfinished, in
 //! the sparse GSI2 that the reconciler scans.
 
-use crate::model::{Job, JobError, JobStatus, ResourceStatus, Stream};
+use crate::model::{Job, JobError, JobStatus, Resource, ResourceStatus, Stream};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
@@ -26,6 +26,9 @@ pub enum StoreError {
     IdempotencyKeyUsed,
     #[error("malformed NextToken")]
     BadPageToken,
+    /// A condition on a related item failed (a limit, a parent's state); says which.
+    #[error("{0}")]
+    Refused(String),
     #[error("DynamoDB call failed: {0}")]
     Dynamo(String),
     #[error("a stored item could not be read: {0}")]
@@ -63,12 +66,6 @@ const FINISHED_JOB_TTL_SECONDS: i64 = 90 * 24 * 3600;
 fn tenant_pk(tenant: &str) -> String {
     format!("T#{tenant}")
 }
-fn stream_sk(stream_id: &str) -> String {
-    format!("STREAM#{stream_id}")
-}
-fn stream_name_sk(name: &str) -> String {
-    format!("NAME#STREAM#{name}")
-}
 fn job_sk(job_id: &str) -> String {
     format!("JOB#{job_id}")
 }
@@ -99,8 +96,10 @@ pub fn item_type(item: &serde_dynamo::Item) -> Option<String> {
     value.get("Type")?.get("S")?.as_str().map(str::to_string)
 }
 
-fn stream_item(stream: &Stream) -> Item {
-    to_item(stream, tenant_pk(&stream.tenant), stream_sk(&stream.stream_id), "Stream")
+fn resource_item<R: Resource>(resource: &R) -> Item {
+    let mut item = to_item(resource, tenant_pk(resource.tenant()), R::TYPE.sort_key(resource.id()), R::TYPE.as_str());
+    item.insert("ResourceId".into(), s(resource.id()));
+    item
 }
 
 fn job_item(job: &Job) -> Item {
@@ -206,85 +205,174 @@ impl Store {
         Ok(Page { items, next_token })
     }
 
-    // ---- streams ----
+    // ---- resources ----
 
-    /// Records a new stream, claims its name and records its job, all or nothing.
-    pub async fn create_stream(&self, stream: &Stream, job: &Job, idempotency: Option<IdempotentWrite<'_>>) -> Result<(), StoreError> {
-        let name_claim: Item = HashMap::from([
-            ("PK".into(), s(tenant_pk(&stream.tenant))),
-            ("SK".into(), s(stream_name_sk(&stream.stream_name))),
-            ("Type".into(), s("NameClaim")),
-            ("ResourceId".into(), s(&stream.stream_id)),
-        ]);
-        let mut writes = vec![
-            (put(&self.table, stream_item(stream), Some("attribute_not_exists(PK)")), None),
-            (put(&self.table, name_claim, Some("attribute_not_exists(PK)")), Some(StoreError::NameTaken)),
-            (put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None),
-        ];
+    /// Records a new resource, claims its name and records its job (and `extra` writes,
+    /// such as counters), all or nothing.
+    pub async fn create<R: Resource>(
+        &self,
+        resource: &R,
+        job: &Job,
+        idempotency: Option<IdempotentWrite<'_>>,
+        extra: Vec<(TransactWriteItem, Option<StoreError>)>,
+    ) -> Result<(), StoreError> {
+        let mut writes = vec![(put(&self.table, resource_item(resource), Some("attribute_not_exists(PK)")), None)];
+        if let Some(claim) = resource.name_claim() {
+            let name_claim: Item = HashMap::from([
+                ("PK".into(), s(tenant_pk(resource.tenant()))),
+                ("SK".into(), s(claim)),
+                ("Type".into(), s("NameClaim")),
+                ("ResourceId".into(), s(resource.id())),
+            ]);
+            writes.push((put(&self.table, name_claim, Some("attribute_not_exists(PK)")), Some(StoreError::NameTaken)));
+        }
+        writes.push((put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None));
         writes.extend(idempotency.map(|write| idempotent_put(&self.table, write)));
+        writes.extend(extra);
         self.transact(writes).await
     }
 
-    pub async fn get_stream(&self, tenant: &str, stream_id: &str) -> Result<Option<Stream>, StoreError> {
-        self.get_item(tenant_pk(tenant), stream_sk(stream_id)).await
+    pub async fn get<R: Resource>(&self, tenant: &str, id: &str) -> Result<Option<R>, StoreError> {
+        self.get_item(tenant_pk(tenant), R::TYPE.sort_key(id)).await
     }
 
-    pub async fn list_streams(&self, tenant: &str, limit: i32, next_token: Option<&str>) -> Result<Page<Stream>, StoreError> {
-        self.query_page(tenant, "STREAM#", limit, next_token).await
+    pub async fn list<R: Resource>(&self, tenant: &str, limit: i32, next_token: Option<&str>) -> Result<Page<R>, StoreError> {
+        self.query_page(tenant, &R::TYPE.sort_key(""), limit, next_token).await
     }
 
-    /// Saves `stream` (already [`Stream::touch`]ed) if nobody changed it since version
-    /// `stream.version - 1`, with the job that carries the change out, if any.
-    pub async fn save_stream(&self, stream: &Stream, job: Option<&Job>, idempotency: Option<IdempotentWrite<'_>>) -> Result<(), StoreError> {
-        let mut writes = vec![(put_versioned(&self.table, stream_item(stream), stream.version), None)];
+    /// Saves `resource` (already touched) if nobody changed it since version
+    /// `version - 1`, with the job that carries the change out and `extra` writes.
+    pub async fn save<R: Resource>(
+        &self,
+        resource: &R,
+        job: Option<&Job>,
+        idempotency: Option<IdempotentWrite<'_>>,
+        extra: Vec<(TransactWriteItem, Option<StoreError>)>,
+    ) -> Result<(), StoreError> {
+        let mut writes = vec![(put_versioned(&self.table, resource_item(resource), resource.version()), None)];
         writes.extend(job.map(|job| (put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None)));
         writes.extend(idempotency.map(|write| idempotent_put(&self.table, write)));
+        writes.extend(extra);
         self.transact(writes).await
     }
 
-    /// Read-modify-write of a stream for workers: `change` edits the stream and says
-    /// whether to save; conflicts with concurrent writers are retried.
-    pub async fn modify_stream<F>(&self, tenant: &str, stream_id: &str, mut change: F) -> Result<Option<Stream>, StoreError>
+    /// Read-modify-write for workers: `change` edits the resource and says whether to
+    /// save; conflicts with concurrent writers are retried.
+    pub async fn modify<R: Resource, F>(&self, tenant: &str, id: &str, mut change: F) -> Result<Option<R>, StoreError>
     where
-        F: FnMut(&mut Stream) -> bool,
+        F: FnMut(&mut R) -> bool,
     {
         for _ in 0..5 {
-            let Some(mut stream) = self.get_stream(tenant, stream_id).await? else { return Ok(None) };
-            if !change(&mut stream) {
-                return Ok(Some(stream));
+            let Some(mut resource) = self.get::<R>(tenant, id).await? else { return Ok(None) };
+            if !change(&mut resource) {
+                return Ok(Some(resource));
             }
-            stream.touch();
-            match self.save_stream(&stream, None, None).await {
+            resource.touch();
+            match self.save(&resource, None, None, vec![]).await {
                 Err(StoreError::Conflict) => continue,
                 Err(other) => return Err(other),
-                Ok(()) => return Ok(Some(stream)),
+                Ok(()) => return Ok(Some(resource)),
             }
         }
         Err(StoreError::Conflict)
     }
 
-    /// Removes a stream and frees its name, if `job_id` is still the job in charge of it.
-    pub async fn remove_stream(&self, stream: &Stream, job_id: &str) -> Result<(), StoreError> {
-        let pk = tenant_pk(&stream.tenant);
-        let remove_stream = Delete::builder()
+    /// Removes a resource and frees its name (with `extra` writes), if `job_id` is still
+    /// the job in charge of it.
+    pub async fn remove<R: Resource>(&self, resource: &R, job_id: &str, extra: Vec<(TransactWriteItem, Option<StoreError>)>) -> Result<(), StoreError> {
+        let pk = tenant_pk(resource.tenant());
+        let remove = Delete::builder()
             .table_name(&self.table)
             .key("PK", s(&pk))
-            .key("SK", s(stream_sk(&stream.stream_id)))
+            .key("SK", s(R::TYPE.sort_key(resource.id())))
             .condition_expression("JobId = :job")
             .expression_attribute_values(":job", s(job_id))
             .build()
             .expect("key and table are set");
-        let free_name = Delete::builder()
+        let mut writes = vec![(TransactWriteItem::builder().delete(remove).build(), None)];
+        if let Some(claim) = resource.name_claim() {
+            let free_name = Delete::builder().table_name(&self.table).key("PK", s(&pk)).key("SK", s(claim)).build().expect("key and table are set");
+            writes.push((TransactWriteItem::builder().delete(free_name).build(), None));
+        }
+        writes.extend(extra);
+        self.transact(writes).await
+    }
+
+    /// Records a failure on whatever resource `job` is in charge of, without knowing its
+    /// type: only if the job is still in charge and the resource is in a `…ING` state.
+    pub async fn fail_resource(&self, job: &Job, error: &JobError) -> Result<bool, StoreError> {
+        let Some(item) = self
+            .client
+            .get_item()
             .table_name(&self.table)
-            .key("PK", s(&pk))
-            .key("SK", s(stream_name_sk(&stream.stream_name)))
-            .build()
-            .expect("key and table are set");
-        self.transact(vec![
-            (TransactWriteItem::builder().delete(remove_stream).build(), None),
-            (TransactWriteItem::builder().delete(free_name).build(), None),
-        ])
-        .await
+            .key("PK", s(tenant_pk(&job.tenant)))
+            .key("SK", s(job.resource_type.sort_key(&job.resource_id)))
+            .consistent_read(true)
+            .send()
+            .await?
+            .item
+        else {
+            return Ok(false);
+        };
+        let status = item.get("Status").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let Ok(current) = serde_json::from_value::<ResourceStatus>(serde_json::Value::String(status.clone())) else { return Ok(false) };
+        if !current.is_transitional() {
+            return Ok(true);
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(&job.tenant)))
+            .key("SK", s(job.resource_type.sort_key(&job.resource_id)))
+            .update_expression("SET #status = :failed, StatusReason = :reason, JobError = :error, Version = Version + :one, LastModifiedAt = :now")
+            .condition_expression("JobId = :job AND #status = :current")
+            .expression_attribute_names("#status", "Status")
+            .expression_attribute_values(":failed", s(current.failed().as_str()))
+            .expression_attribute_values(":reason", s(&error.message))
+            .expression_attribute_values(":error", AttributeValue::M(serde_dynamo::to_item(error).expect("a job error serializes")))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
+            .expression_attribute_values(":job", s(&job.job_id))
+            .expression_attribute_values(":current", s(status))
+            .send()
+            .await;
+        match result {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(true),
+            other => other.map(|_| true).map_err(Into::into),
+        }
+    }
+
+    /// A write that adds `delta` to a numeric attribute of a tenant's item, refused with
+    /// `refusal` when `condition` does not hold (e.g. a limit).
+    pub fn adjust(&self, tenant: &str, sort_key: &str, attribute: &str, delta: i64, condition: Option<(&str, HashMap<String, AttributeValue>)>, refusal: Option<String>) -> (TransactWriteItem, Option<StoreError>) {
+        let mut values = HashMap::from([(":delta".to_string(), AttributeValue::N(delta.to_string()))]);
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(sort_key))
+            .update_expression("ADD #counter :delta")
+            .expression_attribute_names("#counter", attribute);
+        if let Some((expression, extra_values)) = condition {
+            update = update.condition_expression(expression);
+            values.extend(extra_values);
+            if expression.contains("#status") {
+                update = update.expression_attribute_names("#status", "Status");
+            }
+        }
+        if sort_key.starts_with("STREAM#") || sort_key.starts_with("TRANSFORM#") {
+            // A resource item: its version moves with every change.
+            update = update.update_expression("ADD #counter :delta, Version :one");
+            values.insert(":one".into(), AttributeValue::N("1".into()));
+        }
+        let update = update.set_expression_attribute_values(Some(values)).build().expect("key and table are set");
+        (TransactWriteItem::builder().update(update).build(), refusal.map(StoreError::Refused))
+    }
+
+    // ---- streams ----
+
+    pub async fn get_stream(&self, tenant: &str, stream_id: &str) -> Result<Option<Stream>, StoreError> {
+        self.get(tenant, stream_id).await
     }
 
     // ---- jobs ----

@@ -45,6 +45,11 @@ impl<'a> Fields<'a> {
         Fields { object, read: BTreeSet::new(), errors: Vec::new() }
     }
 
+    /// Marks a member as read by the caller's own logic.
+    pub fn mark_read(&mut self, name: &'static str) {
+        self.read.insert(name);
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.object.contains_key(name)
     }

@@ -1,7 +1,8 @@
 //! API Gateway → the Tributary HTTP API.
 
 use lambda_http::{run, service_fn, Error, Request};
-use tributary::api::{lambda, Api};
+use tributary::api::{lambda, Api, ApiClients};
+use tributary::aws::artifacts::Artifacts;
 use tributary::aws::workflows::Workflows;
 use tributary::config::{load_aws_config, Settings};
 use tributary::store::Store;
@@ -12,7 +13,12 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let aws = load_aws_config().await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), &settings.table_name);
-    let workflows = Workflows::new(aws_sdk_sfn::Client::new(&aws), settings.clone());
-    let api = Api::new(store, workflows, aws_sdk_secretsmanager::Client::new(&aws), settings);
+    let clients = ApiClients {
+        workflows: Workflows::new(aws_sdk_sfn::Client::new(&aws), settings.clone()),
+        secrets: aws_sdk_secretsmanager::Client::new(&aws),
+        functions: aws_sdk_lambda::Client::new(&aws),
+        artifacts: Artifacts::new(tributary::config::s3_client(&aws), &settings.artifacts_bucket),
+    };
+    let api = Api::new(store, clients, settings);
     run(service_fn(|request: Request| lambda::handle(&api, request))).await
 }

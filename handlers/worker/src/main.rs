@@ -3,7 +3,8 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use tributary::config::{load_aws_config, Settings};
 use tributary::store::Store;
-use tributary::workflow::{StreamTasks, TaskInput, Worker};
+use tributary::aws::artifacts::Artifacts;
+use tributary::workflow::{StreamTasks, TaskInput, TransformTasks, Worker};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -17,6 +18,12 @@ async fn main() -> Result<(), Error> {
         aws_sdk_iam::Client::new(&aws),
         aws_sdk_secretsmanager::Client::new(&aws),
     );
-    let worker = Worker::new(store, streams);
+    let transforms = TransformTasks::new(
+        store.clone(),
+        aws_sdk_lambda::Client::new(&aws),
+        Artifacts::new(tributary::config::s3_client(&aws), &settings.artifacts_bucket),
+        settings.transform_role_arn.clone(),
+    );
+    let worker = Worker::new(store, streams, transforms);
     run(service_fn(|event: LambdaEvent<TaskInput>| worker.run(event.payload))).await
 }

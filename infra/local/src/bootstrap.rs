@@ -69,6 +69,29 @@ pub async fn create_bus(events: &aws_sdk_eventbridge::Client, name: &str) -> Res
     }
 }
 
+/// Buckets (S3 through moto; path style).
+pub async fn create_buckets(http: &reqwest::Client, moto_url: &str, wiring: &Wiring) -> Result<(), String> {
+    for bucket in &wiring.buckets {
+        let answer = http.put(format!("{moto_url}/{bucket}")).send().await.map_err(|e| e.to_string())?;
+        if !answer.status().is_success() && answer.status().as_u16() != 409 {
+            return Err(format!("creating bucket {bucket}: {}", answer.text().await.unwrap_or_default()));
+        }
+    }
+    Ok(())
+}
+
+/// Roles the system hands to AWS services (Lambda's execution role for transforms).
+pub async fn create_roles(iam: &aws_sdk_iam::Client, wiring: &Wiring) -> Result<(), String> {
+    for (name, trust) in &wiring.roles {
+        match iam.create_role().role_name(name).assume_role_policy_document(trust.to_string()).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_entity_already_exists_exception()) => {}
+            Err(e) => return Err(aws_sdk_iam::error::DisplayErrorContext(&e).to_string()),
+        }
+    }
+    Ok(())
+}
+
 /// The role Step Functions assumes (SAM derives one per state machine from `Policies`).
 pub async fn create_states_role(iam: &aws_sdk_iam::Client) -> Result<String, String> {
     let name = "tributary-states";

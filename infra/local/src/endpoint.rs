@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub struct Endpoint {
     pub lambda: LambdaService,
+    pub functions: crate::functions::UserFunctions,
     pub faults: Faults,
     pub moto_url: String,
     pub http: reqwest::Client,
@@ -98,12 +99,24 @@ impl Endpoint {
         }
     }
 
-    /// The subset of the Lambda API the system uses: Invoke.
+    /// The subset of the Lambda API the system uses: Invoke, and the control plane of
+    /// tenants' functions.
     async fn lambda_api(&self, method: &Method, path: &str, headers: &HeaderMap, body: Bytes) -> Response {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let name = match (method, segments.as_slice()) {
             (&Method::POST, ["2015-03-31", "functions", name, "invocations"]) => percent_decode(name),
-            _ => return json_error(StatusCode::NOT_FOUND, "UnsupportedOperation", "only Invoke is served locally"),
+            _ => {
+                return match crate::functions::route(&self.functions, method, &segments, &body).await {
+                    Some(Ok((status, _))) if status == StatusCode::NO_CONTENT => status.into_response(),
+                    Some(Ok((status, answer))) => {
+                        let mut response = (status, answer.to_string()).into_response();
+                        response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+                        response
+                    }
+                    Some(Err((status, error_type, message))) => json_error(status, error_type, &message),
+                    None => json_error(StatusCode::NOT_FOUND, "UnsupportedOperation", "this Lambda operation is not served locally"),
+                };
+            }
         };
         if self.lambda.spec(&name).is_none() {
             return json_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", &format!("Function not found: {name}"));
@@ -122,6 +135,13 @@ impl Endpoint {
         response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
         if outcome.error_type.is_some() {
             response.headers_mut().insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+        }
+        if headers.get("x-amz-log-type").and_then(|v| v.to_str().ok()) == Some("Tail") {
+            use base64::Engine;
+            let tail = base64::engine::general_purpose::STANDARD.encode(outcome.log_tail.as_bytes());
+            if let Ok(value) = HeaderValue::from_str(&tail) {
+                response.headers_mut().insert("x-amz-log-result", value);
+            }
         }
         response
     }
@@ -165,7 +185,7 @@ impl Endpoint {
     }
 }
 
-fn percent_decode(text: &str) -> String {
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -38,13 +38,35 @@ pub struct Outcome {
     pub payload: Bytes,
     /// `Some(type)` when the function failed (Invoke answers `X-Amz-Function-Error`).
     pub error_type: Option<String>,
+    /// The end of what the process logged during the invocation.
+    pub log_tail: String,
 }
 
 impl Outcome {
     pub fn error(error_type: &str, message: &str) -> Outcome {
         let body = serde_json::json!({"errorType": error_type, "errorMessage": message});
-        Outcome { payload: Bytes::from(body.to_string()), error_type: Some(error_type.to_string()) }
+        Outcome { payload: Bytes::from(body.to_string()), error_type: Some(error_type.to_string()), log_tail: String::new() }
     }
+
+    fn with_log(mut self, log_tail: String) -> Outcome {
+        self.log_tail = log_tail;
+        self
+    }
+}
+
+/// How much of an invocation's log Invoke returns (as Lambda: the last 4 KB).
+const LOG_TAIL_BYTES: u64 = 4096;
+
+fn log_since(path: &std::path::Path, offset: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else { return String::new() };
+    let end = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = offset.max(end.saturating_sub(LOG_TAIL_BYTES));
+    let mut tail = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_ok() {
+        let _ = file.take(end - start).read_to_end(&mut tail);
+    }
+    String::from_utf8_lossy(&tail).into_owned()
 }
 
 struct Invocation {
@@ -58,6 +80,8 @@ struct Invocation {
 struct InFlight {
     request_id: String,
     reply: oneshot::Sender<Outcome>,
+    /// Where the process's log stood when it took the invocation.
+    log_offset: u64,
 }
 
 /// One running process of a function.
@@ -65,6 +89,13 @@ struct Instance {
     id: u64,
     in_flight: Mutex<Option<InFlight>>,
     pid: Mutex<Option<u32>>,
+    log_path: PathBuf,
+}
+
+impl Instance {
+    fn log_length(&self) -> u64 {
+        std::fs::metadata(&self.log_path).map(|m| m.len()).unwrap_or(0)
+    }
 }
 
 struct Function {
@@ -98,6 +129,16 @@ impl LambdaService {
         });
         if let Some(old) = self.functions.lock().unwrap().insert(spec.name.clone(), function) {
             old.kill_all();
+        }
+    }
+
+    pub fn remove(&self, name: &str) -> bool {
+        match self.functions.lock().unwrap().remove(name) {
+            Some(function) => {
+                function.kill_all();
+                true
+            }
+            None => false,
         }
     }
 
@@ -152,12 +193,15 @@ impl Function {
             Ok(Err(_)) => Outcome::error("Runtime.ExitError", "the function's process exited during the invocation"),
             Err(_) => {
                 let instance = self.instances.lock().unwrap().get(&instance_id).cloned();
+                let mut log_tail = String::new();
                 if let Some(instance) = instance {
-                    instance.in_flight.lock().unwrap().take();
+                    if let Some(in_flight) = instance.in_flight.lock().unwrap().take() {
+                        log_tail = log_since(&instance.log_path, in_flight.log_offset);
+                    }
                     instance.kill();
                 }
                 let seconds = self.spec.timeout.as_secs_f64();
-                Outcome::error("Sandbox.Timedout", &format!("Task timed out after {seconds:.2} seconds"))
+                Outcome::error("Sandbox.Timedout", &format!("Task timed out after {seconds:.2} seconds")).with_log(log_tail)
             }
         }
     }
@@ -171,7 +215,8 @@ impl Function {
     /// Starts one process with its own Runtime API endpoint.
     async fn start_instance(self: Arc<Self>) -> Result<(), String> {
         let id = self.next_instance.fetch_add(1, Ordering::SeqCst) as u64;
-        let instance = Arc::new(Instance { id, in_flight: Mutex::new(None), pid: Mutex::new(None) });
+        let log_path = self.spec.log_file.with_extension(format!("{id}.log"));
+        let instance = Arc::new(Instance { id, in_flight: Mutex::new(None), pid: Mutex::new(None), log_path });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let runtime = RuntimeApi { function: self.clone(), instance: instance.clone() };
@@ -182,8 +227,8 @@ impl Function {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&self.spec.log_file)
-            .map_err(|e| format!("{}: {e}", self.spec.log_file.display()))?;
+            .open(&instance.log_path)
+            .map_err(|e| format!("{}: {e}", instance.log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let mut command = tokio::process::Command::new(&self.spec.command);
         command
@@ -214,7 +259,8 @@ impl Function {
             function.instances.lock().unwrap().remove(&id);
             if let Some(in_flight) = instance.in_flight.lock().unwrap().take() {
                 let message = format!("the process exited during the invocation: {status:?}");
-                let _ = in_flight.reply.send(Outcome::error("Runtime.ExitError", &message));
+                let log_tail = log_since(&instance.log_path, in_flight.log_offset);
+                let _ = in_flight.reply.send(Outcome::error("Runtime.ExitError", &message).with_log(log_tail));
             }
             tracing::debug!(function = %function.spec.name, instance = id, ?status, "process exited");
         });
@@ -258,7 +304,8 @@ async fn next_invocation(State(api): State<RuntimeApi>) -> Response {
         return StatusCode::GONE.into_response();
     };
     let _ = invocation.picked_up.send(api.instance.id);
-    *api.instance.in_flight.lock().unwrap() = Some(InFlight { request_id: invocation.request_id.clone(), reply: invocation.reply });
+    let log_offset = api.instance.log_length();
+    *api.instance.in_flight.lock().unwrap() = Some(InFlight { request_id: invocation.request_id.clone(), reply: invocation.reply, log_offset });
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: String| {
         if let Ok(value) = value.parse() {
@@ -278,7 +325,8 @@ fn finish(api: &RuntimeApi, request_id: &str, outcome: Outcome) -> StatusCode {
     match slot.as_ref() {
         Some(in_flight) if in_flight.request_id == request_id => {
             let in_flight = slot.take().expect("checked above");
-            let _ = in_flight.reply.send(outcome);
+            let log_tail = log_since(&api.instance.log_path, in_flight.log_offset);
+            let _ = in_flight.reply.send(outcome.with_log(log_tail));
             StatusCode::ACCEPTED
         }
         _ => StatusCode::BAD_REQUEST,
@@ -286,7 +334,7 @@ fn finish(api: &RuntimeApi, request_id: &str, outcome: Outcome) -> StatusCode {
 }
 
 async fn invocation_response(State(api): State<RuntimeApi>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    finish(&api, &id, Outcome { payload: body, error_type: None })
+    finish(&api, &id, Outcome { payload: body, error_type: None, log_tail: String::new() })
 }
 
 async fn invocation_error(State(api): State<RuntimeApi>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
@@ -295,7 +343,7 @@ async fn invocation_error(State(api): State<RuntimeApi>, Path(id): Path<String>,
         .and_then(|v| v.get("errorType").and_then(|t| t.as_str()).map(str::to_string));
     let from_header = headers.get("lambda-runtime-function-error-type").and_then(|v| v.to_str().ok()).map(str::to_string);
     let error_type = from_body.or(from_header).unwrap_or_else(|| "Unhandled".into());
-    finish(&api, &id, Outcome { payload: body, error_type: Some(error_type) })
+    finish(&api, &id, Outcome { payload: body, error_type: Some(error_type), log_tail: String::new() })
 }
 
 async fn init_error(State(api): State<RuntimeApi>, body: Bytes) -> StatusCode {

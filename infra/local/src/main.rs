@@ -49,7 +49,16 @@ async fn run() -> Result<(), String> {
         faults.add(fault);
     }
     let lambda = LambdaService::default();
-    let endpoint = Endpoint { lambda: lambda.clone(), faults, moto_url: moto.url.clone(), http: http.clone(), counts: Default::default() };
+    let functions = tributary_local::functions::UserFunctions::new(
+        lambda.clone(),
+        state_dir.join("functions"),
+        log_dir.clone(),
+        root.join(".venv/bin/python"),
+        endpoint_url.clone(),
+        moto.url.clone(),
+        http.clone(),
+    );
+    let endpoint = Endpoint { lambda: lambda.clone(), functions, faults, moto_url: moto.url.clone(), http: http.clone(), counts: Default::default() };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", aws_port)).await.map_err(|e| format!("port {aws_port}: {e}"))?;
     let aws_router = axum::Router::new().fallback(endpoint::handle).with_state(endpoint.clone());
     tokio::spawn(async move { axum::serve(listener, aws_router).await });
@@ -63,6 +72,8 @@ async fn run() -> Result<(), String> {
         .await;
     let table = bootstrap::create_table(&http, &moto.url, &wiring).await?;
     bootstrap::create_bus(&aws_sdk_eventbridge::Client::new(&aws), &wiring.bus_name).await?;
+    bootstrap::create_buckets(&http, &moto.url, &wiring).await?;
+    bootstrap::create_roles(&aws_sdk_iam::Client::new(&aws), &wiring).await?;
     let role = bootstrap::create_states_role(&aws_sdk_iam::Client::new(&aws)).await?;
     let machines = bootstrap::create_state_machines(&aws_sdk_sfn::Client::new(&aws), &wiring, &role).await?;
 

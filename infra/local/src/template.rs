@@ -34,6 +34,9 @@ pub struct Wiring {
     /// The table's CloudFormation properties, resolved (CreateTable's shape, nearly).
     pub table: Value,
     pub bus_name: String,
+    pub buckets: Vec<String>,
+    /// IAM roles the system passes to AWS services (name, trust policy).
+    pub roles: Vec<(String, Value)>,
     pub functions: Vec<FunctionDef>,
     pub state_machines: Vec<StateMachineDef>,
 }
@@ -79,6 +82,8 @@ impl Resolver<'_> {
         match self.resource_type(name) {
             "AWS::DynamoDB::Table" => text(&self.property(name, "TableName")),
             "AWS::Events::EventBus" => text(&self.property(name, "Name")),
+            "AWS::S3::Bucket" => text(&self.property(name, "BucketName")),
+            "AWS::IAM::Role" => text(&self.property(name, "RoleName")),
             "AWS::Serverless::Function" => text(&self.property(name, "FunctionName")),
             "AWS::Serverless::StateMachine" => state_machine_arn(&text(&self.property(name, "Name"))),
             _ => format!("local-{name}"),
@@ -89,6 +94,8 @@ impl Resolver<'_> {
         match (self.resource_type(id), attribute) {
             ("AWS::Serverless::Function", "Arn") => function_arn(&self.reference(id)),
             ("AWS::Serverless::StateMachine", "Name") => text(&self.property(id, "Name")),
+            ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{ACCOUNT}:role/{}", self.reference(id)),
+            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{}", self.reference(id)),
             ("AWS::DynamoDB::Table", "StreamArn") => format!("local-stream-of-{}", self.reference(id)),
             _ => format!("local-{id}.{attribute}"),
         }
@@ -165,11 +172,13 @@ pub fn load(template_path: &Path) -> Result<Wiring, String> {
     let resolver = Resolver { resources, parameters };
     let globals = resolver.resolve(&document["Globals"]["Function"]);
 
-    let mut wiring = Wiring { table: Value::Null, bus_name: String::new(), functions: vec![], state_machines: vec![] };
+    let mut wiring = Wiring { table: Value::Null, bus_name: String::new(), buckets: vec![], roles: vec![], functions: vec![], state_machines: vec![] };
     for (id, resource) in resources {
         match resource["Type"].as_str().unwrap_or("") {
             "AWS::DynamoDB::Table" => wiring.table = resolver.resolve(&resource["Properties"]),
             "AWS::Events::EventBus" => wiring.bus_name = resolver.reference(id),
+            "AWS::S3::Bucket" => wiring.buckets.push(resolver.reference(id)),
+            "AWS::IAM::Role" => wiring.roles.push((resolver.reference(id), resolver.resolve(&resource["Properties"]["AssumeRolePolicyDocument"]))),
             "AWS::Serverless::Function" => {
                 let properties = resolver.resolve(&resource["Properties"]);
                 let mut environment = BTreeMap::new();

@@ -5,6 +5,7 @@ pub mod lambda;
 mod jobs;
 mod problem;
 mod streams;
+mod transforms;
 
 pub use problem::ApiError;
 
@@ -124,16 +125,27 @@ impl<'a> Change<'a> {
     }
 }
 
+/// The AWS clients the API uses besides the table.
+pub struct ApiClients {
+    pub workflows: Workflows,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub functions: aws_sdk_lambda::Client,
+    pub artifacts: crate::aws::artifacts::Artifacts,
+}
+
 pub struct Api {
     store: Store,
     workflows: Workflows,
     secrets: aws_sdk_secretsmanager::Client,
+    functions: aws_sdk_lambda::Client,
+    artifacts: crate::aws::artifacts::Artifacts,
     settings: Settings,
 }
 
 impl Api {
-    pub fn new(store: Store, workflows: Workflows, secrets: aws_sdk_secretsmanager::Client, settings: Settings) -> Self {
-        Api { store, workflows, secrets, settings }
+    pub fn new(store: Store, clients: ApiClients, settings: Settings) -> Self {
+        let ApiClients { workflows, secrets, functions, artifacts } = clients;
+        Api { store, workflows, secrets, functions, artifacts, settings }
     }
 
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
@@ -157,9 +169,27 @@ impl Api {
             (["streams", id, "credentials", "rotate"], &Method::POST) => {
                 self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await
             }
+            (["streams", sid, "transforms"], &Method::GET) => self.list_transforms(tenant, sid).await,
+            (["streams", sid, "transforms"], &Method::POST) => self.change(tenant, request, |c| self.create_transform(c, sid, request)).await,
+            (["streams", sid, "transforms", tid], &Method::GET) => self.get_transform(tenant, sid, tid).await,
+            (["streams", sid, "transforms", tid], &Method::PATCH) => {
+                self.change(tenant, request, |c| self.patch_transform(c, sid, tid, request)).await
+            }
+            (["streams", sid, "transforms", tid], &Method::DELETE) => {
+                self.change(tenant, request, |c| self.delete_transform(c, sid, tid, request)).await
+            }
+            (["streams", sid, "transforms", tid, "test"], &Method::POST) => self.dry_run_transform(tenant, sid, tid, request).await,
             (["jobs"], &Method::GET) => self.list_jobs(tenant, request).await,
             (["jobs", id], &Method::GET) => self.get_job(tenant, id).await,
-            (["streams"] | ["streams", _] | ["streams", _, "credentials"] | ["streams", _, "credentials", "rotate"] | ["jobs"] | ["jobs", _], _) => {
+            (["streams"]
+            | ["streams", _]
+            | ["streams", _, "credentials"]
+            | ["streams", _, "credentials", "rotate"]
+            | ["streams", _, "transforms"]
+            | ["streams", _, "transforms", _]
+            | ["streams", _, "transforms", _, "test"]
+            | ["jobs"]
+            | ["jobs", _], _) => {
                 Err(ApiError::method_not_allowed())
             }
             _ => Err(ApiError::not_found(format!("no route for {}", request.path))),

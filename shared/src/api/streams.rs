@@ -2,7 +2,7 @@
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
 use crate::aws::producer;
-use crate::model::{Job, Operation, ResourceStatus, Stream, StreamPatch, StreamRequest};
+use crate::model::{Job, Operation, Resource, ResourceStatus, Stream, StreamPatch, StreamRequest};
 use crate::store::StoreError;
 use serde_json::json;
 
@@ -15,7 +15,7 @@ impl Api {
         job.resource_id = stream.stream_id.clone();
         let response = ApiResponse::accepted(stream.to_api(), &job);
         change.remember(&response);
-        match self.store.create_stream(&stream, &job, change.write()).await {
+        match self.store.create(&stream, &job, change.write(), vec![]).await {
             Err(StoreError::NameTaken) => return Err(ApiError::conflict(format!("a stream named {name} already exists"))),
             Err(StoreError::IdempotencyKeyUsed) => return Err(ApiError::conflict(IDEMPOTENCY_RACE)),
             other => other?,
@@ -26,13 +26,13 @@ impl Api {
 
     /// Starts the job's workflow. A failed start leaves the job PENDING; the reconciler
     /// starts it later under the same execution name.
-    async fn start(&self, job: &Job) {
+    pub(super) async fn start(&self, job: &Job) {
         if let Err(error) = self.workflows.start(job).await {
             tracing::error!(job = %job.job_id, %error, "workflow not started; the reconciler will retry");
         }
     }
 
-    async fn load_stream(&self, tenant: &str, stream_id: &str) -> Result<Stream, ApiError> {
+    pub(super) async fn load_stream(&self, tenant: &str, stream_id: &str) -> Result<Stream, ApiError> {
         self.store
             .get_stream(tenant, stream_id)
             .await?
@@ -51,41 +51,52 @@ impl Api {
 
     pub(super) async fn list_streams(&self, tenant: &str, request: &ApiRequest) -> ApiResult {
         let limit = Self::parse_limit(request)?;
-        let page = self.store.list_streams(tenant, limit, request.query("NextToken")).await?;
+        let page = self.store.list::<Stream>(tenant, limit, request.query("NextToken")).await?;
         let streams: Vec<_> = page.items.iter().map(Stream::to_api).collect();
         Ok(ApiResponse::json(200, &json!({"Streams": streams, "NextToken": page.next_token})))
     }
 
     /// Checks that a change may start now: the caller's version (if any) is current and
     /// no job is running on the stream.
-    fn check_changeable(stream: &Stream, request: &ApiRequest) -> Result<(), ApiError> {
+    pub(super) fn check_changeable<R: Resource>(resource: &R, request: &ApiRequest) -> Result<(), ApiError> {
+        let kind = R::TYPE.as_str().to_lowercase();
         if let Some(expected) = Self::if_match(request)? {
-            if expected != stream.version {
+            if expected != resource.version() {
                 return Err(ApiError::precondition_failed(format!(
-                    "If-Match names Version {expected}, the stream is at Version {}",
-                    stream.version
+                    "If-Match names Version {expected}, the {kind} is at Version {}",
+                    resource.version()
                 )));
             }
         }
-        if stream.status.is_transitional() {
+        if resource.status().is_transitional() {
             return Err(ApiError::conflict(format!(
-                "the stream is {}; wait for job {} to end",
-                stream.status.as_str(),
-                stream.job_id
+                "the {kind} is {}; wait for job {} to end",
+                resource.status().as_str(),
+                resource.job_id()
             )));
         }
         Ok(())
     }
 
-    /// Saves a changed stream (with its job, if any), mapping a lost race to 409/412.
-    async fn save(&self, change: &Change<'_>, stream: &Stream, job: Option<&Job>, request: &ApiRequest) -> Result<(), ApiError> {
-        match self.store.save_stream(stream, job, change.write()).await {
+    /// Saves a changed resource (with its job, if any, and `extra` writes), mapping a
+    /// lost race to 409/412.
+    pub(super) async fn save<R: Resource>(
+        &self,
+        change: &Change<'_>,
+        resource: &R,
+        job: Option<&Job>,
+        request: &ApiRequest,
+        extra: Vec<(aws_sdk_dynamodb::types::TransactWriteItem, Option<StoreError>)>,
+    ) -> Result<(), ApiError> {
+        let kind = R::TYPE.as_str().to_lowercase();
+        match self.store.save(resource, job, change.write(), extra).await {
             Ok(()) => Ok(()),
             Err(StoreError::IdempotencyKeyUsed) => Err(ApiError::conflict(IDEMPOTENCY_RACE)),
+            Err(StoreError::Refused(detail)) => Err(ApiError::conflict(detail)),
             Err(StoreError::Conflict) if request.header("if-match").is_some() => {
-                Err(ApiError::precondition_failed("the stream changed since the Version given in If-Match"))
+                Err(ApiError::precondition_failed(format!("the {kind} changed since the Version given in If-Match")))
             }
-            Err(StoreError::Conflict) => Err(ApiError::conflict("the stream changed meanwhile; read it and try again")),
+            Err(StoreError::Conflict) => Err(ApiError::conflict(format!("the {kind} changed meanwhile; read it and try again"))),
             Err(other) => Err(other.into()),
         }
     }
@@ -110,21 +121,19 @@ impl Api {
         if let Some(tags) = patch.tags {
             stream.tags = tags;
         }
-        stream.touch();
         if patch.change.is_empty() {
+            stream.touch();
             let response = ApiResponse::json(200, &stream.to_api());
             change.remember(&response);
-            self.save(&change, &stream, None, request).await?;
+            self.save(&change, &stream, None, request, vec![]).await?;
             return Ok(response);
         }
         let requested = serde_json::to_value(&patch.change).expect("a change serializes");
         let job = Job::new(change.tenant, Operation::UpdateStream, stream_id, Some(requested));
-        stream.status = ResourceStatus::Updating;
-        stream.status_reason = None;
-        stream.job_id = job.job_id.clone();
+        stream.begin(&job.job_id, ResourceStatus::Updating);
         let response = ApiResponse::accepted(stream.to_api(), &job);
         change.remember(&response);
-        self.save(&change, &stream, Some(&job), request).await?;
+        self.save(&change, &stream, Some(&job), request, vec![]).await?;
         self.start(&job).await;
         Ok(response)
     }
@@ -162,13 +171,10 @@ impl Api {
         request: &ApiRequest,
     ) -> ApiResult {
         let job = Job::new(change.tenant, operation, &stream.stream_id, None);
-        stream.status = status;
-        stream.status_reason = None;
-        stream.job_id = job.job_id.clone();
-        stream.touch();
+        stream.begin(&job.job_id, status);
         let response = ApiResponse::accepted(stream.to_api(), &job);
         change.remember(&response);
-        self.save(change, stream, Some(&job), request).await?;
+        self.save(change, stream, Some(&job), request, vec![]).await?;
         self.start(&job).await;
         Ok(response)
     }

@@ -1,6 +1,8 @@
 //! Thin adapters over the AWS SDK: each call returns an [`AwsError`] that knows whether
 //! trying again can help.
 
+pub mod artifacts;
+pub mod functions;
 pub mod kinesis;
 pub mod producer;
 pub mod workflows;

@@ -8,14 +8,20 @@ pub enum Operation {
     UpdateStream,
     RotateStreamCredentials,
     DeleteStream,
+    CreateTransform,
+    UpdateTransform,
+    DeleteTransform,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] = [
+    pub const ALL: [Operation; 7] = [
         Operation::CreateStream,
         Operation::UpdateStream,
         Operation::RotateStreamCredentials,
         Operation::DeleteStream,
+        Operation::CreateTransform,
+        Operation::UpdateTransform,
+        Operation::DeleteTransform,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -24,6 +30,9 @@ impl Operation {
             Operation::UpdateStream => "UpdateStream",
             Operation::RotateStreamCredentials => "RotateStreamCredentials",
             Operation::DeleteStream => "DeleteStream",
+            Operation::CreateTransform => "CreateTransform",
+            Operation::UpdateTransform => "UpdateTransform",
+            Operation::DeleteTransform => "DeleteTransform",
         }
     }
 
@@ -41,13 +50,31 @@ impl Operation {
     }
 
     pub fn resource_type(self) -> ResourceType {
-        ResourceType::Stream
+        match self {
+            Operation::CreateTransform | Operation::UpdateTransform | Operation::DeleteTransform => ResourceType::Transform,
+            _ => ResourceType::Stream,
+        }
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResourceType {
     Stream,
+    Transform,
+}
+
+impl ResourceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Stream => "Stream",
+            ResourceType::Transform => "Transform",
+        }
+    }
+
+    /// The sort key of a resource of this type in its tenant's partition.
+    pub fn sort_key(self, id: &str) -> String {
+        format!("{}#{id}", self.as_str().to_uppercase())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,9 +1,13 @@
 //! The domain: streams and the jobs that change them.
 
 mod job;
+mod resource;
 mod stream;
+mod transform;
 
 pub use job::{Job, JobError, JobStatus, Operation, ResourceType};
+pub use resource::Resource;
+pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest, MAX_TRANSFORMS_PER_TENANT};
 pub use stream::{kinesis_stream_name, ResourceStatus, Stream, StreamChange, StreamMode, StreamPatch, StreamRequest};
 
 /// Now, as the RFC 3339 text every timestamp in the API uses.

@@ -132,12 +132,9 @@ impl Stream {
         })
     }
 
-    /// Records a change made now: every write bumps the version.
-    pub fn touch(&mut self) {
-        self.version += 1;
-        self.last_modified_at = super::now_rfc3339();
-    }
 }
+
+crate::lifecycle_resource!(Stream, super::ResourceType::Stream, stream_id, |s| Some(format!("NAME#STREAM#{}", s.stream_name)));
 
 /// Kinesis stream names are unique per account, tenants' names only per tenant:
 /// the physical name keeps the tenant's name readable and adds the id's start.

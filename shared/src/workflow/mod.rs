@@ -5,14 +5,16 @@
 //! [`TaskError::Retryable`] and [`TaskError::NotReady`] from permanent failures.
 
 mod stream_tasks;
+mod transform_tasks;
 
 use crate::aws::AwsError;
-use crate::model::{JobError, Operation};
+use crate::model::{JobError, Operation, ResourceType};
 use crate::store::{Store, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 
 pub use stream_tasks::StreamTasks;
+pub use transform_tasks::{TransformTasks, TRANSFORM_COUNTER};
 
 /// The job reference every execution carries (see [`crate::model::Job::execution_input`]).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -118,11 +120,12 @@ impl From<StoreError> for TaskError {
 pub struct Worker {
     store: Store,
     streams: StreamTasks,
+    transforms: TransformTasks,
 }
 
 impl Worker {
-    pub fn new(store: Store, streams: StreamTasks) -> Self {
-        Worker { store, streams }
+    pub fn new(store: Store, streams: StreamTasks, transforms: TransformTasks) -> Self {
+        Worker { store, streams, transforms }
     }
 
     pub async fn run(&self, input: TaskInput) -> Result<Value, TaskError> {
@@ -131,7 +134,10 @@ impl Worker {
             self.store.mark_job_running(&input.job.tenant, &input.job.job_id).await?;
             return Ok(Value::Null);
         }
-        let result = self.streams.run(&input.task, &input.job, input.error.as_ref()).await;
+        let result = match input.job.operation.resource_type() {
+            ResourceType::Stream => self.streams.run(&input.task, &input.job, input.error.as_ref()).await,
+            ResourceType::Transform => self.transforms.run(&input.task, &input.job, input.error.as_ref()).await,
+        };
         if let Err(error) = &result {
             tracing::warn!(task = %input.task, job = %input.job.job_id, %error, "task failed");
         }

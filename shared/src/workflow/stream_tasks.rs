@@ -2,7 +2,7 @@
 
 use super::{CaughtError, JobRef, TaskError};
 use crate::aws::{kinesis, producer};
-use crate::model::{Operation, ResourceStatus, Stream, StreamChange, StreamMode};
+use crate::model::{Operation, Resource, ResourceStatus, Stream, StreamChange, StreamMode};
 use crate::store::Store;
 use serde_json::{json, Value};
 
@@ -152,19 +152,17 @@ impl StreamTasks {
             return Err(TaskError::failed("Superseded", "another job took over this stream"));
         }
         if job.operation == Operation::DeleteStream {
-            self.store.remove_stream(&stream, &job.job_id).await?;
+            self.store.remove(&stream, &job.job_id, vec![]).await?;
             return Ok(Value::Null);
         }
         let found = self.describe(&stream).await?.ok_or_else(|| TaskError::failed("StreamNotFound", "the Kinesis stream is gone"))?;
         self.store
-            .modify_stream(&job.tenant, &job.resource_id, |s| {
+            .modify::<Stream, _>(&job.tenant, &job.resource_id, |s| {
                 if s.job_id != job.job_id || !s.status.is_transitional() {
                     return false;
                 }
                 observe(s, &found);
-                s.status = ResourceStatus::Active;
-                s.status_reason = None;
-                s.job_error = None;
+                s.succeed();
                 true
             })
             .await?;
@@ -183,16 +181,14 @@ impl StreamTasks {
         // What Kinesis has now, so that a half-applied update is shown as it is.
         let found = if stream.status == ResourceStatus::Updating { self.describe(&stream).await.ok().flatten() } else { None };
         self.store
-            .modify_stream(&job.tenant, &job.resource_id, |s| {
+            .modify::<Stream, _>(&job.tenant, &job.resource_id, |s| {
                 if s.job_id != job.job_id || !s.status.is_transitional() {
                     return false;
                 }
                 if let Some(found) = &found {
                     observe(s, found);
                 }
-                s.status = s.status.failed();
-                s.status_reason = Some(error.message.clone());
-                s.job_error = Some(error.clone());
+                s.fail(error.clone());
                 true
             })
             .await?;

@@ -20,3 +20,6 @@ for _ in $(seq 1 120); do
 done
 echo "## Requests per API operation and peak RSS"
 .venv/bin/python bench/aws_calls.py
+echo
+echo "## Transforms"
+.venv/bin/python bench/transforms.py

@@ -135,6 +135,7 @@ impl StatusHandler {
     async fn apply(&self, record: &EventRecord) -> Result<(), String> {
         let change = &record.change;
         let kind = item_type(&change.new_image).or_else(|| item_type(&change.old_image));
+        tracing::debug!(kind = ?kind, event = %record.event_name, seq = ?change.sequence_number, "table change");
         let effects = match kind.as_deref() {
             Some("Stream" | "Transform") => resource_effects(
                 image::<ResourceImage>(&change.old_image)?.as_ref(),
@@ -147,7 +148,8 @@ impl StatusHandler {
         for effect in effects {
             match effect {
                 Effect::FinishJob { tenant, job_id, status, error } => {
-                    self.store.finish_job(&tenant, &job_id, status, error).await.map_err(|e| e.to_string())?;
+                    let ended = self.store.finish_job(&tenant, &job_id, status, error).await.map_err(|e| e.to_string())?;
+                    tracing::info!(%job_id, status = status.as_str(), ended, "job outcome");
                 }
                 Effect::Publish(event) => events.push(event),
             }

@@ -4,7 +4,8 @@
 use crate::template::{Wiring, ACCOUNT, REGION};
 use serde_json::{json, Value};
 
-fn fake_signature(service: &str) -> String {
+/// An Authorization header moto accepts (it routes by it, and checks no signature).
+pub fn fake_signature(service: &str) -> String {
     format!("AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0")
 }
 
@@ -72,7 +73,12 @@ pub async fn create_bus(events: &aws_sdk_eventbridge::Client, name: &str) -> Res
 /// Buckets (S3 through moto; path style).
 pub async fn create_buckets(http: &reqwest::Client, moto_url: &str, wiring: &Wiring) -> Result<(), String> {
     for bucket in &wiring.buckets {
-        let answer = http.put(format!("{moto_url}/{bucket}")).send().await.map_err(|e| e.to_string())?;
+        let answer = http
+            .put(format!("{moto_url}/{bucket}"))
+            .header("authorization", fake_signature("s3"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         if !answer.status().is_success() && answer.status().as_u16() != 409 {
             return Err(format!("creating bucket {bucket}: {}", answer.text().await.unwrap_or_default()));
         }

@@ -20,7 +20,16 @@ pub struct Endpoint {
     pub http: reqwest::Client,
     /// Requests seen per `caller service:Operation`, for benchmarks.
     pub counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Isolates DynamoDB requests from each other (see [`DYNAMODB_WRITES`]).
+    pub dynamodb_isolation: Arc<tokio::sync::RwLock<()>>,
 }
+
+/// moto applies TransactWriteItems item by item and, when a condition fails, puts back a
+/// copy of the table taken before — undoing the writes and stream records that other
+/// requests made meanwhile, and taking back records a stream reader may already have
+/// seen. DynamoDB never shows a transaction half done, so here a write runs alone, and
+/// reads (items and stream records) run only between writes.
+pub const DYNAMODB_WRITES: &[&str] = &["TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"];
 
 /// The access key and signing name in
 /// `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request`.
@@ -57,10 +66,18 @@ pub async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Respo
     }
     let (caller, service) = signer(&parts.headers).unwrap_or_default();
     // Local functions sign with their own name as access key, so counts tell who called.
-    let key = format!("{caller} {service}:{}", operation(&parts.headers, &parts.uri, &body));
-    *endpoint.counts.lock().unwrap().entry(key).or_default() += 1;
+    let operation = operation(&parts.headers, &parts.uri, &body);
+    *endpoint.counts.lock().unwrap().entry(format!("{caller} {service}:{operation}")).or_default() += 1;
     if service == "lambda" || path.starts_with("/2015-03-31/functions") {
         return endpoint.lambda_api(&parts.method, &path, &parts.headers, body).await;
+    }
+    if service == "dynamodb" {
+        if DYNAMODB_WRITES.contains(&operation.as_str()) {
+            let _alone = endpoint.dynamodb_isolation.write().await;
+            return endpoint.proxy(parts, body).await;
+        }
+        let _between_writes = endpoint.dynamodb_isolation.read().await;
+        return endpoint.proxy(parts, body).await;
     }
     endpoint.proxy(parts, body).await
 }

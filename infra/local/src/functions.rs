@@ -57,6 +57,7 @@ impl UserFunctions {
         let answer = self
             .http
             .get(format!("{}/{bucket}/{key}", self.moto_url))
+            .header("authorization", crate::bootstrap::fake_signature("s3"))
             .send()
             .await
             .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, "ServiceException", e.to_string()))?;

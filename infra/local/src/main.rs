@@ -24,7 +24,8 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
-    let root = PathBuf::from(env_or("TRIBUTARY_ROOT", "."));
+    // Absolute, since functions run in their own working directories.
+    let root = PathBuf::from(env_or("TRIBUTARY_ROOT", ".")).canonicalize().map_err(|e| format!("TRIBUTARY_ROOT: {e}"))?;
     let bin_dir = match std::env::var("TRIBUTARY_BIN_DIR") {
         Ok(dir) => PathBuf::from(dir),
         Err(_) => std::env::current_exe().map_err(|e| e.to_string())?.parent().map(PathBuf::from).unwrap_or_default(),
@@ -58,7 +59,7 @@ async fn run() -> Result<(), String> {
         moto.url.clone(),
         http.clone(),
     );
-    let endpoint = Endpoint { lambda: lambda.clone(), functions, faults, moto_url: moto.url.clone(), http: http.clone(), counts: Default::default() };
+    let endpoint = Endpoint { lambda: lambda.clone(), functions, faults, moto_url: moto.url.clone(), http: http.clone(), counts: Default::default(), dynamodb_isolation: Default::default() };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", aws_port)).await.map_err(|e| format!("port {aws_port}: {e}"))?;
     let aws_router = axum::Router::new().fallback(endpoint::handle).with_state(endpoint.clone());
     tokio::spawn(async move { axum::serve(listener, aws_router).await });
@@ -86,7 +87,7 @@ async fn run() -> Result<(), String> {
             ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
             ("AWS_REGION".to_string(), template::REGION.to_string()),
             ("KINESIS_PUBLIC_ENDPOINT".to_string(), endpoint_url.clone()),
-            ("RUST_LOG".to_string(), env_or("RUST_LOG", "info")),
+            ("RUST_LOG".to_string(), env_or("TRIBUTARY_FUNCTION_LOG", "info")),
         ]);
         if environment.contains_key("RECONCILE_GRACE_SECONDS") {
             environment.insert("RECONCILE_GRACE_SECONDS".into(), grace.clone());

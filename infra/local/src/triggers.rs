@@ -76,6 +76,7 @@ pub async fn poll_table_stream(endpoint: Endpoint, streams: aws_sdk_dynamodbstre
                 };
                 cursor.iterator = request.send().await.ok().and_then(|a| a.shard_iterator);
                 cursor.empty_polls = 0;
+                tracing::debug!(last = ?cursor.last_sequence, fresh = cursor.iterator.is_some(), "table stream iterator refreshed");
             }
             let Some(iterator) = cursor.iterator.clone() else { continue };
             let answer = match streams.get_records().shard_iterator(&iterator).limit(100).send().await {
@@ -96,6 +97,7 @@ pub async fn poll_table_stream(endpoint: Endpoint, streams: aws_sdk_dynamodbstre
             let event = json!({"Records": records.iter().map(|r| lambda_record(r, &stream_arn)).collect::<Vec<_>>()});
             let outcome = endpoint.invoke(&function, Bytes::from(event.to_string())).await;
             let sequences: Vec<Option<String>> = records.iter().map(|r| r.dynamodb.as_ref().and_then(|d| d.sequence_number.clone())).collect();
+            tracing::debug!(first = ?sequences.first(), last = ?sequences.last(), error = ?outcome.error_type, "table stream batch handled");
             let failed_at = if outcome.error_type.is_some() {
                 tracing::error!(error = %String::from_utf8_lossy(&outcome.payload), "status function failed; retrying the batch");
                 sequences.first().cloned().flatten()

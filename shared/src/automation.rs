@@ -2,7 +2,7 @@
 //! Functions status-change events fail the jobs of executions that failed.
 
 use crate::aws::workflows::Workflows;
-use crate::model::{Job, JobError, JobStatus};
+use crate::model::{Job, JobError, JobStatus, ResourceStatus};
 use crate::store::Store;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -38,7 +38,7 @@ impl Automation {
     /// without an outcome being recorded.
     pub async fn reconcile(&self) -> Result<Value, String> {
         let jobs = self.store.list_unfinished_jobs(100).await.map_err(|e| e.to_string())?;
-        let (mut restarted, mut failed) = (0, 0);
+        let (mut restarted, mut failed, mut settled) = (0, 0, 0);
         for job in jobs.iter().filter(|job| age_seconds(&job.created_at) >= self.grace_seconds) {
             match self.workflows.status(job).await.map_err(|e| e.to_string())? {
                 None => {
@@ -48,6 +48,10 @@ impl Automation {
                 }
                 Some((ExecutionStatus::Running, _)) => {}
                 Some((status, stopped_ago)) if stopped_ago.unwrap_or(i64::MAX) >= self.grace_seconds => {
+                    if self.settle_from_resource(job).await? {
+                        settled += 1;
+                        continue;
+                    }
                     let error = JobError {
                         code: "ExecutionEndedUnrecorded".into(),
                         message: format!("the workflow ended {} without recording an outcome", status.as_str()),
@@ -58,7 +62,25 @@ impl Automation {
                 Some(_) => {}
             }
         }
-        Ok(json!({"Examined": jobs.len(), "Restarted": restarted, "Failed": failed}))
+        Ok(json!({"Examined": jobs.len(), "Restarted": restarted, "Failed": failed, "Settled": settled}))
+    }
+
+    /// Ends a job whose outcome the worker did record on the resource but whose job was
+    /// never ended (the status handler missed the change): the resource says how it went.
+    async fn settle_from_resource(&self, job: &Job) -> Result<bool, String> {
+        let resource = self.store.resource_lifecycle(job).await.map_err(|e| e.to_string())?;
+        let (status, error) = match resource {
+            Some(r) if r.job_id == job.job_id && !r.status.is_transitional() => match r.status {
+                ResourceStatus::Active => (JobStatus::Succeeded, None),
+                _ => (JobStatus::Failed, r.job_error),
+            },
+            // A finished delete removes its resource.
+            None if job.operation.is_delete() => (JobStatus::Succeeded, None),
+            _ => return Ok(false),
+        };
+        tracing::warn!(job = %job.job_id, status = status.as_str(), "job ended from its resource's recorded outcome");
+        self.store.finish_job(&job.tenant, &job.job_id, status, error).await.map_err(|e| e.to_string())?;
+        Ok(true)
     }
 
     async fn on_execution_status_change(&self, detail: &Value) -> Result<Value, String> {

@@ -6,7 +6,7 @@
 //! cannot both succeed. Jobs are also indexed by resource (GSI1) and, while unfinished, in
 //! the sparse GSI2 that the reconciler scans.
 
-use crate::model::{Job, JobError, JobStatus, Resource, ResourceStatus, Stream};
+use crate::model::{Job, JobError, JobStatus, Resource, ResourceStatus};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
@@ -124,6 +124,13 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> TransactWriteItem {
     TransactWriteItem::builder().put(put.build().expect("table and item are set")).build()
 }
 
+/// One write of a transaction, and what a failed condition on it means (`None`: a
+/// concurrent change).
+pub type Write = (TransactWriteItem, Option<StoreError>);
+
+/// A condition expression (`#counter` and `#status` may be used) and its values.
+pub type Condition<'a> = (&'a str, HashMap<String, AttributeValue>);
+
 /// An idempotency record to write with a change.
 pub struct IdempotentWrite<'a> {
     pub tenant: &'a str,
@@ -144,7 +151,7 @@ impl Store {
 
     /// Writes items atomically. The `purposes` say which error a failed condition on
     /// each item means (`None`: a concurrent change).
-    async fn transact(&self, writes: Vec<(TransactWriteItem, Option<StoreError>)>) -> Result<(), StoreError> {
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let mut items = Vec::new();
         let mut meanings = Vec::new();
         for (item, meaning) in writes {
@@ -214,7 +221,7 @@ impl Store {
         resource: &R,
         job: &Job,
         idempotency: Option<IdempotentWrite<'_>>,
-        extra: Vec<(TransactWriteItem, Option<StoreError>)>,
+        extra: Vec<Write>,
     ) -> Result<(), StoreError> {
         let mut writes = vec![(put(&self.table, resource_item(resource), Some("attribute_not_exists(PK)")), None)];
         if let Some(claim) = resource.name_claim() {
@@ -247,7 +254,7 @@ impl Store {
         resource: &R,
         job: Option<&Job>,
         idempotency: Option<IdempotentWrite<'_>>,
-        extra: Vec<(TransactWriteItem, Option<StoreError>)>,
+        extra: Vec<Write>,
     ) -> Result<(), StoreError> {
         let mut writes = vec![(put_versioned(&self.table, resource_item(resource), resource.version()), None)];
         writes.extend(job.map(|job| (put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None)));
@@ -279,7 +286,7 @@ impl Store {
 
     /// Removes a resource and frees its name (with `extra` writes), if `job_id` is still
     /// the job in charge of it.
-    pub async fn remove<R: Resource>(&self, resource: &R, job_id: &str, extra: Vec<(TransactWriteItem, Option<StoreError>)>) -> Result<(), StoreError> {
+    pub async fn remove<R: Resource>(&self, resource: &R, job_id: &str, extra: Vec<Write>) -> Result<(), StoreError> {
         let pk = tenant_pk(resource.tenant());
         let remove = Delete::builder()
             .table_name(&self.table)
@@ -296,6 +303,20 @@ impl Store {
         }
         writes.extend(extra);
         self.transact(writes).await
+    }
+
+    /// The lifecycle of whatever resource `job` is about, without knowing its type.
+    pub async fn resource_lifecycle(&self, job: &Job) -> Result<Option<crate::status::ResourceImage>, StoreError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(&job.tenant)))
+            .key("SK", s(job.resource_type.sort_key(&job.resource_id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        answer.item.map(from_item).transpose()
     }
 
     /// Records a failure on whatever resource `job` is in charge of, without knowing its
@@ -343,15 +364,30 @@ impl Store {
         }
     }
 
-    /// A write that adds `delta` to a numeric attribute of a tenant's item, refused with
-    /// `refusal` when `condition` does not hold (e.g. a limit).
-    pub fn adjust(&self, tenant: &str, sort_key: &str, attribute: &str, delta: i64, condition: Option<(&str, HashMap<String, AttributeValue>)>, refusal: Option<String>) -> (TransactWriteItem, Option<StoreError>) {
+    /// A write that adds `delta` to a tenant-wide counter item, refused with `refusal`
+    /// when `condition` does not hold (e.g. a limit).
+    pub fn count(&self, tenant: &str, counter: &str, delta: i64, condition: Option<Condition<'_>>, refusal: Option<String>) -> Write {
+        self.adjust(tenant, counter.to_string(), "Count", delta, condition, refusal, false)
+    }
+
+    /// A write that adds `delta` to a numeric attribute of a resource (a new version of it).
+    pub fn count_on<R: Resource>(&self, tenant: &str, id: &str, attribute: &str, delta: i64, condition: Option<Condition<'_>>, refusal: Option<String>) -> Write {
+        self.adjust(tenant, R::TYPE.sort_key(id), attribute, delta, condition, refusal, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn adjust(&self, tenant: &str, sort_key: String, attribute: &str, delta: i64, condition: Option<Condition<'_>>, refusal: Option<String>, new_version: bool) -> Write {
         let mut values = HashMap::from([(":delta".to_string(), AttributeValue::N(delta.to_string()))]);
+        let mut expression = "ADD #counter :delta".to_string();
+        if new_version {
+            expression.push_str(", Version :one");
+            values.insert(":one".into(), AttributeValue::N("1".into()));
+        }
         let mut update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .key("PK", s(tenant_pk(tenant)))
             .key("SK", s(sort_key))
-            .update_expression("ADD #counter :delta")
+            .update_expression(expression)
             .expression_attribute_names("#counter", attribute);
         if let Some((expression, extra_values)) = condition {
             update = update.condition_expression(expression);
@@ -360,19 +396,8 @@ impl Store {
                 update = update.expression_attribute_names("#status", "Status");
             }
         }
-        if sort_key.starts_with("STREAM#") || sort_key.starts_with("TRANSFORM#") {
-            // A resource item: its version moves with every change.
-            update = update.update_expression("ADD #counter :delta, Version :one");
-            values.insert(":one".into(), AttributeValue::N("1".into()));
-        }
         let update = update.set_expression_attribute_values(Some(values)).build().expect("key and table are set");
         (TransactWriteItem::builder().update(update).build(), refusal.map(StoreError::Refused))
-    }
-
-    // ---- streams ----
-
-    pub async fn get_stream(&self, tenant: &str, stream_id: &str) -> Result<Option<Stream>, StoreError> {
-        self.get(tenant, stream_id).await
     }
 
     // ---- jobs ----
@@ -507,7 +532,7 @@ fn put_versioned(table: &str, item: Item, new_version: i64) -> TransactWriteItem
     TransactWriteItem::builder().put(put.build().expect("table and item are set")).build()
 }
 
-fn idempotent_put(table: &str, write: IdempotentWrite<'_>) -> (TransactWriteItem, Option<StoreError>) {
+fn idempotent_put(table: &str, write: IdempotentWrite<'_>) -> Write {
     let mut item = idempotency_item(write.tenant, write.key, write.record);
     item.insert("ExpiresAt".into(), AttributeValue::N(write.record.expires_at.to_string()));
     (

@@ -22,6 +22,9 @@ pub struct Endpoint {
     pub counts: Arc<Mutex<BTreeMap<String, u64>>>,
     /// Isolates DynamoDB requests from each other (see [`DYNAMODB_WRITES`]).
     pub dynamodb_isolation: Arc<tokio::sync::RwLock<()>>,
+    /// Counts moto's transaction rollbacks: stream iterators taken before one still read
+    /// the table moto threw away (with the cancelled transaction's records in it).
+    pub dynamodb_rollbacks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// moto applies TransactWriteItems item by item and, when a condition fails, puts back a
@@ -74,7 +77,12 @@ pub async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Respo
     if service == "dynamodb" {
         if DYNAMODB_WRITES.contains(&operation.as_str()) {
             let _alone = endpoint.dynamodb_isolation.write().await;
-            return endpoint.proxy(parts, body).await;
+            let response = endpoint.proxy(parts, body).await;
+            if operation == "TransactWriteItems" && response.status() == StatusCode::BAD_REQUEST {
+                // A cancelled transaction: moto restored its copy of the table.
+                endpoint.dynamodb_rollbacks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            return response;
         }
         let _between_writes = endpoint.dynamodb_isolation.read().await;
         return endpoint.proxy(parts, body).await;

@@ -66,7 +66,8 @@ pub async fn poll_table_stream(endpoint: Endpoint, streams: aws_sdk_dynamodbstre
         }
         let mut busy = false;
         for (shard_id, cursor) in shards.iter_mut() {
-            if cursor.iterator.is_none() || cursor.empty_polls >= 10 {
+            let rollbacks = endpoint.dynamodb_rollbacks.load(std::sync::atomic::Ordering::SeqCst);
+            if cursor.iterator.is_none() || cursor.empty_polls >= 10 || cursor.rollbacks != rollbacks {
                 // A fresh iterator after the last record handed on: moto's chained
                 // iterators can stall, this cannot skip or lose a record.
                 let request = streams.get_shard_iterator().stream_arn(&stream_arn).shard_id(shard_id);
@@ -76,6 +77,7 @@ pub async fn poll_table_stream(endpoint: Endpoint, streams: aws_sdk_dynamodbstre
                 };
                 cursor.iterator = request.send().await.ok().and_then(|a| a.shard_iterator);
                 cursor.empty_polls = 0;
+                cursor.rollbacks = rollbacks;
                 tracing::debug!(last = ?cursor.last_sequence, fresh = cursor.iterator.is_some(), "table stream iterator refreshed");
             }
             let Some(iterator) = cursor.iterator.clone() else { continue };
@@ -87,6 +89,11 @@ pub async fn poll_table_stream(endpoint: Endpoint, streams: aws_sdk_dynamodbstre
                     continue;
                 }
             };
+            if endpoint.dynamodb_rollbacks.load(std::sync::atomic::Ordering::SeqCst) != cursor.rollbacks {
+                // Read from the table moto discarded: read again from the one it kept.
+                cursor.iterator = None;
+                continue;
+            }
             let records = answer.records.unwrap_or_default();
             if records.is_empty() {
                 cursor.iterator = answer.next_shard_iterator;
@@ -136,6 +143,8 @@ struct ShardCursor {
     /// The last record handed to the function successfully.
     last_sequence: Option<String>,
     empty_polls: u32,
+    /// moto rollbacks seen when the iterator was taken.
+    rollbacks: u64,
 }
 
 fn eventbridge_event(source: &str, detail_type: &str, resources: Vec<String>, detail: Value) -> Value {

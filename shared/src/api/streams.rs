@@ -34,7 +34,7 @@ impl Api {
 
     pub(super) async fn load_stream(&self, tenant: &str, stream_id: &str) -> Result<Stream, ApiError> {
         self.store
-            .get_stream(tenant, stream_id)
+            .get::<Stream>(tenant, stream_id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("stream {stream_id} does not exist")))
     }
@@ -86,7 +86,7 @@ impl Api {
         resource: &R,
         job: Option<&Job>,
         request: &ApiRequest,
-        extra: Vec<(aws_sdk_dynamodb::types::TransactWriteItem, Option<StoreError>)>,
+        extra: Vec<crate::store::Write>,
     ) -> Result<(), ApiError> {
         let kind = R::TYPE.as_str().to_lowercase();
         match self.store.save(resource, job, change.write(), extra).await {

@@ -4,7 +4,7 @@ use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTEN
 use crate::aws::functions;
 use crate::firehose::processing::{self, Outcome, SourceRecord};
 use crate::model::{
-    Job, Operation, Resource, ResourceStatus, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
+    Job, Operation, Resource, ResourceStatus, Stream, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
     MAX_TRANSFORMS_PER_TENANT,
 };
 use crate::store::StoreError;
@@ -49,18 +49,16 @@ impl Api {
         let response = ApiResponse::accepted(transform.to_api(), &job);
         change.remember(&response);
         let limit = format!("a tenant may have at most {MAX_TRANSFORMS_PER_TENANT} transforms");
-        let take_slot = self.store.adjust(
+        let take_slot = self.store.count(
             change.tenant,
             TRANSFORM_COUNTER,
-            "Count",
             1,
             Some(("attribute_not_exists(#counter) OR #counter < :limit", HashMap::from([(":limit".to_string(), AttributeValue::N(MAX_TRANSFORMS_PER_TENANT.to_string()))]))),
             Some(limit),
         );
-        let stream_key = crate::model::ResourceType::Stream.sort_key(stream_id);
-        let count_on_stream = self.store.adjust(
+        let count_on_stream = self.store.count_on::<Stream>(
             change.tenant,
-            &stream_key,
+            stream_id,
             "TransformCount",
             1,
             Some(("#status = :active", HashMap::from([(":active".to_string(), AttributeValue::S("ACTIVE".into()))]))),

@@ -49,6 +49,10 @@ impl Operation {
         format!("{screaming}_STATE_MACHINE_ARN")
     }
 
+    pub fn is_delete(self) -> bool {
+        matches!(self, Operation::DeleteStream | Operation::DeleteTransform)
+    }
+
     pub fn resource_type(self) -> ResourceType {
         match self {
             Operation::CreateTransform | Operation::UpdateTransform | Operation::DeleteTransform => ResourceType::Transform,

@@ -116,6 +116,19 @@ impl From<StoreError> for TaskError {
     }
 }
 
+/// The resource a job is in charge of.
+async fn load<R: crate::model::Resource>(store: &Store, job: &JobRef) -> Result<R, TaskError> {
+    store.get::<R>(&job.tenant, &job.resource_id).await?.ok_or_else(|| {
+        TaskError::failed("ResourceNotFound", format!("{} {} is not recorded", R::TYPE.as_str().to_lowercase(), job.resource_id))
+    })
+}
+
+/// What the job was asked to change (recorded with the job by the API).
+async fn requested_change<T: serde::de::DeserializeOwned>(store: &Store, job: &JobRef) -> Result<T, TaskError> {
+    let recorded = store.get_job(&job.tenant, &job.job_id).await?.ok_or_else(|| TaskError::failed("JobNotFound", "the job is not recorded"))?;
+    serde_json::from_value(recorded.request.unwrap_or(Value::Null)).map_err(|e| TaskError::failed("BadRequestRecord", e.to_string()))
+}
+
 /// Runs worker tasks by name.
 pub struct Worker {
     store: Store,

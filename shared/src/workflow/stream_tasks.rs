@@ -39,10 +39,7 @@ impl StreamTasks {
     }
 
     async fn load(&self, job: &JobRef) -> Result<Stream, TaskError> {
-        self.store
-            .get_stream(&job.tenant, &job.resource_id)
-            .await?
-            .ok_or_else(|| TaskError::failed("ResourceNotFound", format!("stream {} is not recorded", job.resource_id)))
+        super::load(&self.store, job).await
     }
 
     async fn describe(&self, stream: &Stream) -> Result<Option<kinesis::StreamDescription>, TaskError> {
@@ -87,13 +84,7 @@ impl StreamTasks {
                 shard_count: stream.shard_count,
             }
         } else {
-            let recorded = self
-                .store
-                .get_job(&job.tenant, &job.job_id)
-                .await?
-                .ok_or_else(|| TaskError::failed("JobNotFound", "the job is not recorded"))?;
-            serde_json::from_value(recorded.request.unwrap_or(Value::Null))
-                .map_err(|e| TaskError::failed("BadRequestRecord", e.to_string()))?
+            super::requested_change(&self.store, job).await?
         };
         let found = self
             .describe(&stream)
@@ -174,7 +165,7 @@ impl StreamTasks {
         let error = caught
             .map(CaughtError::to_job_error)
             .unwrap_or_else(|| crate::model::JobError { code: "Unknown".into(), message: "the workflow failed".into() });
-        let Some(stream) = self.store.get_stream(&job.tenant, &job.resource_id).await? else {
+        let Some(stream) = self.store.get::<Stream>(&job.tenant, &job.resource_id).await? else {
             self.store.finish_job(&job.tenant, &job.job_id, crate::model::JobStatus::Failed, Some(error)).await?;
             return Ok(Value::Null);
         };

@@ -37,18 +37,14 @@ impl TransformTasks {
     }
 
     async fn load(&self, job: &JobRef) -> Result<Transform, TaskError> {
-        self.store
-            .get::<Transform>(&job.tenant, &job.resource_id)
-            .await?
-            .ok_or_else(|| TaskError::failed("ResourceNotFound", format!("transform {} is not recorded", job.resource_id)))
+        super::load(&self.store, job).await
     }
 
     async fn change(&self, job: &JobRef) -> Result<TransformChange, TaskError> {
         if job.operation != Operation::UpdateTransform {
             return Ok(TransformChange::default());
         }
-        let recorded = self.store.get_job(&job.tenant, &job.job_id).await?.ok_or_else(|| TaskError::failed("JobNotFound", "the job is not recorded"))?;
-        serde_json::from_value(recorded.request.unwrap_or(Value::Null)).map_err(|e| TaskError::failed("BadRequestRecord", e.to_string()))
+        super::requested_change(&self.store, job).await
     }
 
     /// What the function should be once the job is done.
@@ -128,9 +124,8 @@ impl TransformTasks {
             return Err(TaskError::failed("Superseded", "another job took over this transform"));
         }
         if job.operation == Operation::DeleteTransform {
-            let free_slot = self.store.adjust(&job.tenant, TRANSFORM_COUNTER, "Count", -1, None, None);
-            let stream_key = <Stream as Resource>::TYPE.sort_key(&transform.stream_id);
-            let stream_count = self.store.adjust(&job.tenant, &stream_key, "TransformCount", -1, None, None);
+            let free_slot = self.store.count(&job.tenant, TRANSFORM_COUNTER, -1, None, None);
+            let stream_count = self.store.count_on::<Stream>(&job.tenant, &transform.stream_id, "TransformCount", -1, None, None);
             self.store.remove(&transform, &job.job_id, vec![free_slot, stream_count]).await?;
             return Ok(Value::Null);
         }

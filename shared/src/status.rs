@@ -2,12 +2,11 @@
 //! outcome on a resource, and publishes domain events.
 
 use crate::events::{DomainEvent, EventPublisher};
-use crate::model::{Job, JobError, JobStatus, ResourceStatus};
+use crate::model::{Job, JobStatus, ResourceImage, ResourceStatus};
 use crate::store::{item_type, job_outcome, Store};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::json;
 
 /// What one table change calls for.
@@ -22,20 +21,6 @@ fn image<T: DeserializeOwned>(item: &serde_dynamo::Item) -> Result<Option<T>, St
         return Ok(None);
     }
     serde_dynamo::from_item(item.clone()).map(Some).map_err(|e| e.to_string())
-}
-
-/// The part of any resource item the status handler reads.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ResourceImage {
-    #[serde(rename = "Type")]
-    pub kind: String,
-    pub tenant: String,
-    pub resource_id: String,
-    pub status: ResourceStatus,
-    pub job_id: String,
-    #[serde(default)]
-    pub job_error: Option<JobError>,
 }
 
 fn status_event(resource: &ResourceImage, status: &str) -> DomainEvent {
@@ -161,6 +146,7 @@ impl StatusHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::JobError;
 
     fn stream(status: ResourceStatus) -> ResourceImage {
         ResourceImage {

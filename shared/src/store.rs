@@ -6,7 +6,7 @@
 //! cannot both succeed. Jobs are also indexed by resource (GSI1) and, while unfinished, in
 //! the sparse GSI2 that the reconciler scans.
 
-use crate::model::{Job, JobError, JobStatus, Resource, ResourceStatus};
+use crate::model::{Job, JobError, JobStatus, Resource, ResourceImage, ResourceStatus};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
@@ -306,7 +306,7 @@ impl Store {
     }
 
     /// The lifecycle of whatever resource `job` is about, without knowing its type.
-    pub async fn resource_lifecycle(&self, job: &Job) -> Result<Option<crate::status::ResourceImage>, StoreError> {
+    pub async fn resource_lifecycle(&self, job: &Job) -> Result<Option<ResourceImage>, StoreError> {
         let answer = self
             .client
             .get_item()
@@ -322,21 +322,8 @@ impl Store {
     /// Records a failure on whatever resource `job` is in charge of, without knowing its
     /// type: only if the job is still in charge and the resource is in a `…ING` state.
     pub async fn fail_resource(&self, job: &Job, error: &JobError) -> Result<bool, StoreError> {
-        let Some(item) = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(tenant_pk(&job.tenant)))
-            .key("SK", s(job.resource_type.sort_key(&job.resource_id)))
-            .consistent_read(true)
-            .send()
-            .await?
-            .item
-        else {
-            return Ok(false);
-        };
-        let status = item.get("Status").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        let Ok(current) = serde_json::from_value::<ResourceStatus>(serde_json::Value::String(status.clone())) else { return Ok(false) };
+        let Some(resource) = self.resource_lifecycle(job).await? else { return Ok(false) };
+        let current = resource.status;
         if !current.is_transitional() {
             return Ok(true);
         }
@@ -355,7 +342,7 @@ impl Store {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
             .expression_attribute_values(":job", s(&job.job_id))
-            .expression_attribute_values(":current", s(status))
+            .expression_attribute_values(":current", s(current.as_str()))
             .send()
             .await;
         match result {

@@ -6,7 +6,7 @@ mod stream;
 mod transform;
 
 pub use job::{Job, JobError, JobStatus, Operation, ResourceType};
-pub use resource::Resource;
+pub use resource::{Resource, ResourceImage};
 pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest, MAX_TRANSFORMS_PER_TENANT};
 pub use stream::{kinesis_stream_name, ResourceStatus, Stream, StreamChange, StreamMode, StreamPatch, StreamRequest};
 

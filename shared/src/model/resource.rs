@@ -1,7 +1,22 @@
 //! What every resource has: a tenant, an id, and a lifecycle driven by jobs.
 
 use super::{JobError, ResourceStatus, ResourceType};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// The part of any resource item that code not knowing its type reads (the status
+/// handler, the reconciler).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourceImage {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub tenant: String,
+    pub resource_id: String,
+    pub status: ResourceStatus,
+    pub job_id: String,
+    #[serde(default)]
+    pub job_error: Option<JobError>,
+}
 
 pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync {
     const TYPE: ResourceType;

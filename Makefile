@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 CARGO ?= cargo
 
-.PHONY: up test unit-test integration-test bench build venv lint lambdas clean
+.PHONY: up test unit-test integration-test bench bench-release build venv lint lambdas clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: venv
 ## Benchmarks (results go to BENCHMARKS.md by hand, with the command).
 bench: venv build
 	bash bench/run.sh
+
+## The same with release builds of every binary (as deployed; about 11 minutes to build).
+bench-release: venv
+	$(CARGO) build --release --workspace --bins
+	BENCH_PROFILE=release bash bench/run.sh
 
 ## The four deployment zips (arm64, release, cargo-lambda + Zig from PyPI); slow, so not in `make test`.
 LAMBDAS := tributary-api tributary-worker tributary-status tributary-automation

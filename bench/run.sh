@@ -4,14 +4,15 @@
 # tributary-local of its own (bench ports). Prints Markdown tables for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "## Cold start (debug build, 20 rounds each)"
-./target/debug/lambda-cold-start 20
+profile=${BENCH_PROFILE:-debug}   # `make bench-release` sets release
+echo "## Cold start ($profile build, 20 rounds each)"
+./target/$profile/lambda-cold-start 20
 echo
 
 export TRIBUTARY_API_PORT=3200 TRIBUTARY_AWS_PORT=4766 TRIBUTARY_MOTO_PORT=4799
 export TRIBUTARY_API_URL=http://127.0.0.1:3200 TRIBUTARY_AWS_ENDPOINT=http://127.0.0.1:4766
 mkdir -p .local/logs
-./target/debug/tributary-local > .local/logs/tributary-local-bench.log 2>&1 &
+./target/$profile/tributary-local > .local/logs/tributary-local-bench.log 2>&1 &
 local_pid=$!
 trap 'kill $local_pid 2>/dev/null; wait $local_pid 2>/dev/null' EXIT
 for _ in $(seq 1 120); do

@@ -129,13 +129,7 @@ impl Api {
             return Ok(response);
         }
         let requested = serde_json::to_value(&patch.change).expect("a change serializes");
-        let job = Job::new(change.tenant, Operation::UpdateStream, stream_id, Some(requested));
-        stream.begin(&job.job_id, ResourceStatus::Updating);
-        let response = ApiResponse::accepted(stream.to_api(), &job);
-        change.remember(&response);
-        self.save(&change, &stream, Some(&job), request, vec![]).await?;
-        self.start(&job).await;
-        Ok(response)
+        self.begin_job(&mut change, &mut stream, Operation::UpdateStream, ResourceStatus::Updating, Some(requested), request).await
     }
 
     pub(super) async fn delete_stream(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
@@ -147,7 +141,7 @@ impl Api {
                 stream.consumer_count, stream.transform_count
             )));
         }
-        self.begin_job(&mut change, &mut stream, Operation::DeleteStream, ResourceStatus::Deleting, request).await
+        self.begin_job(&mut change, &mut stream, Operation::DeleteStream, ResourceStatus::Deleting, None, request).await
     }
 
     pub(super) async fn rotate_credentials(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
@@ -159,22 +153,25 @@ impl Api {
         if !matches!(stream.status, ResourceStatus::Active | ResourceStatus::UpdateFailed) {
             return Err(ApiError::conflict(format!("the stream is {}: it has no credentials to rotate", stream.status.as_str())));
         }
-        self.begin_job(&mut change, &mut stream, Operation::RotateStreamCredentials, ResourceStatus::Updating, request).await
+        self.begin_job(&mut change, &mut stream, Operation::RotateStreamCredentials, ResourceStatus::Updating, None, request).await
     }
 
-    async fn begin_job(
+    /// Hands a resource to a new job for `operation` (its request, if any, recorded with
+    /// the job), saves both, starts the workflow and answers 202.
+    pub(super) async fn begin_job<R: Resource>(
         &self,
         change: &mut Change<'_>,
-        stream: &mut Stream,
+        resource: &mut R,
         operation: Operation,
         status: ResourceStatus,
+        requested: Option<serde_json::Value>,
         request: &ApiRequest,
     ) -> ApiResult {
-        let job = Job::new(change.tenant, operation, &stream.stream_id, None);
-        stream.begin(&job.job_id, status);
-        let response = ApiResponse::accepted(stream.to_api(), &job);
+        let job = Job::new(change.tenant, operation, resource.id(), requested);
+        resource.begin(&job.job_id, status);
+        let response = ApiResponse::accepted(resource.api_view(), &job);
         change.remember(&response);
-        self.save(change, stream, Some(&job), request, vec![]).await?;
+        self.save(change, resource, Some(&job), request, vec![]).await?;
         self.start(&job).await;
         Ok(response)
     }

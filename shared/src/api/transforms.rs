@@ -4,7 +4,7 @@ use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTEN
 use crate::aws::functions;
 use crate::firehose::processing::{self, Outcome, SourceRecord};
 use crate::model::{
-    Job, Operation, Resource, ResourceStatus, Stream, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
+    Job, Operation, ResourceStatus, Stream, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
     MAX_TRANSFORMS_PER_TENANT,
 };
 use crate::store::StoreError;
@@ -106,13 +106,8 @@ impl Api {
         if requested == TransformChange::default() {
             return Ok(ApiResponse::json(200, &transform.to_api()));
         }
-        let job = Job::new(change.tenant, Operation::UpdateTransform, transform_id, Some(serde_json::to_value(&requested).expect("serializes")));
-        transform.begin(&job.job_id, ResourceStatus::Updating);
-        let response = ApiResponse::accepted(transform.to_api(), &job);
-        change.remember(&response);
-        self.save(&change, &transform, Some(&job), request, vec![]).await?;
-        self.start(&job).await;
-        Ok(response)
+        let requested = serde_json::to_value(&requested).expect("a change serializes");
+        self.begin_job(&mut change, &mut transform, Operation::UpdateTransform, ResourceStatus::Updating, Some(requested), request).await
     }
 
     pub(super) async fn delete_transform(&self, mut change: Change<'_>, stream_id: &str, transform_id: &str, request: &ApiRequest) -> ApiResult {
@@ -121,13 +116,7 @@ impl Api {
         if !transform.consumer_ids.is_empty() {
             return Err(ApiError::conflict(format!("consumers {} use this transform; detach them first", transform.consumer_ids.join(", "))));
         }
-        let job = Job::new(change.tenant, Operation::DeleteTransform, transform_id, None);
-        transform.begin(&job.job_id, ResourceStatus::Deleting);
-        let response = ApiResponse::accepted(transform.to_api(), &job);
-        change.remember(&response);
-        self.save(&change, &transform, Some(&job), request, vec![]).await?;
-        self.start(&job).await;
-        Ok(response)
+        self.begin_job(&mut change, &mut transform, Operation::DeleteTransform, ResourceStatus::Deleting, None, request).await
     }
 
     /// Runs the deployed function on records as Firehose would, and reports what each

@@ -25,6 +25,8 @@ pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync {
     fn status(&self) -> ResourceStatus;
     fn job_id(&self) -> &str;
     fn version(&self) -> i64;
+    /// The resource as the API shows it.
+    fn api_view(&self) -> serde_json::Value;
     /// The item that keeps this resource's name unique, if names must be.
     fn name_claim(&self) -> Option<String>;
     /// Records a change made now: every write bumps the version.
@@ -58,6 +60,9 @@ macro_rules! lifecycle_resource {
             }
             fn version(&self) -> i64 {
                 self.version
+            }
+            fn api_view(&self) -> serde_json::Value {
+                self.to_api()
             }
             fn name_claim(&self) -> Option<String> {
                 let claim: fn(&Self) -> Option<String> = $claim;

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 CARGO ?= cargo
 
-.PHONY: up test unit-test integration-test bench bench-release build venv lint lambdas clean
+.PHONY: up aws demo test unit-test integration-test bench bench-release build venv lint lambdas clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,16 @@ build:
 ## The whole system on one machine: API on :3000, AWS endpoint on :4566. Ctrl-C stops it.
 up: venv build
 	./target/debug/tributary-local
+
+## The local AWS endpoint alone (moto on :4599 calling back to :4566). tributary-local
+## reuses one that is running, so `make up` can be stopped and started again while the
+## AWS state (streams, delivery streams, data) stays.
+aws: venv
+	MOTO_PORT=4566 $(VENV)/bin/moto_server -H 127.0.0.1 -p 4599
+
+## The seed's use case against a running `make up`; prints both datasets.
+demo: venv
+	$(VENV)/bin/python scripts/demo.py
 
 ## Unit tests, then the integration tests against a stack of their own (other ports).
 test: venv build lint unit-test integration-test

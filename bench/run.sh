@@ -24,3 +24,6 @@ echo "## Requests per API operation and peak RSS"
 echo
 echo "## Transforms"
 .venv/bin/python bench/transforms.py
+echo
+echo "## Delivery (Kinesis -> S3)"
+.venv/bin/python bench/delivery.py

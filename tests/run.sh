@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Starts tributary-local on test ports (so a `make up` may keep running), waits until the
-# API answers, runs the integration tests, and stops everything it started.
+# Starts the local AWS endpoint (moto) and tributary-local on test ports (so a `make up` may
+# keep running), waits until the API answers, runs the integration tests, and stops
+# everything it started. tributary-local runs under a loop that starts it again when it
+# exits, so that tests can restart it (TRIBUTARY_LOCAL_PIDFILE) while AWS's state stays.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,19 +12,35 @@ export TRIBUTARY_MOTO_PORT=${TRIBUTARY_MOTO_PORT:-4699}
 export TRIBUTARY_TOKENS=${TRIBUTARY_TOKENS:-dev-token=dev,other-token=other,limits-token=limits}
 export TRIBUTARY_API_URL="http://127.0.0.1:${TRIBUTARY_API_PORT}"
 export TRIBUTARY_AWS_ENDPOINT="http://127.0.0.1:${TRIBUTARY_AWS_PORT}"
+export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-test.pid"
 
 mkdir -p .local/logs
-./target/debug/tributary-local > .local/logs/tributary-local-test.log 2>&1 &
-local_pid=$!
-stop() { kill "$local_pid" 2>/dev/null; wait "$local_pid" 2>/dev/null; }
+log=.local/logs/tributary-local-test.log
+: > "$log"
+MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/moto_server -H 127.0.0.1 -p "$TRIBUTARY_MOTO_PORT" > .local/logs/moto-test.log 2>&1 &
+moto_pid=$!
+for _ in $(seq 1 120); do
+  .venv/bin/python -c "import sys, requests; requests.get(sys.argv[1], timeout=1)" "http://127.0.0.1:${TRIBUTARY_MOTO_PORT}/moto-api/config" 2>/dev/null && break
+  sleep 0.25
+done
+stop_file=$(mktemp -u)
+( while [ ! -e "$stop_file" ]; do ./target/debug/tributary-local >> "$log" 2>&1; sleep 0.2; done ) &
+loop_pid=$!
+stop() {
+  touch "$stop_file"
+  [ -f "$TRIBUTARY_LOCAL_PIDFILE" ] && kill "$(cat "$TRIBUTARY_LOCAL_PIDFILE")" 2>/dev/null
+  wait "$loop_pid" 2>/dev/null
+  kill "$moto_pid" 2>/dev/null; wait "$moto_pid" 2>/dev/null
+  rm -f "$stop_file" "$TRIBUTARY_LOCAL_PIDFILE"
+}
 trap stop EXIT
 
-for _ in $(seq 1 120); do
+for _ in $(seq 1 240); do
   if .venv/bin/python -c "import sys, requests; sys.exit(requests.get(sys.argv[1] + '/streams', headers={'Authorization': 'Bearer dev-token'}, timeout=2).status_code != 200)" "$TRIBUTARY_API_URL" 2>/dev/null; then
     break
   fi
-  if ! kill -0 "$local_pid" 2>/dev/null; then
-    echo "tributary-local exited:"; cat .local/logs/tributary-local-test.log; exit 1
+  if ! kill -0 "$moto_pid" 2>/dev/null; then
+    echo "moto exited:"; cat .local/logs/moto-test.log; exit 1
   fi
   sleep 0.5
 done
@@ -30,6 +48,6 @@ done
 .venv/bin/python -m pytest tests -q "$@"
 status=$?
 if [ $status -ne 0 ]; then
-  echo "---- tributary-local log (tail) ----"; tail -n 50 .local/logs/tributary-local-test.log
+  echo "---- tributary-local log (tail) ----"; tail -n 50 "$log"
 fi
 exit $status

@@ -21,6 +21,8 @@ pub struct Settings {
     pub artifacts_bucket: String,
     /// Execution role of tenants' transform functions.
     pub transform_role_arn: String,
+    /// Bucket datasets live in.
+    pub data_bucket: String,
     state_machine_arns: Vec<(Operation, String)>,
 }
 
@@ -45,6 +47,7 @@ impl Settings {
             kinesis_public_endpoint,
             artifacts_bucket: std::env::var("ARTIFACTS_BUCKET").unwrap_or_default(),
             transform_role_arn: std::env::var("TRANSFORM_ROLE_ARN").unwrap_or_default(),
+            data_bucket: std::env::var("DATA_BUCKET").unwrap_or_default(),
             state_machine_arns,
         })
     }

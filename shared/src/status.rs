@@ -12,7 +12,8 @@ use serde_json::json;
 /// What one table change calls for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
-    FinishJob { tenant: String, job_id: String, status: JobStatus, error: Option<crate::model::JobError> },
+    /// Ends the job if it is about this resource.
+    FinishJob { tenant: String, job_id: String, resource_id: String, status: JobStatus, error: Option<crate::model::JobError> },
     Publish(DomainEvent),
 }
 
@@ -28,6 +29,8 @@ fn status_event(resource: &ResourceImage, status: &str) -> DomainEvent {
         detail_type: match resource.kind.as_str() {
             "Stream" => "Stream Status Changed",
             "Transform" => "Transform Status Changed",
+            "Dataset" => "Dataset Status Changed",
+            "Consumer" => "Consumer Status Changed",
             _ => "Resource Status Changed",
         },
         detail: json!({
@@ -50,6 +53,7 @@ pub fn resource_effects(before: Option<&ResourceImage>, after: Option<&ResourceI
                 effects.push(Effect::FinishJob {
                     tenant: new.tenant.clone(),
                     job_id: new.job_id.clone(),
+                    resource_id: new.resource_id.clone(),
                     status,
                     error: if status == JobStatus::Failed { new.job_error.clone() } else { None },
                 });
@@ -62,6 +66,7 @@ pub fn resource_effects(before: Option<&ResourceImage>, after: Option<&ResourceI
                 effects.push(Effect::FinishJob {
                     tenant: removed.tenant.clone(),
                     job_id: removed.job_id.clone(),
+                    resource_id: removed.resource_id.clone(),
                     status: JobStatus::Succeeded,
                     error: None,
                 });
@@ -122,7 +127,7 @@ impl StatusHandler {
         let kind = item_type(&change.new_image).or_else(|| item_type(&change.old_image));
         tracing::debug!(kind = ?kind, event = %record.event_name, seq = ?change.sequence_number, "table change");
         let effects = match kind.as_deref() {
-            Some("Stream" | "Transform") => resource_effects(
+            Some("Stream" | "Transform" | "Dataset" | "Consumer") => resource_effects(
                 image::<ResourceImage>(&change.old_image)?.as_ref(),
                 image::<ResourceImage>(&change.new_image)?.as_ref(),
             ),
@@ -132,8 +137,8 @@ impl StatusHandler {
         let mut events = Vec::new();
         for effect in effects {
             match effect {
-                Effect::FinishJob { tenant, job_id, status, error } => {
-                    let ended = self.store.finish_job(&tenant, &job_id, status, error).await.map_err(|e| e.to_string())?;
+                Effect::FinishJob { tenant, job_id, resource_id, status, error } => {
+                    let ended = self.store.finish_job_of(&tenant, &job_id, Some(&resource_id), status, error).await.map_err(|e| e.to_string())?;
                     tracing::info!(%job_id, status = status.as_str(), ended, "job outcome");
                 }
                 Effect::Publish(event) => events.push(event),
@@ -168,6 +173,7 @@ mod tests {
         assert!(effects.contains(&Effect::FinishJob {
             tenant: "acme".into(),
             job_id: "job-1".into(),
+            resource_id: "s-1".into(),
             status: JobStatus::Failed,
             error: after.job_error.clone(),
         }));

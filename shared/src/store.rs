@@ -131,6 +131,13 @@ pub type Write = (TransactWriteItem, Option<StoreError>);
 /// A condition expression (`#counter` and `#status` may be used) and its values.
 pub type Condition<'a> = (&'a str, HashMap<String, AttributeValue>);
 
+/// A member joining or leaving a string set (see [`Store::link_on`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Link<'a> {
+    Join(&'a str),
+    Leave(&'a str),
+}
+
 /// An idempotency record to write with a change.
 pub struct IdempotentWrite<'a> {
     pub tenant: &'a str,
@@ -223,6 +230,16 @@ impl Store {
         idempotency: Option<IdempotentWrite<'_>>,
         extra: Vec<Write>,
     ) -> Result<(), StoreError> {
+        let mut writes = self.creation_writes(resource, StoreError::NameTaken);
+        writes.push((put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None));
+        writes.extend(idempotency.map(|write| idempotent_put(&self.table, write)));
+        writes.extend(extra);
+        self.transact(writes).await
+    }
+
+    /// The writes that record a new resource and claim its name (a taken name fails the
+    /// transaction with `name_taken`), for a transaction that creates several.
+    pub fn creation_writes<R: Resource>(&self, resource: &R, name_taken: StoreError) -> Vec<Write> {
         let mut writes = vec![(put(&self.table, resource_item(resource), Some("attribute_not_exists(PK)")), None)];
         if let Some(claim) = resource.name_claim() {
             let name_claim: Item = HashMap::from([
@@ -231,12 +248,9 @@ impl Store {
                 ("Type".into(), s("NameClaim")),
                 ("ResourceId".into(), s(resource.id())),
             ]);
-            writes.push((put(&self.table, name_claim, Some("attribute_not_exists(PK)")), Some(StoreError::NameTaken)));
+            writes.push((put(&self.table, name_claim, Some("attribute_not_exists(PK)")), Some(name_taken)));
         }
-        writes.push((put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None));
-        writes.extend(idempotency.map(|write| idempotent_put(&self.table, write)));
-        writes.extend(extra);
-        self.transact(writes).await
+        writes
     }
 
     pub async fn get<R: Resource>(&self, tenant: &str, id: &str) -> Result<Option<R>, StoreError> {
@@ -362,6 +376,63 @@ impl Store {
         self.adjust(tenant, R::TYPE.sort_key(id), attribute, delta, condition, refusal, true)
     }
 
+    /// A write that adds `member` to (or, with `join: false`, removes it from) a string-set
+    /// attribute of a resource, such as a transform's `ConsumerIds`, as a new version of it.
+    pub fn link_on<R: Resource>(&self, tenant: &str, id: &str, attribute: &str, link: Link<'_>, condition: Option<Condition<'_>>, refusal: Option<String>) -> Write {
+        let (member, join) = match link {
+            Link::Join(member) => (member, true),
+            Link::Leave(member) => (member, false),
+        };
+        let mut values = HashMap::from([
+            (":member".to_string(), AttributeValue::Ss(vec![member.to_string()])),
+            (":one".to_string(), AttributeValue::N("1".into())),
+        ]);
+        let expression = if join { "ADD #set :member, Version :one" } else { "DELETE #set :member ADD Version :one" };
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(R::TYPE.sort_key(id)))
+            .update_expression(expression)
+            .expression_attribute_names("#set", attribute);
+        if let Some((expression, extra_values)) = condition {
+            update = update.condition_expression(expression);
+            values.extend(extra_values);
+            if expression.contains("#status") {
+                update = update.expression_attribute_names("#status", "Status");
+            }
+        }
+        let update = update.set_expression_attribute_values(Some(values)).build().expect("key and table are set");
+        (TransactWriteItem::builder().update(update).build(), refusal.map(StoreError::Refused))
+    }
+
+    /// Every resource of a type whose `attribute` equals `value` (all pages).
+    pub async fn list_where<R: Resource>(&self, tenant: &str, attribute: &str, value: &str) -> Result<Vec<R>, StoreError> {
+        let mut found = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .filter_expression("#attribute = :value")
+                .expression_attribute_names("#attribute", attribute)
+                .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+                .expression_attribute_values(":prefix", s(R::TYPE.sort_key("")))
+                .expression_attribute_values(":value", s(value))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            for item in answer.items.unwrap_or_default() {
+                found.push(from_item(item)?);
+            }
+            match answer.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(found),
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn adjust(&self, tenant: &str, sort_key: String, attribute: &str, delta: i64, condition: Option<Condition<'_>>, refusal: Option<String>, new_version: bool) -> Write {
         let mut values = HashMap::from([(":delta".to_string(), AttributeValue::N(delta.to_string()))]);
@@ -467,10 +538,16 @@ impl Store {
         }
     }
 
-    /// Ends a job once: returns false if it had already ended.
+    /// Ends a job once: returns false if it had already ended. With `resource_id`, only a
+    /// job about that resource is ended (a dataset created by a consumer's job changes
+    /// status under that job, but the consumer's outcome ends it).
     pub async fn finish_job(&self, tenant: &str, job_id: &str, status: JobStatus, error: Option<JobError>) -> Result<bool, StoreError> {
+        self.finish_job_of(tenant, job_id, None, status, error).await
+    }
+
+    pub async fn finish_job_of(&self, tenant: &str, job_id: &str, resource_id: Option<&str>, status: JobStatus, error: Option<JobError>) -> Result<bool, StoreError> {
         let Some(mut job) = self.get_job(tenant, job_id).await? else { return Ok(false) };
-        if job.status.is_terminal() {
+        if job.status.is_terminal() || resource_id.is_some_and(|id| id != job.resource_id) {
             return Ok(false);
         }
         let previous = job.status;
@@ -490,7 +567,7 @@ impl Store {
         match result {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 // Someone moved it meanwhile (PENDING → RUNNING, or ended it): look again.
-                Box::pin(self.finish_job(tenant, job_id, status, job.error)).await
+                Box::pin(self.finish_job_of(tenant, job_id, resource_id, status, job.error)).await
             }
             other => other.map(|_| true).map_err(Into::into),
         }

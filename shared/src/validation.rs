@@ -38,11 +38,23 @@ pub struct Fields<'a> {
     object: &'a Map<String, Value>,
     read: BTreeSet<&'static str>,
     errors: Vec<FieldError>,
+    /// Put before every field name, for members of a nested object (`Outer.`).
+    prefix: String,
 }
 
 impl<'a> Fields<'a> {
     pub fn new(object: &'a Map<String, Value>) -> Self {
-        Fields { object, read: BTreeSet::new(), errors: Vec::new() }
+        Fields { object, read: BTreeSet::new(), errors: Vec::new(), prefix: String::new() }
+    }
+
+    /// Reads a nested object whose problems are named `<prefix>.<member>`.
+    pub fn nested(object: &'a Map<String, Value>, prefix: &str) -> Self {
+        Fields { prefix: format!("{prefix}."), ..Fields::new(object) }
+    }
+
+    /// How many problems were found so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
     }
 
     /// Marks a member as read by the caller's own logic.
@@ -55,7 +67,7 @@ impl<'a> Fields<'a> {
     }
 
     pub fn reject(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError::new(field, message));
+        self.errors.push(FieldError::new(format!("{}{}", self.prefix, field.into()), message));
     }
 
     /// Marks a member as known but not allowed here, with the reason.
@@ -166,7 +178,7 @@ impl<'a> Fields<'a> {
     pub fn finish(mut self) -> Result<(), Vec<FieldError>> {
         for name in self.object.keys() {
             if !self.read.contains(name.as_str()) {
-                self.errors.push(FieldError::new(name.clone(), "is not a known member"));
+                self.errors.push(FieldError::new(format!("{}{name}", self.prefix), "is not a known member"));
             }
         }
         if self.errors.is_empty() {

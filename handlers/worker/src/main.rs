@@ -4,7 +4,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use tributary::config::{load_aws_config, Settings};
 use tributary::store::Store;
 use tributary::aws::artifacts::Artifacts;
-use tributary::workflow::{StreamTasks, TaskInput, TransformTasks, Worker};
+use tributary::workflow::{Catalog, ConsumerTasks, DatasetTasks, StreamTasks, TaskInput, TransformTasks, Worker};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -24,6 +24,19 @@ async fn main() -> Result<(), Error> {
         Artifacts::new(tributary::config::s3_client(&aws), &settings.artifacts_bucket),
         settings.transform_role_arn.clone(),
     );
-    let worker = Worker::new(store, streams, transforms);
+    let catalog = Catalog {
+        glue: aws_sdk_glue::Client::new(&aws),
+        lakeformation: aws_sdk_lakeformation::Client::new(&aws),
+        s3: tributary::config::s3_client(&aws),
+    };
+    let datasets = DatasetTasks::new(store.clone(), catalog.clone());
+    let consumers = ConsumerTasks::new(
+        store.clone(),
+        aws_sdk_firehose::Client::new(&aws),
+        aws_sdk_iam::Client::new(&aws),
+        catalog,
+        settings.region.clone(),
+    );
+    let worker = Worker { store, streams, transforms, datasets, consumers };
     run(service_fn(|event: LambdaEvent<TaskInput>| worker.run(event.payload))).await
 }

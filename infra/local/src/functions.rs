@@ -111,6 +111,42 @@ impl UserFunctions {
         });
     }
 
+    fn registry_url(&self) -> String {
+        format!("{}/{}/lambda/functions.json", self.moto_url, crate::firehose::STATE_BUCKET)
+    }
+
+    /// Keeps the configurations in the local AWS endpoint, so that a restarted
+    /// tributary-local serves the same functions while the rest of AWS's state stays.
+    async fn save(&self) {
+        let all: HashMap<String, Value> = self.configurations.lock().unwrap().clone();
+        let answer = self
+            .http
+            .put(self.registry_url())
+            .header("authorization", crate::bootstrap::fake_signature("s3"))
+            .body(serde_json::to_vec(&all).expect("configurations serialize"))
+            .send()
+            .await;
+        if let Err(error) = answer.and_then(|a| a.error_for_status()) {
+            tracing::warn!(%error, "functions not saved; a restart would forget them");
+        }
+    }
+
+    /// Serves again the functions saved by an earlier run (whose code is still unpacked).
+    pub async fn restore(&self) {
+        let answer = self.http.get(self.registry_url()).header("authorization", crate::bootstrap::fake_signature("s3")).send().await;
+        let Ok(answer) = answer.and_then(|a| a.error_for_status()) else { return };
+        let saved: HashMap<String, Value> = answer.json().await.unwrap_or_default();
+        for (name, configuration) in saved {
+            let code_dir = PathBuf::from(configuration["CodeDirectory"].as_str().unwrap_or_default());
+            if !code_dir.is_dir() {
+                tracing::warn!(function = %name, "saved function's code is gone; not restored");
+                continue;
+            }
+            self.register(&configuration, code_dir);
+            self.configurations.lock().unwrap().insert(name, configuration);
+        }
+    }
+
     pub async fn create(&self, request: &Value) -> Result<Value, ApiFailure> {
         let name = request["FunctionName"].as_str().filter(|n| !n.is_empty()).ok_or_else(|| invalid("FunctionName is required"))?.to_string();
         let runtime = request["Runtime"].as_str().unwrap_or_default();
@@ -143,6 +179,7 @@ impl UserFunctions {
         });
         self.register(&configuration, code_dir);
         self.configurations.lock().unwrap().insert(name, configuration.clone());
+        self.save().await;
         Ok(public(configuration))
     }
 
@@ -159,10 +196,11 @@ impl UserFunctions {
         configuration["CodeDirectory"] = json!(code_dir);
         self.register(&configuration, code_dir);
         self.configurations.lock().unwrap().insert(name.to_string(), configuration.clone());
+        self.save().await;
         Ok(public(configuration))
     }
 
-    pub fn update_configuration(&self, name: &str, request: &Value) -> Result<Value, ApiFailure> {
+    pub async fn update_configuration(&self, name: &str, request: &Value) -> Result<Value, ApiFailure> {
         let mut configuration = self.configurations.lock().unwrap().get(name).cloned().ok_or_else(|| not_found(name))?;
         for field in ["Handler", "Runtime", "Timeout", "MemorySize", "Role"] {
             if !request[field].is_null() {
@@ -172,14 +210,16 @@ impl UserFunctions {
         let code_dir = PathBuf::from(configuration["CodeDirectory"].as_str().unwrap_or_default());
         self.register(&configuration, code_dir);
         self.configurations.lock().unwrap().insert(name.to_string(), configuration.clone());
+        self.save().await;
         Ok(public(configuration))
     }
 
-    pub fn delete(&self, name: &str) -> Result<(), ApiFailure> {
+    pub async fn delete(&self, name: &str) -> Result<(), ApiFailure> {
         if self.configurations.lock().unwrap().remove(name).is_none() {
             return Err(not_found(name));
         }
         self.lambda.remove(name);
+        self.save().await;
         Ok(())
     }
 }
@@ -205,9 +245,9 @@ pub async fn route(functions: &UserFunctions, method: &axum::http::Method, segme
         (&Method::GET, ["2015-03-31", "functions", raw, "configuration"]) => functions.configuration(&name(raw)).map(|c| (StatusCode::OK, c)),
         (&Method::PUT, ["2015-03-31", "functions", raw, "code"]) => functions.update_code(&name(raw), &request).await.map(|c| (StatusCode::OK, c)),
         (&Method::PUT, ["2015-03-31", "functions", raw, "configuration"]) => {
-            functions.update_configuration(&name(raw), &request).map(|c| (StatusCode::OK, c))
+            functions.update_configuration(&name(raw), &request).await.map(|c| (StatusCode::OK, c))
         }
-        (&Method::DELETE, ["2015-03-31", "functions", raw]) => functions.delete(&name(raw)).map(|()| (StatusCode::NO_CONTENT, Value::Null)),
+        (&Method::DELETE, ["2015-03-31", "functions", raw]) => functions.delete(&name(raw)).await.map(|()| (StatusCode::NO_CONTENT, Value::Null)),
         _ => return None,
     })
 }

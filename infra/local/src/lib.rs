@@ -6,6 +6,7 @@ pub mod apigw;
 pub mod bootstrap;
 pub mod endpoint;
 pub mod faults;
+pub mod firehose;
 pub mod functions;
 pub mod lambda;
 pub mod moto;

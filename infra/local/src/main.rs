@@ -2,7 +2,7 @@
 
 use tributary_local::endpoint::{self, Endpoint};
 use tributary_local::lambda::{self, FunctionSpec, LambdaService};
-use tributary_local::{apigw, bootstrap, faults, moto, template, triggers};
+use tributary_local::{apigw, bootstrap, faults, firehose, moto, template, triggers};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -76,6 +76,12 @@ async fn run() -> Result<(), String> {
     bootstrap::create_buckets(&http, &moto.url, &wiring).await?;
     bootstrap::create_roles(&aws_sdk_iam::Client::new(&aws), &wiring).await?;
     let role = bootstrap::create_states_role(&aws_sdk_iam::Client::new(&aws)).await?;
+    http.put(format!("{}/{}", moto.url, firehose::STATE_BUCKET))
+        .header("authorization", bootstrap::fake_signature("s3"))
+        .send()
+        .await
+        .map_err(|e| format!("state bucket: {e}"))?;
+    endpoint.functions.restore().await;
     let machines = bootstrap::create_state_machines(&aws_sdk_sfn::Client::new(&aws), &wiring, &role).await?;
 
     let grace = env_or("TRIBUTARY_RECONCILE_GRACE_SECONDS", "30");
@@ -131,6 +137,12 @@ async fn run() -> Result<(), String> {
         tokio::spawn(triggers::watch_executions(endpoint.clone(), aws_sdk_sfn::Client::new(&aws), machines, automation));
     }
 
+    // Firehose delivery, which moto only configures.
+    tokio::spawn(firehose::run(endpoint.clone()));
+
+    if let Ok(pid_file) = std::env::var("TRIBUTARY_LOCAL_PIDFILE") {
+        std::fs::write(&pid_file, std::process::id().to_string()).map_err(|e| format!("{pid_file}: {e}"))?;
+    }
     let first_token = tokens.iter().next().map(|(t, tenant)| format!("{t} (tenant {tenant})")).unwrap_or_default();
     println!("tributary-local is up");
     println!("  API:          http://127.0.0.1:{api_port}   (Authorization: Bearer {first_token})");

@@ -12,7 +12,18 @@ pub struct Moto {
 }
 
 async fn answers(http: &reqwest::Client, url: &str) -> bool {
-    http.get(format!("{url}/moto-api/data.json")).timeout(Duration::from_secs(2)).send().await.is_ok()
+    http.get(format!("{url}/moto-api/config")).timeout(Duration::from_secs(2)).send().await.is_ok()
+}
+
+/// Step Functions executions only run with this switched on (state machines created
+/// before live in a backend that does not run them; bootstrap creates them after).
+async fn switch_on_executions(http: &reqwest::Client, url: &str) -> Result<(), String> {
+    http.post(format!("{url}/moto-api/config"))
+        .json(&serde_json::json!({"stepfunctions": {"execute_state_machine": true}}))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("configuring moto: {e}"))
 }
 
 impl Moto {
@@ -22,6 +33,7 @@ impl Moto {
         let url = format!("http://127.0.0.1:{port}");
         if answers(http, &url).await {
             tracing::info!(%url, "reusing the moto server already running");
+            switch_on_executions(http, &url).await?;
             return Ok(Moto { url, child: None });
         }
         let log = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
@@ -41,12 +53,7 @@ impl Moto {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        // Step Functions executions only run with this switched on, before anything exists.
-        http.post(format!("{url}/moto-api/config"))
-            .json(&serde_json::json!({"stepfunctions": {"execute_state_machine": true}}))
-            .send()
-            .await
-            .map_err(|e| format!("configuring moto: {e}"))?;
+        switch_on_executions(http, &url).await?;
         tracing::info!(%url, "moto started");
         Ok(Moto { url, child: Some(child) })
     }

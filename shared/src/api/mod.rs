@@ -2,6 +2,8 @@
 //! Gateway's events to [`ApiRequest`].
 
 pub mod lambda;
+mod consumers;
+mod datasets;
 mod jobs;
 mod problem;
 mod streams;
@@ -179,6 +181,19 @@ impl Api {
                 self.change(tenant, request, |c| self.delete_transform(c, sid, tid, request)).await
             }
             (["streams", sid, "transforms", tid, "test"], &Method::POST) => self.dry_run_transform(tenant, sid, tid, request).await,
+            (["streams", sid, "consumers"], &Method::GET) => self.list_consumers(tenant, sid).await,
+            (["streams", sid, "consumers"], &Method::POST) => self.change(tenant, request, |c| self.create_consumer(c, sid, request)).await,
+            (["streams", sid, "consumers", cid], &Method::GET) => self.get_consumer(tenant, sid, cid).await,
+            (["streams", sid, "consumers", cid], &Method::PATCH) => {
+                self.change(tenant, request, |c| self.patch_consumer(c, sid, cid, request)).await
+            }
+            (["streams", sid, "consumers", cid], &Method::DELETE) => {
+                self.change(tenant, request, |c| self.delete_consumer(c, sid, cid, request)).await
+            }
+            (["datasets"], &Method::GET) => self.list_datasets(tenant, request).await,
+            (["datasets"], &Method::POST) => self.change(tenant, request, |c| self.create_dataset(c, request)).await,
+            (["datasets", id], &Method::GET) => self.get_dataset(tenant, id).await,
+            (["datasets", id], &Method::DELETE) => self.change(tenant, request, |c| self.delete_dataset(c, id, request)).await,
             (["jobs"], &Method::GET) => self.list_jobs(tenant, request).await,
             (["jobs", id], &Method::GET) => self.get_job(tenant, id).await,
             (["streams"]
@@ -188,6 +203,10 @@ impl Api {
             | ["streams", _, "transforms"]
             | ["streams", _, "transforms", _]
             | ["streams", _, "transforms", _, "test"]
+            | ["streams", _, "consumers"]
+            | ["streams", _, "consumers", _]
+            | ["datasets"]
+            | ["datasets", _]
             | ["jobs"]
             | ["jobs", _], _) => {
                 Err(ApiError::method_not_allowed())

@@ -43,8 +43,7 @@ impl Api {
         let stream = self.load_stream(tenant, stream_id).await?;
         match request.query("request_type") {
             None => Ok(ApiResponse::json(200, &stream.to_api())),
-            // No consumers deliver to datasets yet, so a stream has none.
-            Some("get_datasets") => Ok(ApiResponse::json(200, &json!({"Datasets": []}))),
+            Some("get_datasets") => self.stream_datasets(tenant, &stream).await,
             Some(_) => Err(ApiError::invalid_field("request_type", "must be get_datasets")),
         }
     }
@@ -167,11 +166,26 @@ impl Api {
         requested: Option<serde_json::Value>,
         request: &ApiRequest,
     ) -> ApiResult {
+        self.begin_job_with(change, resource, operation, status, requested, request, vec![]).await
+    }
+
+    /// [`Api::begin_job`] with `extra` writes in the same transaction (a reservation).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn begin_job_with<R: Resource>(
+        &self,
+        change: &mut Change<'_>,
+        resource: &mut R,
+        operation: Operation,
+        status: ResourceStatus,
+        requested: Option<serde_json::Value>,
+        request: &ApiRequest,
+        extra: Vec<crate::store::Write>,
+    ) -> ApiResult {
         let job = Job::new(change.tenant, operation, resource.id(), requested);
         resource.begin(&job.job_id, status);
         let response = ApiResponse::accepted(resource.api_view(), &job);
         change.remember(&response);
-        self.save(change, resource, Some(&job), request, vec![]).await?;
+        self.save(change, resource, Some(&job), request, extra).await?;
         self.start(&job).await;
         Ok(response)
     }

@@ -2,6 +2,8 @@
 //! trying again can help.
 
 pub mod artifacts;
+pub mod catalog;
+pub mod delivery;
 pub mod functions;
 pub mod kinesis;
 pub mod producer;

@@ -11,10 +11,15 @@ pub enum Operation {
     CreateTransform,
     UpdateTransform,
     DeleteTransform,
+    CreateDataset,
+    DeleteDataset,
+    CreateConsumer,
+    UpdateConsumer,
+    DeleteConsumer,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 12] = [
         Operation::CreateStream,
         Operation::UpdateStream,
         Operation::RotateStreamCredentials,
@@ -22,6 +27,11 @@ impl Operation {
         Operation::CreateTransform,
         Operation::UpdateTransform,
         Operation::DeleteTransform,
+        Operation::CreateDataset,
+        Operation::DeleteDataset,
+        Operation::CreateConsumer,
+        Operation::UpdateConsumer,
+        Operation::DeleteConsumer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +43,11 @@ impl Operation {
             Operation::CreateTransform => "CreateTransform",
             Operation::UpdateTransform => "UpdateTransform",
             Operation::DeleteTransform => "DeleteTransform",
+            Operation::CreateDataset => "CreateDataset",
+            Operation::DeleteDataset => "DeleteDataset",
+            Operation::CreateConsumer => "CreateConsumer",
+            Operation::UpdateConsumer => "UpdateConsumer",
+            Operation::DeleteConsumer => "DeleteConsumer",
         }
     }
 
@@ -50,13 +65,15 @@ impl Operation {
     }
 
     pub fn is_delete(self) -> bool {
-        matches!(self, Operation::DeleteStream | Operation::DeleteTransform)
+        matches!(self, Operation::DeleteStream | Operation::DeleteTransform | Operation::DeleteDataset | Operation::DeleteConsumer)
     }
 
     pub fn resource_type(self) -> ResourceType {
         match self {
             Operation::CreateTransform | Operation::UpdateTransform | Operation::DeleteTransform => ResourceType::Transform,
-            _ => ResourceType::Stream,
+            Operation::CreateDataset | Operation::DeleteDataset => ResourceType::Dataset,
+            Operation::CreateConsumer | Operation::UpdateConsumer | Operation::DeleteConsumer => ResourceType::Consumer,
+            Operation::CreateStream | Operation::UpdateStream | Operation::RotateStreamCredentials | Operation::DeleteStream => ResourceType::Stream,
         }
     }
 }
@@ -65,6 +82,8 @@ impl Operation {
 pub enum ResourceType {
     Stream,
     Transform,
+    Dataset,
+    Consumer,
 }
 
 impl ResourceType {
@@ -72,6 +91,8 @@ impl ResourceType {
         match self {
             ResourceType::Stream => "Stream",
             ResourceType::Transform => "Transform",
+            ResourceType::Dataset => "Dataset",
+            ResourceType::Consumer => "Consumer",
         }
     }
 

@@ -1,10 +1,14 @@
-//! The domain: streams and the jobs that change them.
+//! The domain: streams, their transforms and consumers, datasets, and the jobs that change them.
 
+mod consumer;
+mod dataset;
 mod job;
 mod resource;
 mod stream;
 mod transform;
 
+pub use consumer::{Consumer, ConsumerChange, ConsumerRequest, DatasetChoice, MAX_CONSUMERS_PER_TRANSFORM};
+pub use dataset::{glue_database_name, Column, Dataset, DatasetRequest, FileType, TargetLocation};
 pub use job::{Job, JobError, JobStatus, Operation, ResourceType};
 pub use resource::{Resource, ResourceImage};
 pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest, MAX_TRANSFORMS_PER_TENANT};

@@ -35,7 +35,8 @@ pub struct Transform {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "FunctionARN")]
     pub function_arn: Option<String>,
-    #[serde(default)]
+    /// A string set, so that consumers join and leave it atomically (and its size is the limit).
+    #[serde(default, with = "serde_dynamo::string_set", skip_serializing_if = "Vec::is_empty")]
     pub consumer_ids: Vec<String>,
     pub status: super::ResourceStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]

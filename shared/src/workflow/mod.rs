@@ -4,6 +4,8 @@
 //! succeeded), and report errors by type so the state machines' Retry/Catch can tell
 //! [`TaskError::Retryable`] and [`TaskError::NotReady`] from permanent failures.
 
+mod consumer_tasks;
+mod dataset_tasks;
 mod stream_tasks;
 mod transform_tasks;
 
@@ -13,6 +15,8 @@ use crate::store::{Store, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use consumer_tasks::ConsumerTasks;
+pub use dataset_tasks::{Catalog, DatasetTasks};
 pub use stream_tasks::StreamTasks;
 pub use transform_tasks::{TransformTasks, TRANSFORM_COUNTER};
 
@@ -131,15 +135,14 @@ async fn requested_change<T: serde::de::DeserializeOwned>(store: &Store, job: &J
 
 /// Runs worker tasks by name.
 pub struct Worker {
-    store: Store,
-    streams: StreamTasks,
-    transforms: TransformTasks,
+    pub store: Store,
+    pub streams: StreamTasks,
+    pub transforms: TransformTasks,
+    pub datasets: DatasetTasks,
+    pub consumers: ConsumerTasks,
 }
 
 impl Worker {
-    pub fn new(store: Store, streams: StreamTasks, transforms: TransformTasks) -> Self {
-        Worker { store, streams, transforms }
-    }
 
     pub async fn run(&self, input: TaskInput) -> Result<Value, TaskError> {
         tracing::info!(task = %input.task, job = %input.job.job_id, "running task");
@@ -150,6 +153,8 @@ impl Worker {
         let result = match input.job.operation.resource_type() {
             ResourceType::Stream => self.streams.run(&input.task, &input.job, input.error.as_ref()).await,
             ResourceType::Transform => self.transforms.run(&input.task, &input.job, input.error.as_ref()).await,
+            ResourceType::Dataset => self.datasets.run(&input.task, &input.job, input.error.as_ref()).await,
+            ResourceType::Consumer => self.consumers.run(&input.task, &input.job, input.error.as_ref()).await,
         };
         if let Err(error) = &result {
             tracing::warn!(task = %input.task, job = %input.job.job_id, %error, "task failed");

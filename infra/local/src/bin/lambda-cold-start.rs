@@ -68,7 +68,7 @@ async fn main() {
             let started = Instant::now();
             let outcome = service.invoke(&name, event.to_string().into()).await.expect("registered");
             samples.push(started.elapsed());
-            assert!(outcome.payload.len() > 0, "{binary} answered nothing");
+            assert!(!outcome.payload.is_empty(), "{binary} answered nothing");
             service.stop_all();
         }
         samples.sort();

@@ -1,0 +1,356 @@
+"""Delivery benchmark against a running tributary-local (`make up`, or bench/run.sh's own):
+
+1. throughput Kinesis -> S3 without a transform, and through the seed's Python filter
+   (tests/seed/filter_technology.py; every record is TECHNOLOGY, so every record is delivered):
+   a 4-shard stream, a consumer with BufferSize 5 MiB / BufferInterval 1 s, records of about
+   100 bytes put with put_records (500 per call, spread partition keys) from several threads;
+   delivery rate = records / (first put -> last record visible in S3). The producer's own put
+   rate is reported separately, so a reader can tell whether the producer was the bottleneck.
+2. latency put_record -> object in S3 at BufferInterval 0: single records, each waited for
+   (list_objects_v2 every 20 ms); median and p90.
+
+Prints Markdown tables. Cleans up what it created.
+Environment: TRIBUTARY_API_URL (default http://127.0.0.1:3000), TRIBUTARY_AWS_ENDPOINT
+(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token).
+"""
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import requests
+
+API = os.environ.get("TRIBUTARY_API_URL", "http://127.0.0.1:3000").rstrip("/")
+AWS = os.environ.get("TRIBUTARY_AWS_ENDPOINT", "http://127.0.0.1:4566").rstrip("/")
+TOKEN = os.environ.get("TRIBUTARY_TOKEN", "dev-token")
+SEED_FILTER = (Path(__file__).resolve().parent.parent / "tests" / "seed" / "filter_technology.py").read_text()
+JOB_TIMEOUT = 300
+MIB = 1024 * 1024
+
+session = requests.Session()
+session.headers.update({"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, application/problem+json"})
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def call(method, path, body=None, expect=(200, 202)):
+    resp = session.request(method, API + path, json=body, timeout=60)
+    if resp.status_code not in expect:
+        raise SystemExit(f"{method} {path}: {resp.status_code} {resp.text[:2000]}")
+    return resp.json() if resp.content else {}
+
+
+def wait_job(job_id):
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while time.monotonic() < deadline:
+        job = call("GET", f"/jobs/{job_id}", expect=(200,))
+        if job["Status"] in ("SUCCEEDED", "FAILED"):
+            if job["Status"] != "SUCCEEDED":
+                raise SystemExit(f"job {job_id} failed: {job.get('Error')}")
+            return job
+        time.sleep(0.3)
+    raise SystemExit(f"job {job_id} did not finish in {JOB_TIMEOUT}s")
+
+
+class Created:
+    """What this run created, deleted in dependency order (consumers, transforms, streams, datasets)."""
+
+    def __init__(self):
+        self.consumers, self.transforms, self.streams, self.datasets = [], [], [], []
+
+    def delete(self, path):
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while True:
+            resp = session.delete(API + path, timeout=60)
+            if resp.status_code == 404:
+                return
+            if resp.status_code == 202:
+                try:
+                    wait_job(resp.json()["Job"]["JobId"])
+                except SystemExit as exc:
+                    log(f"cleanup of {path}: {exc}")
+                return
+            if resp.status_code == 409 and time.monotonic() < deadline:
+                time.sleep(1)
+                continue
+            log(f"cleanup of {path}: {resp.status_code} {resp.text[:300]}")
+            return
+
+    def cleanup(self):
+        for sid, cid in reversed(self.consumers):
+            resp = session.get(f"{API}/streams/{sid}/consumers/{cid}", timeout=60)
+            if resp.status_code == 200 and resp.json().get("DatasetId") not in (None, *self.datasets):
+                self.datasets.append(resp.json()["DatasetId"])
+            self.delete(f"/streams/{sid}/consumers/{cid}")
+        for sid, tid in reversed(self.transforms):
+            self.delete(f"/streams/{sid}/transforms/{tid}")
+        for sid in reversed(self.streams):
+            self.delete(f"/streams/{sid}")
+        for did in reversed(self.datasets):
+            self.delete(f"/datasets/{did}")
+
+
+def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform):
+    """A stream, optionally the seed's technology filter, and a consumer with a new s3/csv
+    dataset. Returns (stream, consumer, dataset, producer credentials)."""
+    stream = call("POST", "/streams", {"StreamName": f"bench-{tag}-{uuid.uuid4().hex[:6]}", "ShardCount": shards}, expect=(202,))
+    created.streams.append(stream["StreamId"])
+    wait_job(stream["Job"]["JobId"])
+    sid = stream["StreamId"]
+    body = {
+        "ConsumerName": f"bench-{tag}",
+        "BufferSize": buffer_size,
+        "BufferInterval": buffer_interval,
+        "TargetLocation": "s3",
+        "CreateDataset": True,
+        "DatasetConfiguration": {"DatasetName": f"bench_{tag}_{uuid.uuid4().hex[:8]}", "Domain": "bench", "FileType": "csv"},
+    }
+    if with_transform:
+        transform = call(
+            "POST",
+            f"/streams/{sid}/transforms",
+            {"FunctionName": f"bench-filter-{tag}", "LambdaHandler": "filter.lambda_handler", "Code": {"Inline": SEED_FILTER}},
+            expect=(202,),
+        )
+        created.transforms.append((sid, transform["TransformId"]))
+        wait_job(transform["Job"]["JobId"])
+        body["TransformId"] = transform["TransformId"]
+    consumer = call("POST", f"/streams/{sid}/consumers", body, expect=(202,))
+    created.consumers.append((sid, consumer["ConsumerId"]))
+    wait_job(consumer["Job"]["JobId"])
+    consumer = call("GET", f"/streams/{sid}/consumers/{consumer['ConsumerId']}", expect=(200,))
+    if consumer["DatasetId"] not in created.datasets:
+        created.datasets.append(consumer["DatasetId"])
+    dataset = call("GET", f"/datasets/{consumer['DatasetId']}", expect=(200,))
+    creds = call("GET", f"/streams/{sid}/credentials", expect=(200,))
+    return stream, consumer, dataset, creds
+
+
+def kinesis_client(creds):
+    return boto3.client(
+        "kinesis",
+        region_name=creds["Region"],
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        endpoint_url=creds["Endpoint"],
+    )
+
+
+def s3_client():
+    return boto3.client("s3", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench")
+
+
+def split_uri(uri):
+    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    return bucket, prefix
+
+
+def make_records(n, size, tag):
+    """CSV lines of about `size` bytes, column 4 TECHNOLOGY (the seed filter keeps them all)."""
+    records = []
+    for i in range(n):
+        head, tail = f"{i},{tag}-{i:08d}-", f",{i % 1000}.5,TECHNOLOGY\n"
+        records.append(head + "x" * max(0, size - len(head) - len(tail)) + tail)
+    return records
+
+
+class S3Tally:
+    """Distinct delivered lines under a prefix; reads each new object once."""
+
+    def __init__(self, s3, uri):
+        self.s3 = s3
+        self.bucket, self.prefix = split_uri(uri)
+        self.seen_keys = set()
+        self.lines = set()
+        self.bytes = 0
+
+    def refresh(self):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                if item["Key"] in self.seen_keys:
+                    continue
+                body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+                self.seen_keys.add(item["Key"])
+                self.bytes += len(body)
+                self.lines.update(body.decode("utf-8").splitlines(keepends=True))
+        return len(self.lines)
+
+
+def put_all(creds, records, threads, batch=500):
+    """put_records in batches of `batch` from `threads` threads; failed entries are re-sent.
+    Returns (first put started, last put finished) as perf_counter values."""
+    local = threading.local()
+
+    def client():
+        if not hasattr(local, "client"):
+            local.client = kinesis_client(creds)
+        return local.client
+
+    def send(start):
+        entries = [
+            {"Data": r.encode("utf-8"), "PartitionKey": f"pk-{start + i}"}
+            for i, r in enumerate(records[start:start + batch])
+        ]
+        for _ in range(100):
+            resp = client().put_records(StreamName=creds["StreamName"], Records=entries)
+            if not resp.get("FailedRecordCount"):
+                return
+            entries = [e for e, r in zip(entries, resp["Records"]) if r.get("ErrorCode")]
+            time.sleep(0.05)
+        raise RuntimeError("put_records kept failing")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(send, range(0, len(records), batch)))
+    return started, time.perf_counter()
+
+
+def throughput(created, label, n, size, threads, shards, buffer_size, buffer_interval, with_transform, timeout):
+    tag = uuid.uuid4().hex[:6]
+    log(f"{label}: setting up ({shards} shards, BufferSize {buffer_size}, BufferInterval {buffer_interval})")
+    _stream, _consumer, dataset, creds = create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform)
+    records = make_records(n, size, tag)
+    total_bytes = sum(len(r) for r in records)
+    tally = S3Tally(s3_client(), dataset["Location"])
+
+    result = {}
+
+    def produce():
+        try:
+            result["put"] = put_all(creds, records, threads)
+        except Exception as exc:  # reported by the main thread
+            result["error"] = exc
+
+    log(f"{label}: putting {n} records of {size} bytes from {threads} threads")
+    producer = threading.Thread(target=produce)
+    producer.start()
+    # the producer thread takes its own start time; the main thread polls S3 meanwhile
+    deadline = time.monotonic() + timeout
+    while True:
+        if tally.refresh() >= n:
+            done = time.perf_counter()
+            break
+        if "error" in result or time.monotonic() > deadline:
+            done = None
+            break
+        time.sleep(0.2)
+    producer.join()
+    if "error" in result:
+        raise SystemExit(f"{label}: producer failed: {result['error']!r}")
+    first_put, last_put = result["put"]
+    wanted = set(records)
+    foreign = len(tally.lines - wanted)
+    row = {
+        "label": label,
+        "records": n,
+        "size": size,
+        "mib": total_bytes / MIB,
+        "put_rate": n / (last_put - first_put),
+        "put_secs": last_put - first_put,
+        "delivered": len(tally.lines & wanted),
+        "foreign": foreign,
+    }
+    if done is None:
+        log(f"{label}: only {row['delivered']} of {n} records in S3 after {timeout}s")
+        row.update(wall=None, rate=None, mib_rate=None)
+    else:
+        wall = done - first_put
+        row.update(wall=wall, rate=n / wall, mib_rate=total_bytes / MIB / wall)
+    return row
+
+
+def latency(created, samples, size):
+    tag = uuid.uuid4().hex[:6]
+    log(f"latency: setting up (1 shard, BufferSize 1, BufferInterval 0), {samples} samples")
+    _stream, _consumer, dataset, creds = create_pipeline(created, tag, 1, 1, 0, False)
+    kinesis, s3 = kinesis_client(creds), s3_client()
+    bucket, prefix = split_uri(dataset["Location"])
+    seen = set()
+    results = []
+    for i, record in enumerate(make_records(samples, size, tag)):
+        started = time.perf_counter()
+        kinesis.put_record(StreamName=creds["StreamName"], Data=record, PartitionKey=str(hash(record)))
+        found = False
+        deadline = time.monotonic() + 60
+        while not found and time.monotonic() < deadline:
+            listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+            for item in listing.get("Contents", []):
+                if item["Key"] in seen:
+                    continue
+                seen.add(item["Key"])
+                if record.encode("utf-8") in s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read():
+                    found = True
+            if not found:
+                time.sleep(0.02)
+        if not found:
+            raise SystemExit(f"latency sample {i}: record not in S3 after 60 s")
+        results.append((time.perf_counter() - started) * 1000)
+    return sorted(results)
+
+
+def fmt(value, spec):
+    return "n/a" if value is None else format(value, spec)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=20000, help="records for the run without transform")
+    parser.add_argument("--transform-records", type=int, default=5000, help="records for the run through the seed filter")
+    parser.add_argument("--record-size", type=int, default=100, help="bytes per record (about)")
+    parser.add_argument("--threads", type=int, default=4, help="producer threads")
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--buffer-size", type=int, default=5, help="MiB")
+    parser.add_argument("--buffer-interval", type=int, default=1, help="seconds")
+    parser.add_argument("--latency-samples", type=int, default=20)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's last record")
+    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "latency"])
+    args = parser.parse_args()
+
+    created = Created()
+    rows, lat = [], None
+    try:
+        if "plain" not in args.skip:
+            rows.append(throughput(created, "no transform", args.records, args.record_size, args.threads, args.shards,
+                                   args.buffer_size, args.buffer_interval, False, args.timeout))
+        if "transform" not in args.skip:
+            rows.append(throughput(created, "seed filter (Python)", args.transform_records, args.record_size, args.threads,
+                                   args.shards, args.buffer_size, args.buffer_interval, True, args.timeout))
+        if "latency" not in args.skip:
+            lat = latency(created, args.latency_samples, args.record_size)
+    finally:
+        log("cleaning up")
+        created.cleanup()
+
+    if rows:
+        print(f"### Delivery throughput Kinesis -> S3 ({args.shards} shards, BufferSize {args.buffer_size} MiB, "
+              f"BufferInterval {args.buffer_interval} s, {args.threads} producer threads, put_records x500)")
+        print()
+        print("| consumer | records | record bytes | MiB | producer put rate (rec/s) | delivered (rec/s) | delivered (MiB/s) | first put -> last record in S3 (s) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['label']} | {r['records']} | {r['size']} | {r['mib']:.2f} | {r['put_rate']:.0f} | "
+                  f"{fmt(r['rate'], '.0f')} | {fmt(r['mib_rate'], '.2f')} | {fmt(r['wall'], '.1f')} |")
+            if r["wall"] is None or r["foreign"]:
+                print(f"<!-- {r['label']}: {r['delivered']} of {r['records']} delivered, {r['foreign']} foreign lines -->")
+        print()
+    if lat:
+        print("### Latency put_record -> object in S3 (BufferInterval 0, no transform)")
+        print()
+        print("| samples | median (ms) | p90 (ms) | min (ms) | max (ms) |")
+        print("|---|---|---|---|---|")
+        p90 = lat[min(len(lat) - 1, int(len(lat) * 0.9))]
+        print(f"| {len(lat)} | {statistics.median(lat):.0f} | {p90:.0f} | {lat[0]:.0f} | {lat[-1]:.0f} |")
+    failed = any(r["wall"] is None or r["foreign"] for r in rows)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

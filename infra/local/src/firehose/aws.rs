@@ -1,0 +1,92 @@
+//! The AWS calls the delivery makes, straight to moto (as Firehose's own calls would not go
+//! through a tenant-facing endpoint).
+
+use crate::bootstrap::fake_signature;
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct MotoJson {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl MotoJson {
+    pub fn new(http: reqwest::Client, url: String) -> Self {
+        MotoJson { http, url }
+    }
+
+    async fn call(&self, service: &str, target: &str, body: Value) -> Result<Value, String> {
+        let answer = self
+            .http
+            .post(&self.url)
+            .header("x-amz-target", target)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("authorization", fake_signature(service))
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = answer.status();
+        let text = answer.text().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("{target}: {status} {text}"));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("{target}: {e}"))
+    }
+
+    pub async fn firehose(&self, operation: &str, body: Value) -> Result<Value, String> {
+        self.call("firehose", &format!("Firehose_20150804.{operation}"), body).await
+    }
+
+    pub async fn kinesis(&self, operation: &str, body: Value) -> Result<Value, String> {
+        self.call("kinesis", &format!("Kinesis_20131202.{operation}"), body).await
+    }
+
+    pub async fn glue(&self, operation: &str, body: Value) -> Result<Value, String> {
+        self.call("glue", &format!("AWSGlue.{operation}"), body).await
+    }
+
+    pub async fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
+        let answer = self
+            .http
+            .put(format!("{}/{bucket}/{key}", self.url))
+            .header("authorization", fake_signature("s3"))
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        match answer.status().is_success() {
+            true => Ok(()),
+            false => Err(format!("PutObject {bucket}/{key}: {}", answer.status())),
+        }
+    }
+
+    pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let answer = self
+            .http
+            .get(format!("{}/{bucket}/{key}", self.url))
+            .header("authorization", fake_signature("s3"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        match answer.status().as_u16() {
+            200 => Ok(Some(answer.bytes().await.map_err(|e| e.to_string())?.to_vec())),
+            404 => Ok(None),
+            other => Err(format!("GetObject {bucket}/{key}: {other}")),
+        }
+    }
+
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), String> {
+        let answer = self
+            .http
+            .put(format!("{}/{bucket}", self.url))
+            .header("authorization", fake_signature("s3"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        match answer.status().as_u16() {
+            200 | 409 => Ok(()),
+            other => Err(format!("CreateBucket {bucket}: {other}")),
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! Firehose delivery streams for consumers, and the IAM role each one assumes (allowed to
+//! read its stream, invoke its transform, read its Glue table and write its dataset's
+//! prefixes, nothing more).
+
+use super::{ignore_missing, AwsError};
+use aws_sdk_firehose::types::{
+    BufferingHints, CompressionFormat, DataFormatConversionConfiguration, DeliveryStreamStatus, DeliveryStreamType, Deserializer,
+    ExtendedS3DestinationConfiguration, ExtendedS3DestinationUpdate, InputFormatConfiguration, KinesisStreamSourceConfiguration,
+    OpenXJsonSerDe, OutputFormatConfiguration, ParquetSerDe, ProcessingConfiguration, Processor, ProcessorParameter,
+    ProcessorParameterName, ProcessorType, SchemaConfiguration, Serializer,
+};
+use aws_sdk_firehose::Client as Firehose;
+use aws_sdk_iam::Client as Iam;
+use serde_json::json;
+
+const ROLE_POLICY_NAME: &str = "deliver-to-dataset";
+/// Firehose refuses smaller buffers when it converts records to Parquet.
+pub const MIN_PARQUET_BUFFER_MIB: i64 = 64;
+/// The transform's own buffer (the Lambda processor's): Firehose allows 0.2–3 MB.
+const PROCESSOR_BUFFER_MIB: &str = "1";
+const PROCESSOR_RETRIES: &str = "3";
+
+/// Everything a delivery stream is built from.
+#[derive(Clone, Debug)]
+pub struct DeliverySpec {
+    pub name: String,
+    pub role_name: String,
+    pub role_arn: String,
+    pub stream_arn: String,
+    pub bucket: String,
+    /// Key prefixes (without timestamps) of data and of failed records.
+    pub prefix: String,
+    pub error_prefix: String,
+    pub buffer_size_mib: i64,
+    pub buffer_interval_seconds: i64,
+    pub function_arn: Option<String>,
+    /// Glue database and table for Parquet conversion; `None` delivers records as they are.
+    pub parquet_table: Option<(String, String)>,
+    pub region: String,
+    pub account: String,
+}
+
+impl DeliverySpec {
+    /// Firehose's own layout, spelled out so that the error prefix may say the error type.
+    pub fn data_prefix(&self) -> String {
+        format!("{}!{{timestamp:yyyy}}/!{{timestamp:MM}}/!{{timestamp:dd}}/!{{timestamp:HH}}/", self.prefix)
+    }
+
+    pub fn error_output_prefix(&self) -> String {
+        format!("{}!{{firehose:error-output-type}}/!{{timestamp:yyyy}}/!{{timestamp:MM}}/!{{timestamp:dd}}/!{{timestamp:HH}}/", self.error_prefix)
+    }
+
+    fn buffering_hints(&self) -> BufferingHints {
+        let size = match self.parquet_table {
+            Some(_) => self.buffer_size_mib.max(MIN_PARQUET_BUFFER_MIB),
+            None => self.buffer_size_mib,
+        };
+        BufferingHints::builder().size_in_mbs(size as i32).interval_in_seconds(self.buffer_interval_seconds as i32).build()
+    }
+
+    /// The transform as a Lambda processor; disabled when there is none.
+    fn processing(&self) -> ProcessingConfiguration {
+        let Some(function_arn) = &self.function_arn else {
+            return ProcessingConfiguration::builder().enabled(false).set_processors(Some(vec![])).build();
+        };
+        let parameter = |name: ProcessorParameterName, value: &str| {
+            ProcessorParameter::builder().parameter_name(name).parameter_value(value).build().expect("name and value are set")
+        };
+        let processor = Processor::builder()
+            .r#type(ProcessorType::Lambda)
+            .parameters(parameter(ProcessorParameterName::LambdaArn, function_arn))
+            .parameters(parameter(ProcessorParameterName::LambdaNumberOfRetries, PROCESSOR_RETRIES))
+            .parameters(parameter(ProcessorParameterName::BufferSizeInMb, PROCESSOR_BUFFER_MIB))
+            .parameters(parameter(ProcessorParameterName::BufferIntervalInSeconds, &self.buffer_interval_seconds.clamp(0, 60).to_string()))
+            .build()
+            .expect("type is set");
+        ProcessingConfiguration::builder().enabled(true).processors(processor).build()
+    }
+
+    fn conversion(&self) -> Option<DataFormatConversionConfiguration> {
+        let (database, table) = self.parquet_table.as_ref()?;
+        Some(
+            DataFormatConversionConfiguration::builder()
+                .enabled(true)
+                .schema_configuration(
+                    SchemaConfiguration::builder()
+                        .role_arn(&self.role_arn)
+                        .database_name(database)
+                        .table_name(table)
+                        .region(&self.region)
+                        .version_id("LATEST")
+                        .build(),
+                )
+                .input_format_configuration(
+                    InputFormatConfiguration::builder().deserializer(Deserializer::builder().open_x_json_ser_de(OpenXJsonSerDe::builder().build()).build()).build(),
+                )
+                .output_format_configuration(
+                    OutputFormatConfiguration::builder().serializer(Serializer::builder().parquet_ser_de(ParquetSerDe::builder().build()).build()).build(),
+                )
+                .build(),
+        )
+    }
+
+    /// The only permissions the delivery role gets.
+    pub fn role_policy(&self) -> String {
+        let mut statements = vec![
+            json!({
+                "Effect": "Allow",
+                "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"],
+                "Resource": self.stream_arn,
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
+                "Resource": [
+                    format!("arn:aws:s3:::{}/{}*", self.bucket, self.prefix),
+                    format!("arn:aws:s3:::{}/{}*", self.bucket, self.error_prefix),
+                ],
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+                "Resource": format!("arn:aws:s3:::{}", self.bucket),
+            }),
+        ];
+        if let Some(function_arn) = &self.function_arn {
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
+                "Resource": function_arn,
+            }));
+        }
+        if let Some((database, table)) = &self.parquet_table {
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+                "Resource": [
+                    format!("arn:aws:glue:{}:{}:catalog", self.region, self.account),
+                    format!("arn:aws:glue:{}:{}:database/{database}", self.region, self.account),
+                    format!("arn:aws:glue:{}:{}:table/{database}/{table}", self.region, self.account),
+                ],
+            }));
+        }
+        json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    }
+}
+
+fn trust_policy(account: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "firehose.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": account}},
+        }]
+    })
+    .to_string()
+}
+
+/// Creates (or brings up to date) the delivery role; returns its ARN.
+pub async fn put_role(iam: &Iam, spec: &DeliverySpec) -> Result<String, AwsError> {
+    let created = iam
+        .create_role()
+        .role_name(&spec.role_name)
+        .assume_role_policy_document(trust_policy(&spec.account))
+        .description("Tributary consumer: Firehose delivery into one dataset")
+        .send()
+        .await;
+    let arn = match created {
+        Ok(answer) => answer.role.map(|r| r.arn).unwrap_or_default(),
+        Err(e) => {
+            let error = AwsError::from_sdk("iam:CreateRole", e);
+            if !error.is("EntityAlreadyExists") {
+                return Err(error);
+            }
+            let existing = iam.get_role().role_name(&spec.role_name).send().await.map_err(|e| AwsError::from_sdk("iam:GetRole", e))?;
+            existing.role.map(|r| r.arn).unwrap_or_default()
+        }
+    };
+    iam.put_role_policy()
+        .role_name(&spec.role_name)
+        .policy_name(ROLE_POLICY_NAME)
+        .policy_document(spec.role_policy())
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:PutRolePolicy", e))?;
+    Ok(arn)
+}
+
+pub async fn delete_role(iam: &Iam, role_name: &str) -> Result<(), AwsError> {
+    let policy = iam.delete_role_policy().role_name(role_name).policy_name(ROLE_POLICY_NAME).send().await;
+    ignore_missing(policy.map(|_| ()).map_err(|e| AwsError::from_sdk("iam:DeleteRolePolicy", e)), &["NoSuchEntity"])?;
+    let role = iam.delete_role().role_name(role_name).send().await;
+    ignore_missing(role.map(|_| ()).map_err(|e| AwsError::from_sdk("iam:DeleteRole", e)), &["NoSuchEntity"])
+}
+
+/// A freshly created role is not assumable everywhere at once: Firehose says so with an
+/// InvalidArgumentException mentioning the role, which passes.
+fn role_not_yet_usable(error: &AwsError) -> bool {
+    error.is("InvalidArgumentException") && error.message.contains("role")
+}
+
+/// Creates the delivery stream; an existing one of this name (a retried task) is kept.
+pub async fn create(firehose: &Firehose, spec: &DeliverySpec) -> Result<(), AwsError> {
+    let destination = ExtendedS3DestinationConfiguration::builder()
+        .role_arn(&spec.role_arn)
+        .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
+        .prefix(spec.data_prefix())
+        .error_output_prefix(spec.error_output_prefix())
+        .buffering_hints(spec.buffering_hints())
+        // Parquet compresses inside the file; Firehose wants UNCOMPRESSED around it.
+        .compression_format(CompressionFormat::Uncompressed)
+        .processing_configuration(spec.processing())
+        .set_data_format_conversion_configuration(spec.conversion())
+        .build()
+        .expect("role and bucket are set");
+    let source = KinesisStreamSourceConfiguration::builder()
+        .kinesis_stream_arn(&spec.stream_arn)
+        .role_arn(&spec.role_arn)
+        .build()
+        .expect("stream and role are set");
+    let created = firehose
+        .create_delivery_stream()
+        .delivery_stream_name(&spec.name)
+        .delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource)
+        .kinesis_stream_source_configuration(source)
+        .extended_s3_destination_configuration(destination)
+        .send()
+        .await;
+    match created.map_err(|e| AwsError::from_sdk("firehose:CreateDeliveryStream", e)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is("ResourceInUseException") => Ok(()),
+        Err(e) if role_not_yet_usable(&e) => Err(AwsError { transient: true, ..e }),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a delivery stream stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeliveryState {
+    Missing,
+    Creating,
+    Active { arn: String, version_id: String, destination_id: String },
+    Failed(String),
+    Other(String),
+}
+
+pub async fn state(firehose: &Firehose, name: &str) -> Result<DeliveryState, AwsError> {
+    let answer = match firehose.describe_delivery_stream().delivery_stream_name(name).send().await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let error = AwsError::from_sdk("firehose:DescribeDeliveryStream", e);
+            return if error.is("ResourceNotFoundException") { Ok(DeliveryState::Missing) } else { Err(error) };
+        }
+    };
+    let Some(description) = answer.delivery_stream_description else { return Ok(DeliveryState::Missing) };
+    Ok(match description.delivery_stream_status {
+        DeliveryStreamStatus::Active => DeliveryState::Active {
+            arn: description.delivery_stream_arn,
+            version_id: description.version_id,
+            destination_id: description.destinations.first().map(|d| d.destination_id.clone()).unwrap_or_default(),
+        },
+        DeliveryStreamStatus::Creating => DeliveryState::Creating,
+        DeliveryStreamStatus::CreatingFailed => DeliveryState::Failed(
+            description.failure_description.map(|f| f.details).unwrap_or_else(|| "the delivery stream could not be created".into()),
+        ),
+        other => DeliveryState::Other(other.as_str().to_string()),
+    })
+}
+
+/// Changes buffering and the processor in place (UpdateDestination, with the version id
+/// that guards against concurrent changes).
+pub async fn update(firehose: &Firehose, spec: &DeliverySpec, version_id: &str, destination_id: &str) -> Result<(), AwsError> {
+    // The unchanged members are restated: they are what an update may not lose.
+    let update = ExtendedS3DestinationUpdate::builder()
+        .role_arn(&spec.role_arn)
+        .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
+        .prefix(spec.data_prefix())
+        .error_output_prefix(spec.error_output_prefix())
+        .compression_format(CompressionFormat::Uncompressed)
+        .buffering_hints(spec.buffering_hints())
+        .processing_configuration(spec.processing())
+        .build();
+    firehose
+        .update_destination()
+        .delivery_stream_name(&spec.name)
+        .current_delivery_stream_version_id(version_id)
+        .destination_id(destination_id)
+        .extended_s3_destination_update(update)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("firehose:UpdateDestination", e))
+}
+
+pub async fn delete(firehose: &Firehose, name: &str) -> Result<(), AwsError> {
+    let deleted = firehose.delete_delivery_stream().delivery_stream_name(name).allow_force_delete(true).send().await;
+    ignore_missing(deleted.map(|_| ()).map_err(|e| AwsError::from_sdk("firehose:DeleteDeliveryStream", e)), &["ResourceNotFoundException"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> DeliverySpec {
+        DeliverySpec {
+            name: "tributary-c1".into(),
+            role_name: "tributary-consumer-c1".into(),
+            role_arn: "arn:aws:iam::123456789012:role/tributary-consumer-c1".into(),
+            stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/s".into(),
+            bucket: "data".into(),
+            prefix: "datasets/d1/".into(),
+            error_prefix: "errors/d1/".into(),
+            buffer_size_mib: 5,
+            buffer_interval_seconds: 0,
+            function_arn: None,
+            parquet_table: None,
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        }
+    }
+
+    #[test]
+    fn given_no_transform_when_the_role_is_written_then_it_cannot_invoke_functions() {
+        let policy = spec().role_policy();
+        assert!(!policy.contains("lambda:InvokeFunction"));
+        assert!(policy.contains("arn:aws:s3:::data/datasets/d1/*"));
+        assert!(!policy.contains("glue:"));
+    }
+
+    #[test]
+    fn given_a_parquet_dataset_when_buffering_then_firehose_minimum_applies() {
+        let mut parquet = spec();
+        parquet.parquet_table = Some(("db".into(), "t".into()));
+        assert_eq!(parquet.buffering_hints().size_in_mbs, Some(64));
+        assert_eq!(spec().buffering_hints().size_in_mbs, Some(5));
+    }
+
+    #[test]
+    fn the_error_prefix_names_the_error_type() {
+        assert_eq!(spec().error_output_prefix(), "errors/d1/!{firehose:error-output-type}/!{timestamp:yyyy}/!{timestamp:MM}/!{timestamp:dd}/!{timestamp:HH}/");
+    }
+}

@@ -1,0 +1,292 @@
+//! Consumers: Firehose delivery streams that read a stream, optionally run one of its
+//! transforms, and land the records in a dataset.
+
+use super::dataset::{read_target_location, DatasetRequest, TargetLocation};
+use super::job::JobError;
+use crate::validation::{is_name_char, parse_object, FieldError, Fields, NAME_CHARSET};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// From the seed: a transform serves at most 5 consumers.
+pub const MAX_CONSUMERS_PER_TRANSFORM: usize = 5;
+pub const DEFAULT_BUFFER_SIZE_MIB: i64 = 5;
+pub const DEFAULT_BUFFER_INTERVAL_SECONDS: i64 = 300;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Consumer {
+    pub consumer_id: String,
+    pub stream_id: String,
+    pub tenant: String,
+    pub consumer_name: String,
+    pub buffer_size: i64,
+    pub buffer_interval: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform_id: Option<String>,
+    pub target_location: TargetLocation,
+    pub dataset_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DeliveryStreamARN")]
+    pub delivery_stream_arn: Option<String>,
+    pub status: super::ResourceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub job_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_error: Option<JobError>,
+    pub created_at: String,
+    pub last_modified_at: String,
+    pub version: i64,
+}
+
+crate::lifecycle_resource!(Consumer, super::ResourceType::Consumer, consumer_id, |c| Some(format!(
+    "NAME#CONSUMER#{}#{}",
+    c.stream_id, c.consumer_name
+)));
+
+impl Consumer {
+    /// Firehose names are unique per account: the consumer's id makes it so.
+    pub fn delivery_stream_name(&self) -> String {
+        format!("tributary-{}", self.consumer_id)
+    }
+
+    /// The IAM role Firehose assumes for this consumer alone.
+    pub fn delivery_role_name(&self) -> String {
+        format!("tributary-consumer-{}", self.consumer_id)
+    }
+
+    pub fn to_api(&self) -> Value {
+        json!({
+            "ConsumerId": self.consumer_id,
+            "StreamId": self.stream_id,
+            "ConsumerName": self.consumer_name,
+            "BufferSize": self.buffer_size,
+            "BufferInterval": self.buffer_interval,
+            "TransformId": self.transform_id,
+            "TargetLocation": self.target_location,
+            "DatasetId": self.dataset_id,
+            "DeliveryStreamName": self.delivery_stream_name(),
+            "DeliveryStreamARN": self.delivery_stream_arn,
+            "Status": self.status,
+            "StatusReason": self.status_reason,
+            "CreatedAt": self.created_at,
+            "LastModifiedAt": self.last_modified_at,
+            "Version": self.version,
+        })
+    }
+}
+
+/// Where a new consumer delivers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DatasetChoice {
+    Create(DatasetRequest),
+    Existing(String),
+}
+
+/// A valid `POST /streams/{id}/consumers` body. The transform and an existing dataset are
+/// checked against the table by the API.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumerRequest {
+    pub consumer_name: String,
+    pub buffer_size: i64,
+    pub buffer_interval: i64,
+    pub transform_id: Option<String>,
+    /// Absent only with an existing dataset, whose target it then is.
+    pub target_location: Option<TargetLocation>,
+    pub dataset: DatasetChoice,
+}
+
+fn read_id(fields: &mut Fields, name: &'static str) -> Option<String> {
+    fields.string(name, 1, 64, Some((|c: char| c.is_ascii_alphanumeric() || c == '-', "letters, digits and '-'")))
+}
+
+impl ConsumerRequest {
+    pub fn parse(body: &[u8]) -> Result<ConsumerRequest, Vec<FieldError>> {
+        let object = parse_object(body).map_err(|e| vec![e])?;
+        let mut fields = Fields::new(&object);
+        let consumer_name = fields.string("ConsumerName", 1, 64, Some((is_name_char, NAME_CHARSET)));
+        if !fields.contains("ConsumerName") {
+            fields.reject("ConsumerName", "is required");
+        }
+        let buffer_size = fields.integer("BufferSize", 1, 128).unwrap_or(DEFAULT_BUFFER_SIZE_MIB);
+        let buffer_interval = fields.integer("BufferInterval", 0, 900).unwrap_or(DEFAULT_BUFFER_INTERVAL_SECONDS);
+        let transform_id = read_id(&mut fields, "TransformId");
+        let target_location = read_target_location(&mut fields, "TargetLocation");
+        let create = fields.boolean("CreateDataset").unwrap_or(false);
+        let dataset_id = read_id(&mut fields, "DatasetId");
+        fields.mark_read("DatasetConfiguration");
+        let configuration = object.get("DatasetConfiguration");
+        let mut dataset = None;
+        match (create, fields.contains("DatasetId")) {
+            (true, true) => fields.reject("DatasetId", "give either CreateDataset with DatasetConfiguration or DatasetId, not both"),
+            (false, false) => fields.reject("DatasetId", "is required unless CreateDataset is true"),
+            (false, true) => {
+                if configuration.is_some() {
+                    fields.reject("DatasetConfiguration", "applies only with CreateDataset: true");
+                }
+                dataset = dataset_id.map(DatasetChoice::Existing);
+            }
+            (true, false) => {
+                if !fields.contains("TargetLocation") {
+                    fields.reject("TargetLocation", "is required to create a dataset");
+                }
+                match configuration.map(|c| c.as_object()) {
+                    None => fields.reject("DatasetConfiguration", "is required with CreateDataset: true"),
+                    Some(None) => fields.reject("DatasetConfiguration", "must be an object"),
+                    Some(Some(inner)) => {
+                        let mut nested = Fields::nested(inner, "DatasetConfiguration");
+                        let request = DatasetRequest::read(&mut nested, inner, target_location);
+                        match nested.finish() {
+                            Ok(()) => dataset = request.map(DatasetChoice::Create),
+                            Err(errors) => errors.into_iter().for_each(|e| fields.reject(e.field, e.message)),
+                        }
+                    }
+                }
+            }
+        }
+        fields.finish()?;
+        Ok(ConsumerRequest {
+            consumer_name: consumer_name.expect("a missing ConsumerName was reported"),
+            buffer_size,
+            buffer_interval,
+            transform_id,
+            target_location,
+            dataset: dataset.expect("a missing dataset was reported"),
+        })
+    }
+
+    pub fn into_consumer(self, tenant: &str, stream_id: &str, job_id: &str, dataset_id: &str, target: TargetLocation) -> Consumer {
+        let now = super::now_rfc3339();
+        Consumer {
+            consumer_id: super::new_id(),
+            stream_id: stream_id.to_string(),
+            tenant: tenant.to_string(),
+            consumer_name: self.consumer_name,
+            buffer_size: self.buffer_size,
+            buffer_interval: self.buffer_interval,
+            transform_id: self.transform_id,
+            target_location: target,
+            dataset_id: dataset_id.to_string(),
+            delivery_stream_arn: None,
+            status: super::ResourceStatus::Creating,
+            status_reason: None,
+            job_id: job_id.to_string(),
+            job_error: None,
+            created_at: now.clone(),
+            last_modified_at: now,
+            version: 1,
+        }
+    }
+}
+
+/// What a `PATCH /streams/{id}/consumers/{cid}` asks for (recorded with its job).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConsumerChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer_interval: Option<i64>,
+    /// `Some(None)`: detach the transform.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
+    pub transform_id: Option<Option<String>>,
+}
+
+impl ConsumerChange {
+    pub fn parse(body: &[u8], current: &Consumer) -> Result<ConsumerChange, Vec<FieldError>> {
+        let object = parse_object(body).map_err(|e| vec![e])?;
+        let mut fields = Fields::new(&object);
+        let buffer_size = fields.integer("BufferSize", 1, 128).filter(|b| *b != current.buffer_size);
+        let buffer_interval = fields.integer("BufferInterval", 0, 900).filter(|b| *b != current.buffer_interval);
+        let transform_id = match object.get("TransformId") {
+            Some(Value::Null) => {
+                fields.mark_read("TransformId");
+                Some(None)
+            }
+            Some(_) => read_id(&mut fields, "TransformId").map(Some),
+            None => None,
+        }
+        .filter(|t| *t != current.transform_id);
+        for fixed in ["ConsumerName", "TargetLocation", "DatasetId", "CreateDataset", "DatasetConfiguration"] {
+            fields.forbid(fixed, "cannot be changed; create another consumer");
+        }
+        fields.finish()?;
+        Ok(ConsumerChange { buffer_size, buffer_interval, transform_id })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &ConsumerChange::default()
+    }
+
+    /// The transform the consumer will use once the change is made.
+    pub fn transform_after<'a>(&'a self, current: &'a Consumer) -> Option<&'a str> {
+        match &self.transform_id {
+            Some(next) => next.as_deref(),
+            None => current.transform_id.as_deref(),
+        }
+    }
+}
+
+/// Keeps "absent" and "null" apart for `TransformId`.
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Option<String>>, serializer: S) -> Result<S::Ok, S::Error> {
+        value.as_ref().expect("skipped when absent").serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(deserializer).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields_of(body: Value) -> Vec<String> {
+        ConsumerRequest::parse(body.to_string().as_bytes()).unwrap_err().into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn given_a_consumer_creating_its_dataset_when_parsed_then_defaults_apply() {
+        let request = ConsumerRequest::parse(
+            json!({"ConsumerName": "finance", "TargetLocation": "s3", "CreateDataset": true,
+                   "DatasetConfiguration": {"DatasetName": "fin_data", "Domain": "finance", "FileType": "CSV"}})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!((request.buffer_size, request.buffer_interval), (5, 300));
+        assert!(matches!(request.dataset, DatasetChoice::Create(ref d) if d.dataset_name == "fin_data"));
+    }
+
+    #[test]
+    fn given_a_bad_nested_file_type_when_parsed_then_the_nested_field_is_named() {
+        let body = json!({"ConsumerName": "c", "TargetLocation": "s3", "CreateDataset": true,
+            "DatasetConfiguration": {"DatasetName": "fin_data", "Domain": "finance", "FileType": "parquet", "Colour": 1}});
+        assert_eq!(fields_of(body), vec!["DatasetConfiguration.FileType", "DatasetConfiguration.Colour"]);
+    }
+
+    #[test]
+    fn given_both_ways_to_name_a_dataset_when_parsed_then_dataset_id_is_named() {
+        let body = json!({"ConsumerName": "c", "TargetLocation": "s3", "CreateDataset": true, "DatasetId": "abc",
+            "DatasetConfiguration": {"DatasetName": "fin_data", "Domain": "finance", "FileType": "csv"}});
+        assert_eq!(fields_of(body), vec!["DatasetId"]);
+    }
+
+    #[test]
+    fn given_out_of_range_buffers_when_parsed_then_each_is_named() {
+        let body = json!({"ConsumerName": "c", "DatasetId": "abc", "BufferSize": 129, "BufferInterval": -1});
+        assert_eq!(fields_of(body), vec!["BufferSize", "BufferInterval"]);
+    }
+
+    #[test]
+    fn a_detaching_change_survives_being_recorded() {
+        let change = ConsumerChange { transform_id: Some(None), ..Default::default() };
+        let recorded = serde_json::to_value(&change).unwrap();
+        assert_eq!(recorded, json!({"TransformId": null}));
+        assert_eq!(serde_json::from_value::<ConsumerChange>(recorded).unwrap(), change);
+        assert_eq!(serde_json::from_value::<ConsumerChange>(json!({})).unwrap(), ConsumerChange::default());
+    }
+}

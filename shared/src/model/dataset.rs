@@ -1,0 +1,442 @@
+//! Datasets: where consumers land a stream's records (an S3 prefix, with a Glue table for
+//! the targets that are queried through the catalog).
+
+use super::job::JobError;
+use crate::validation::{parse_object, FieldError, Fields};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetLocation {
+    S3,
+    S3athena,
+    Lakeformation,
+    Redshift,
+}
+
+impl TargetLocation {
+    pub const NAMES: [&'static str; 4] = ["s3", "s3athena", "lakeformation", "redshift"];
+
+    pub fn parse(text: &str) -> Option<TargetLocation> {
+        match text {
+            "s3" => Some(TargetLocation::S3),
+            "s3athena" => Some(TargetLocation::S3athena),
+            "lakeformation" => Some(TargetLocation::Lakeformation),
+            "redshift" => Some(TargetLocation::Redshift),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// From the seed: the file types each target takes.
+    pub fn file_types(self) -> &'static [FileType] {
+        match self {
+            TargetLocation::S3 => &[FileType::Csv, FileType::Others],
+            _ => &[FileType::Csv, FileType::Parquet],
+        }
+    }
+
+    /// Whether datasets of this target have a Glue table.
+    pub fn has_catalog_table(self) -> bool {
+        matches!(self, TargetLocation::S3athena | TargetLocation::Lakeformation)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileType {
+    Csv,
+    Parquet,
+    Others,
+}
+
+impl FileType {
+    pub fn parse(text: &str) -> Option<FileType> {
+        match text.to_ascii_lowercase().as_str() {
+            "csv" => Some(FileType::Csv),
+            "parquet" => Some(FileType::Parquet),
+            "others" => Some(FileType::Others),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileType::Csv => "csv",
+            FileType::Parquet => "parquet",
+            FileType::Others => "others",
+        }
+    }
+}
+
+/// One column of a dataset's schema, with its Glue (Hive) type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "Type")]
+    pub column_type: String,
+}
+
+const MAX_COLUMNS: usize = 500;
+/// The column a CSV dataset without a schema gets: its table reads each line whole.
+pub const LINE_COLUMN: &str = "line";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Dataset {
+    pub dataset_id: String,
+    pub tenant: String,
+    pub dataset_name: String,
+    pub domain: String,
+    pub target_location: TargetLocation,
+    pub file_type: FileType,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub schema: Vec<Column>,
+    /// The data bucket, and the prefixes of delivered data and failed records in it.
+    pub bucket: String,
+    pub prefix: String,
+    pub error_prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glue_database: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glue_table: Option<String>,
+    #[serde(default, with = "serde_dynamo::string_set", skip_serializing_if = "Vec::is_empty")]
+    pub consumer_ids: Vec<String>,
+    pub status: super::ResourceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub job_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_error: Option<JobError>,
+    pub created_at: String,
+    pub last_modified_at: String,
+    pub version: i64,
+}
+
+// Glue lower-cases table names, so names differing only in case would share one table.
+crate::lifecycle_resource!(Dataset, super::ResourceType::Dataset, dataset_id, |d| Some(format!(
+    "NAME#DATASET#{}#{}",
+    d.domain.to_ascii_lowercase(),
+    d.dataset_name.to_ascii_lowercase()
+)));
+
+impl Dataset {
+    pub fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    pub fn error_location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.error_prefix)
+    }
+
+    pub fn to_api(&self) -> Value {
+        json!({
+            "DatasetId": self.dataset_id,
+            "DatasetName": self.dataset_name,
+            "Domain": self.domain,
+            "TargetLocation": self.target_location,
+            "FileType": self.file_type,
+            "Description": self.description,
+            "Schema": self.schema,
+            "Location": self.location(),
+            "ErrorLocation": self.error_location(),
+            "GlueDatabase": self.glue_database,
+            "GlueTable": self.glue_table,
+            "ConsumerIds": self.consumer_ids,
+            "Status": self.status,
+            "StatusReason": self.status_reason,
+            "CreatedAt": self.created_at,
+            "LastModifiedAt": self.last_modified_at,
+            "Version": self.version,
+        })
+    }
+
+    /// The Glue columns: the schema's, or one string column holding each CSV line.
+    pub fn catalog_columns(&self) -> Vec<Column> {
+        if self.schema.is_empty() {
+            vec![Column { name: LINE_COLUMN.into(), column_type: "string".into() }]
+        } else {
+            self.schema.iter().map(|c| Column { name: c.name.to_ascii_lowercase(), column_type: c.column_type.to_ascii_lowercase() }).collect()
+        }
+    }
+}
+
+/// The Glue database of a tenant's domain: Glue names are lower case, letters, digits, `_`.
+pub fn glue_database_name(tenant: &str, domain: &str) -> String {
+    let clean = |text: &str| -> String { text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect() };
+    format!("tributary_{}_{}", clean(tenant), clean(domain))
+}
+
+fn is_dataset_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+const DATASET_CHARSET: &str = "letters, digits and '_'";
+
+/// A Glue/Hive column type Tributary accepts (and Parquet conversion understands).
+pub fn valid_column_type(text: &str) -> bool {
+    let t = text.trim().to_ascii_lowercase();
+    let sized = |prefix: &str| -> Option<Vec<u32>> {
+        let inner = t.strip_prefix(prefix)?.strip_prefix('(')?.strip_suffix(')')?;
+        inner.split(',').map(|n| n.trim().parse::<u32>().ok()).collect()
+    };
+    match t.as_str() {
+        "string" | "int" | "integer" | "bigint" | "smallint" | "tinyint" | "double" | "float" | "boolean" | "date" | "timestamp" => true,
+        _ => {
+            if let Some(sizes) = sized("decimal") {
+                return matches!(sizes.as_slice(), [p, s] if (1..=38).contains(p) && s <= p);
+            }
+            if let Some(sizes) = sized("varchar") {
+                return matches!(sizes.as_slice(), [n] if (1..=65535).contains(n));
+            }
+            if let Some(sizes) = sized("char") {
+                return matches!(sizes.as_slice(), [n] if (1..=255).contains(n));
+            }
+            false
+        }
+    }
+}
+
+/// A valid dataset definition: `POST /datasets`, or a consumer's `DatasetConfiguration`
+/// (whose `TargetLocation` is the consumer's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetRequest {
+    pub dataset_name: String,
+    pub domain: String,
+    pub target_location: TargetLocation,
+    pub file_type: FileType,
+    pub description: String,
+    pub schema: Vec<Column>,
+}
+
+impl DatasetRequest {
+    pub fn parse(body: &[u8]) -> Result<DatasetRequest, Vec<FieldError>> {
+        let object = parse_object(body).map_err(|e| vec![e])?;
+        let mut fields = Fields::new(&object);
+        let target = read_target_location(&mut fields, "TargetLocation");
+        if !fields.contains("TargetLocation") {
+            fields.reject("TargetLocation", "is required");
+        }
+        let parsed = Self::read(&mut fields, &object, target);
+        fields.finish()?;
+        Ok(parsed.expect("every problem was reported"))
+    }
+
+    /// Reads the definition's members from `object` (the one `fields` reads); `None` if
+    /// any was refused (and reported).
+    pub fn read(fields: &mut Fields, object: &Map<String, Value>, target: Option<TargetLocation>) -> Option<DatasetRequest> {
+        let errors_before = fields.error_count();
+        let dataset_name = fields.string("DatasetName", 3, 120, Some((is_dataset_name_char, DATASET_CHARSET)));
+        if !fields.contains("DatasetName") {
+            fields.reject("DatasetName", "is required");
+        }
+        let domain = fields.string("Domain", 1, 64, Some((is_dataset_name_char, DATASET_CHARSET)));
+        if !fields.contains("Domain") {
+            fields.reject("Domain", "is required");
+        }
+        let description = fields.string("Description", 0, 1024, None).unwrap_or_default();
+        fields.mark_read("FileType");
+        let file_type = match object.get("FileType") {
+            None => {
+                fields.reject("FileType", "is required");
+                None
+            }
+            Some(value) => match value.as_str().and_then(FileType::parse) {
+                None => {
+                    fields.reject("FileType", "must be one of csv, parquet, others");
+                    None
+                }
+                Some(file_type) => match target {
+                    Some(target) if !target.file_types().contains(&file_type) => {
+                        let allowed: Vec<&str> = target.file_types().iter().map(|f| f.as_str()).collect();
+                        fields.reject("FileType", format!("{} datasets take {}", target.as_str(), allowed.join(" or ")));
+                        None
+                    }
+                    _ => Some(file_type),
+                },
+            },
+        };
+        fields.mark_read("Schema");
+        let schema = match object.get("Schema") {
+            None => {
+                if file_type == Some(FileType::Parquet) {
+                    fields.reject("Schema", "is required for parquet datasets");
+                }
+                Vec::new()
+            }
+            Some(_) if target.is_some_and(|t| !t.has_catalog_table()) => {
+                fields.reject("Schema", "applies only to s3athena and lakeformation datasets");
+                Vec::new()
+            }
+            Some(value) => read_schema(fields, value, "Schema"),
+        };
+        if fields.error_count() > errors_before {
+            return None;
+        }
+        Some(DatasetRequest {
+            dataset_name: dataset_name?,
+            domain: domain?,
+            target_location: target?,
+            file_type: file_type?,
+            description,
+            schema,
+        })
+    }
+
+    pub fn into_dataset(self, tenant: &str, job_id: &str, bucket: &str) -> Dataset {
+        let dataset_id = super::new_id();
+        let now = super::now_rfc3339();
+        let catalog = self.target_location.has_catalog_table();
+        Dataset {
+            prefix: format!("datasets/{dataset_id}/"),
+            error_prefix: format!("errors/{dataset_id}/"),
+            glue_database: catalog.then(|| glue_database_name(tenant, &self.domain)),
+            glue_table: catalog.then(|| self.dataset_name.to_ascii_lowercase()),
+            dataset_id,
+            tenant: tenant.to_string(),
+            dataset_name: self.dataset_name,
+            domain: self.domain,
+            target_location: self.target_location,
+            file_type: self.file_type,
+            description: self.description,
+            schema: self.schema,
+            bucket: bucket.to_string(),
+            consumer_ids: Vec::new(),
+            status: super::ResourceStatus::Creating,
+            status_reason: None,
+            job_id: job_id.to_string(),
+            job_error: None,
+            created_at: now.clone(),
+            last_modified_at: now,
+            version: 1,
+        }
+    }
+}
+
+/// `TargetLocation`: one of the four; `redshift` is refused until it is delivered to.
+pub fn read_target_location(fields: &mut Fields, name: &'static str) -> Option<TargetLocation> {
+    let target = fields.one_of(name, &TargetLocation::NAMES).and_then(|t| TargetLocation::parse(&t));
+    if target == Some(TargetLocation::Redshift) {
+        fields.reject(name, "redshift datasets are not supported yet");
+        return None;
+    }
+    target
+}
+
+fn read_schema(fields: &mut Fields, value: &Value, field: &str) -> Vec<Column> {
+    let Some(columns) = value.as_array() else {
+        fields.reject(field, "must be a list of {\"Name\", \"Type\"} objects");
+        return Vec::new();
+    };
+    if columns.is_empty() || columns.len() > MAX_COLUMNS {
+        fields.reject(field, format!("must hold 1 to {MAX_COLUMNS} columns"));
+        return Vec::new();
+    }
+    let mut schema = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, column) in columns.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let Some(object) = column.as_object() else {
+            fields.reject(at, "must be an object with Name and Type");
+            continue;
+        };
+        if let Some(unknown) = object.keys().find(|k| *k != "Name" && *k != "Type") {
+            fields.reject(format!("{at}.{unknown}"), "is not a known member");
+            continue;
+        }
+        let name = object.get("Name").and_then(Value::as_str).unwrap_or_default();
+        let valid_name = !name.is_empty()
+            && name.len() <= 128
+            && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_name {
+            fields.reject(format!("{at}.Name"), "must be 1 to 128 letters, digits or '_', not starting with a digit");
+            continue;
+        }
+        if !seen.insert(name.to_ascii_lowercase()) {
+            fields.reject(format!("{at}.Name"), "repeats another column's name (names are case-insensitive)");
+            continue;
+        }
+        let column_type = object.get("Type").and_then(Value::as_str).unwrap_or_default();
+        if !valid_column_type(column_type) {
+            fields.reject(
+                format!("{at}.Type"),
+                "must be string, int, bigint, smallint, tinyint, double, float, boolean, date, timestamp, decimal(p,s), varchar(n) or char(n)",
+            );
+            continue;
+        }
+        schema.push(Column { name: name.to_string(), column_type: column_type.trim().to_ascii_lowercase() });
+    }
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: Value) -> Result<DatasetRequest, Vec<FieldError>> {
+        DatasetRequest::parse(body.to_string().as_bytes())
+    }
+
+    fn fields_of(result: Result<DatasetRequest, Vec<FieldError>>) -> Vec<String> {
+        result.unwrap_err().into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn given_a_parquet_dataset_with_a_schema_when_parsed_then_it_is_accepted() {
+        let request = parse(json!({
+            "DatasetName": "trades", "Domain": "finance", "TargetLocation": "s3athena", "FileType": "PARQUET",
+            "Schema": [{"Name": "Price", "Type": "decimal(10,2)"}, {"Name": "sector", "Type": "string"}]
+        }))
+        .unwrap();
+        assert_eq!(request.file_type, FileType::Parquet);
+        assert_eq!(request.schema[0].column_type, "decimal(10,2)");
+    }
+
+    #[test]
+    fn given_parquet_without_schema_when_parsed_then_schema_is_named() {
+        let body = json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": "s3athena", "FileType": "parquet"});
+        assert_eq!(fields_of(parse(body)), vec!["Schema"]);
+    }
+
+    #[test]
+    fn given_a_file_type_the_target_does_not_take_when_parsed_then_file_type_is_named() {
+        let body = json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": "s3", "FileType": "parquet"});
+        assert!(fields_of(parse(body)).contains(&"FileType".to_string()));
+    }
+
+    #[test]
+    fn given_redshift_when_parsed_then_target_location_is_refused_for_now() {
+        let body = json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": "redshift", "FileType": "csv"});
+        assert_eq!(fields_of(parse(body)), vec!["TargetLocation"]);
+    }
+
+    #[test]
+    fn given_columns_repeating_a_name_in_another_case_when_parsed_then_the_second_is_named() {
+        let body = json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": "s3athena", "FileType": "csv",
+            "Schema": [{"Name": "a", "Type": "string"}, {"Name": "A", "Type": "int"}]});
+        assert_eq!(fields_of(parse(body)), vec!["Schema[1].Name"]);
+    }
+
+    #[test]
+    fn column_types_follow_glue() {
+        for good in ["string", "INT", "decimal(38, 10)", "varchar(20)", "timestamp"] {
+            assert!(valid_column_type(good), "{good}");
+        }
+        for bad in ["map<string,int>", "decimal(39,1)", "decimal(5,6)", "text", "varchar()"] {
+            assert!(!valid_column_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn glue_database_names_are_lower_case_identifiers() {
+        assert_eq!(glue_database_name("Acme-Corp", "Finance"), "tributary_acme_corp_finance");
+    }
+}

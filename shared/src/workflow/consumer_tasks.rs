@@ -1,0 +1,311 @@
+//! The tasks of the consumer workflows (`statemachines/*_consumer.asl.json`): the delivery
+//! role and stream, and the dataset a consumer creates with itself.
+
+use super::dataset_tasks::Catalog;
+use super::{CaughtError, JobRef, TaskError};
+use crate::aws::delivery::{self, DeliverySpec, DeliveryState};
+use crate::aws::catalog;
+use crate::model::{
+    Consumer, ConsumerChange, Dataset, FileType, JobError, JobStatus, Operation, Resource, ResourceStatus, Stream, TargetLocation, Transform,
+};
+use crate::store::{Link, Store, StoreError};
+use serde_json::{json, Value};
+
+pub struct ConsumerTasks {
+    store: Store,
+    firehose: aws_sdk_firehose::Client,
+    iam: aws_sdk_iam::Client,
+    catalog: Catalog,
+    region: String,
+}
+
+/// A consumer and everything its delivery stream is built from.
+struct Plan {
+    dataset: Dataset,
+    spec: DeliverySpec,
+}
+
+impl ConsumerTasks {
+    pub fn new(store: Store, firehose: aws_sdk_firehose::Client, iam: aws_sdk_iam::Client, catalog: Catalog, region: String) -> Self {
+        ConsumerTasks { store, firehose, iam, catalog, region }
+    }
+
+    pub async fn run(&self, task: &str, job: &JobRef, caught: Option<&CaughtError>) -> Result<Value, TaskError> {
+        match task {
+            "ProvisionDataset" => self.provision_dataset(job).await,
+            "CreateDeliveryRole" | "UpdateDeliveryRole" => self.put_role(job).await,
+            "CreateDeliveryStream" => self.create_delivery_stream(job).await,
+            "WaitForDeliveryStream" => self.wait_for_delivery_stream(job).await,
+            "UpdateDeliveryStream" => self.update_delivery_stream(job).await,
+            "DeleteDeliveryStream" => self.delete_delivery_stream(job).await,
+            "DeleteDeliveryRole" => self.delete_role(job).await,
+            "RemoveCreatedResources" => self.remove_created(job).await,
+            "Finish" => self.finish(job).await,
+            "RecordFailure" => self.record_failure(job, caught).await,
+            other => Err(TaskError::failed("UnknownTask", format!("the worker has no consumer task named {other}"))),
+        }
+    }
+
+    async fn change(&self, job: &JobRef) -> Result<ConsumerChange, TaskError> {
+        if job.operation != Operation::UpdateConsumer {
+            return Ok(ConsumerChange::default());
+        }
+        super::requested_change(&self.store, job).await
+    }
+
+    async fn get<R: Resource>(&self, tenant: &str, id: &str) -> Result<R, TaskError> {
+        self.store
+            .get::<R>(tenant, id)
+            .await?
+            .ok_or_else(|| TaskError::failed("ResourceNotFound", format!("{} {id} is not recorded", R::TYPE.as_str().to_lowercase())))
+    }
+
+    /// What the delivery stream must be once the job is done.
+    async fn plan(&self, job: &JobRef) -> Result<Plan, TaskError> {
+        let consumer: Consumer = super::load(&self.store, job).await?;
+        let change = self.change(job).await?;
+        let stream: Stream = self.get(&job.tenant, &consumer.stream_id).await?;
+        let dataset: Dataset = self.get(&job.tenant, &consumer.dataset_id).await?;
+        let stream_arn = stream.stream_arn.clone().ok_or_else(|| TaskError::failed("StreamNotReady", "the stream has no ARN"))?;
+        let account = stream_arn.split(':').nth(4).unwrap_or_default().to_string();
+        let function_arn = match change.transform_after(&consumer) {
+            None => None,
+            Some(transform_id) => {
+                let transform: Transform = self.get(&job.tenant, transform_id).await?;
+                Some(transform.function_arn.ok_or_else(|| TaskError::failed("TransformNotReady", "the transform has no function"))?)
+            }
+        };
+        let parquet_table = match (dataset.file_type, &dataset.glue_database, &dataset.glue_table) {
+            (FileType::Parquet, Some(database), Some(table)) => Some((database.clone(), table.clone())),
+            _ => None,
+        };
+        let spec = DeliverySpec {
+            name: consumer.delivery_stream_name(),
+            role_name: consumer.delivery_role_name(),
+            role_arn: format!("arn:aws:iam::{account}:role/{}", consumer.delivery_role_name()),
+            stream_arn,
+            bucket: dataset.bucket.clone(),
+            prefix: dataset.prefix.clone(),
+            error_prefix: dataset.error_prefix.clone(),
+            buffer_size_mib: change.buffer_size.unwrap_or(consumer.buffer_size),
+            buffer_interval_seconds: change.buffer_interval.unwrap_or(consumer.buffer_interval),
+            function_arn,
+            parquet_table,
+            region: self.region.clone(),
+            account,
+        };
+        Ok(Plan { dataset, spec })
+    }
+
+    /// Whether this job created the consumer's dataset (and so provisions and cleans it).
+    fn owns_dataset(job: &JobRef, dataset: &Dataset) -> bool {
+        job.operation == Operation::CreateConsumer && dataset.job_id == job.job_id
+    }
+
+    async fn provision_dataset(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let plan = self.plan(job).await?;
+        if Self::owns_dataset(job, &plan.dataset) {
+            self.catalog.provision(&plan.dataset).await?;
+        }
+        Ok(Value::Null)
+    }
+
+    async fn put_role(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let plan = self.plan(job).await?;
+        delivery::put_role(&self.iam, &plan.spec).await?;
+        if plan.dataset.target_location == TargetLocation::Lakeformation {
+            catalog::grant_delivery(&self.catalog.lakeformation, &plan.dataset, &plan.spec.role_arn).await?;
+        }
+        Ok(Value::Null)
+    }
+
+    async fn create_delivery_stream(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let plan = self.plan(job).await?;
+        delivery::create(&self.firehose, &plan.spec).await?;
+        Ok(Value::Null)
+    }
+
+    async fn wait_for_delivery_stream(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let consumer: Consumer = super::load(&self.store, job).await?;
+        match delivery::state(&self.firehose, &consumer.delivery_stream_name()).await? {
+            DeliveryState::Active { arn, .. } => Ok(json!({"DeliveryStreamARN": arn})),
+            DeliveryState::Failed(reason) => Err(TaskError::failed("DeliveryStreamFailed", reason)),
+            DeliveryState::Missing => Err(TaskError::NotReady("the delivery stream is not visible yet".into())),
+            DeliveryState::Creating | DeliveryState::Other(_) => Err(TaskError::NotReady("the delivery stream is not ACTIVE yet".into())),
+        }
+    }
+
+    async fn update_delivery_stream(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let plan = self.plan(job).await?;
+        match delivery::state(&self.firehose, &plan.spec.name).await? {
+            DeliveryState::Active { version_id, destination_id, .. } => {
+                delivery::update(&self.firehose, &plan.spec, &version_id, &destination_id).await?;
+                Ok(Value::Null)
+            }
+            DeliveryState::Missing => Err(TaskError::failed("DeliveryStreamNotFound", "the consumer's delivery stream is gone")),
+            other => Err(TaskError::NotReady(format!("the delivery stream is {other:?}"))),
+        }
+    }
+
+    /// Deletes the delivery stream and waits until it is gone.
+    async fn delete_delivery_stream(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let consumer: Consumer = super::load(&self.store, job).await?;
+        let name = consumer.delivery_stream_name();
+        match delivery::state(&self.firehose, &name).await? {
+            DeliveryState::Missing => Ok(Value::Null),
+            DeliveryState::Other(status) if status == "DELETING" => Err(TaskError::NotReady("the delivery stream is being deleted".into())),
+            _ => {
+                delivery::delete(&self.firehose, &name).await?;
+                match delivery::state(&self.firehose, &name).await? {
+                    DeliveryState::Missing => Ok(Value::Null),
+                    _ => Err(TaskError::NotReady("the delivery stream is being deleted".into())),
+                }
+            }
+        }
+    }
+
+    async fn delete_role(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let plan = self.plan(job).await?;
+        if plan.dataset.target_location == TargetLocation::Lakeformation {
+            catalog::revoke_delivery(&self.catalog.lakeformation, &plan.dataset, &plan.spec.role_arn).await?;
+        }
+        delivery::delete_role(&self.iam, &plan.spec.role_name).await?;
+        Ok(Value::Null)
+    }
+
+    /// Cleanup of a failed create: the delivery stream, its role, and the dataset's
+    /// catalog entries if this job created the dataset.
+    async fn remove_created(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let consumer: Consumer = super::load(&self.store, job).await?;
+        delivery::delete(&self.firehose, &consumer.delivery_stream_name()).await?;
+        self.delete_role(job).await?;
+        let dataset: Dataset = self.get(&job.tenant, &consumer.dataset_id).await?;
+        if Self::owns_dataset(job, &dataset) {
+            self.catalog.remove(&dataset, false).await?;
+        }
+        Ok(Value::Null)
+    }
+
+    async fn finish(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let consumer: Consumer = super::load(&self.store, job).await?;
+        if consumer.job_id != job.job_id {
+            return Err(TaskError::failed("Superseded", "another job took over this consumer"));
+        }
+        match job.operation {
+            Operation::DeleteConsumer => {
+                let mut extra = vec![
+                    self.store.link_on::<Dataset>(&job.tenant, &consumer.dataset_id, "ConsumerIds", Link::Leave(&consumer.consumer_id), None, None),
+                    self.store.count_on::<Stream>(&job.tenant, &consumer.stream_id, "ConsumerCount", -1, None, None),
+                ];
+                if let Some(transform_id) = &consumer.transform_id {
+                    extra.push(self.store.link_on::<Transform>(&job.tenant, transform_id, "ConsumerIds", Link::Leave(&consumer.consumer_id), None, None));
+                }
+                self.store.remove(&consumer, &job.job_id, extra).await?;
+            }
+            Operation::CreateConsumer => {
+                let arn = match delivery::state(&self.firehose, &consumer.delivery_stream_name()).await? {
+                    DeliveryState::Active { arn, .. } => arn,
+                    other => return Err(TaskError::NotReady(format!("the delivery stream is {other:?}"))),
+                };
+                // The dataset first: the consumer's outcome is what ends the job.
+                self.store
+                    .modify::<Dataset, _>(&job.tenant, &consumer.dataset_id, |d| {
+                        let owned = d.job_id == job.job_id && d.status == ResourceStatus::Creating;
+                        if owned {
+                            d.succeed();
+                        }
+                        owned
+                    })
+                    .await?;
+                self.settle(job, |c| {
+                    c.delivery_stream_arn = Some(arn.clone());
+                    c.succeed();
+                })
+                .await?;
+            }
+            _ => {
+                let change = self.change(job).await?;
+                let mut consumer = consumer;
+                if !consumer.status.is_transitional() {
+                    return Ok(Value::Null);
+                }
+                let previous = consumer.transform_id.clone();
+                if let Some(size) = change.buffer_size {
+                    consumer.buffer_size = size;
+                }
+                if let Some(interval) = change.buffer_interval {
+                    consumer.buffer_interval = interval;
+                }
+                if let Some(transform) = &change.transform_id {
+                    consumer.transform_id = transform.clone();
+                }
+                consumer.succeed();
+                consumer.touch();
+                // The new transform was reserved when the change was asked for; the old
+                // one is let go only now that the delivery stream no longer calls it.
+                let mut extra = vec![];
+                if let (Some(old), true) = (&previous, change.transform_id.is_some()) {
+                    if previous != consumer.transform_id {
+                        extra.push(self.store.link_on::<Transform>(&job.tenant, old, "ConsumerIds", Link::Leave(&consumer.consumer_id), None, None));
+                    }
+                }
+                match self.store.save(&consumer, None, None, extra).await {
+                    Err(StoreError::Conflict) => return Err(TaskError::Retryable("the consumer changed meanwhile".into())),
+                    other => other?,
+                }
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    async fn settle<F: Fn(&mut Consumer)>(&self, job: &JobRef, apply: F) -> Result<(), TaskError> {
+        self.store
+            .modify::<Consumer, _>(&job.tenant, &job.resource_id, |c| {
+                if c.job_id != job.job_id || !c.status.is_transitional() {
+                    return false;
+                }
+                apply(c);
+                true
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn record_failure(&self, job: &JobRef, caught: Option<&CaughtError>) -> Result<Value, TaskError> {
+        let error = caught.map(CaughtError::to_job_error).unwrap_or_else(|| JobError { code: "Unknown".into(), message: "the workflow failed".into() });
+        let Some(consumer) = self.store.get::<Consumer>(&job.tenant, &job.resource_id).await? else {
+            self.store.finish_job(&job.tenant, &job.job_id, JobStatus::Failed, Some(error)).await?;
+            return Ok(Value::Null);
+        };
+        if job.operation == Operation::CreateConsumer {
+            self.store
+                .modify::<Dataset, _>(&job.tenant, &consumer.dataset_id, |d| {
+                    let owned = d.job_id == job.job_id && d.status == ResourceStatus::Creating;
+                    if owned {
+                        d.fail(error.clone());
+                    }
+                    owned
+                })
+                .await?;
+        }
+        if job.operation == Operation::UpdateConsumer && consumer.job_id == job.job_id && consumer.status.is_transitional() {
+            // Give back the transform the change had reserved.
+            let change = self.change(job).await?;
+            if let Some(Some(reserved)) = &change.transform_id {
+                if consumer.transform_id.as_ref() != Some(reserved) {
+                    let release = self.store.link_on::<Transform>(&job.tenant, reserved, "ConsumerIds", Link::Leave(&consumer.consumer_id), None, None);
+                    let mut failed = consumer.clone();
+                    failed.fail(error.clone());
+                    failed.touch();
+                    match self.store.save(&failed, None, None, vec![release]).await {
+                        Err(StoreError::Conflict) => return Err(TaskError::Retryable("the consumer changed meanwhile".into())),
+                        other => other?,
+                    }
+                    return Ok(Value::Null);
+                }
+            }
+        }
+        self.settle(job, |c| c.fail(error.clone())).await?;
+        Ok(Value::Null)
+    }
+}

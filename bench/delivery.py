@@ -6,7 +6,12 @@
    100 bytes put with put_records (500 per call, spread partition keys) from several threads;
    delivery rate = records / (first put -> last record visible in S3). The producer's own put
    rate is reported separately, so a reader can tell whether the producer was the bottleneck.
-2. latency put_record -> object in S3 at BufferInterval 0: single records, each waited for
+2. backlog drain (the delivery's own capacity, which the producer cannot show when it is
+   slower): tributary-local is stopped, N records are put straight into the local Kinesis,
+   tributary-local is started again and drains them; rate = records / (API answering again ->
+   last record in S3). Needs the supervisor of bench/run.sh (TRIBUTARY_LOCAL_PIDFILE,
+   TRIBUTARY_LOCAL_HOLD, TRIBUTARY_MOTO_URL); skipped without it.
+3. latency put_record -> object in S3 at BufferInterval 0: single records, each waited for
    (list_objects_v2 every 20 ms); median and p90.
 
 Prints Markdown tables. Cleans up what it created.
@@ -15,6 +20,7 @@ Environment: TRIBUTARY_API_URL (default http://127.0.0.1:3000), TRIBUTARY_AWS_EN
 """
 import argparse
 import os
+import signal
 import statistics
 import sys
 import threading
@@ -267,6 +273,56 @@ def throughput(created, label, n, size, threads, shards, buffer_size, buffer_int
     return row
 
 
+def wait_for_api(timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{API}/streams", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the API did not answer again")
+
+
+def backlog(created, label, n, size, shards, with_transform, timeout):
+    pidfile, hold, moto = (os.environ.get(v) for v in ("TRIBUTARY_LOCAL_PIDFILE", "TRIBUTARY_LOCAL_HOLD", "TRIBUTARY_MOTO_URL"))
+    if not (pidfile and hold and moto):
+        log(f"{label}: skipped (needs bench/run.sh's supervisor)")
+        return None
+    tag = uuid.uuid4().hex[:6]
+    log(f"{label}: setting up ({shards} shards, BufferSize 5, BufferInterval 1)")
+    _stream, _consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform)
+    records = make_records(n, size, tag)
+    total_bytes = sum(len(r) for r in records)
+    tally = S3Tally(s3_client(), dataset["Location"])
+    Path(hold).touch()
+    pid = int(Path(pidfile).read_text())
+    os.kill(pid, signal.SIGTERM)
+    while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.05)
+    log(f"{label}: tributary-local stopped; putting {n} records straight into the local Kinesis")
+    # One producer: moto numbers records without a lock (tributary-local serialises puts).
+    direct = boto3.client("kinesis", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench")
+    for start in range(0, n, 500):
+        entries = [{"Data": r.encode("utf-8"), "PartitionKey": f"pk-{start + i}"} for i, r in enumerate(records[start:start + 500])]
+        direct.put_records(StreamName=creds["StreamName"], Records=entries)
+    Path(hold).unlink()
+    restarted = time.perf_counter()
+    wait_for_api()
+    up = time.perf_counter()
+    session.close()
+    log(f"{label}: tributary-local is up again after {up - restarted:.1f} s; draining")
+    deadline = time.monotonic() + timeout
+    while tally.refresh() < n:
+        if time.monotonic() > deadline:
+            log(f"{label}: only {tally.refresh()} of {n} drained after {timeout}s")
+            return {"label": label, "records": n, "size": size, "mib": total_bytes / MIB, "drain": None, "rate": None, "mib_rate": None}
+        time.sleep(0.1)
+    drain = time.perf_counter() - up
+    return {"label": label, "records": n, "size": size, "mib": total_bytes / MIB, "drain": drain, "rate": n / drain, "mib_rate": total_bytes / MIB / drain}
+
+
 def latency(created, samples, size):
     tag = uuid.uuid4().hex[:6]
     log(f"latency: setting up (1 shard, BufferSize 1, BufferInterval 0), {samples} samples")
@@ -311,11 +367,13 @@ def main():
     parser.add_argument("--buffer-interval", type=int, default=1, help="seconds")
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's last record")
-    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "latency"])
+    parser.add_argument("--backlog-records", type=int, default=100000, help="records drained without transform")
+    parser.add_argument("--backlog-transform-records", type=int, default=20000, help="records drained through the seed filter")
+    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "backlog", "latency"])
     args = parser.parse_args()
 
     created = Created()
-    rows, lat = [], None
+    rows, drains, lat = [], [], None
     try:
         if "plain" not in args.skip:
             rows.append(throughput(created, "no transform", args.records, args.record_size, args.threads, args.shards,
@@ -323,6 +381,11 @@ def main():
         if "transform" not in args.skip:
             rows.append(throughput(created, "seed filter (Python)", args.transform_records, args.record_size, args.threads,
                                    args.shards, args.buffer_size, args.buffer_interval, True, args.timeout))
+        if "backlog" not in args.skip:
+            for label, n, transform in (("no transform", args.backlog_records, False), ("seed filter (Python)", args.backlog_transform_records, True)):
+                row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout)
+                if row:
+                    drains.append(row)
         if "latency" not in args.skip:
             lat = latency(created, args.latency_samples, args.record_size)
     finally:
@@ -341,6 +404,14 @@ def main():
             if r["wall"] is None or r["foreign"]:
                 print(f"<!-- {r['label']}: {r['delivered']} of {r['records']} delivered, {r['foreign']} foreign lines -->")
         print()
+    if drains:
+        print(f"### Backlog drain Kinesis -> S3 ({args.shards} shards, BufferSize 5 MiB, BufferInterval 1 s): records put while tributary-local was stopped")
+        print()
+        print("| consumer | records | record bytes | MiB | drained in (s) | delivered (rec/s) | delivered (MiB/s) |")
+        print("|---|---|---|---|---|---|---|")
+        for r in drains:
+            print(f"| {r['label']} | {r['records']} | {r['size']} | {r['mib']:.2f} | {fmt(r['drain'], '.1f')} | {fmt(r['rate'], '.0f')} | {fmt(r['mib_rate'], '.2f')} |")
+        print()
     if lat:
         print("### Latency put_record -> object in S3 (BufferInterval 0, no transform)")
         print()
@@ -348,7 +419,7 @@ def main():
         print("|---|---|---|---|---|")
         p90 = lat[min(len(lat) - 1, int(len(lat) * 0.9))]
         print(f"| {len(lat)} | {statistics.median(lat):.0f} | {p90:.0f} | {lat[0]:.0f} | {lat[-1]:.0f} |")
-    failed = any(r["wall"] is None or r["foreign"] for r in rows)
+    failed = any(r["wall"] is None or r["foreign"] for r in rows) or any(r["drain"] is None for r in drains)
     return 1 if failed else 0
 
 

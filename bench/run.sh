@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: cold starts of the handler binaries against a bare lambda_runtime echo
-# binary, then AWS requests per API operation and peak RSS of each handler against a
-# tributary-local of its own (bench ports). Prints Markdown tables for BENCHMARKS.md.
+# binary, then AWS requests per API operation, peak RSS, transforms and delivery against a
+# stack of its own (bench ports: the local AWS endpoint started apart, tributary-local under
+# a loop that starts it again unless held, for the backlog-drain benchmark). Prints Markdown
+# tables for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${BENCH_PROFILE:-debug}   # `make bench-release` sets release
@@ -11,11 +13,32 @@ echo
 
 export TRIBUTARY_API_PORT=3200 TRIBUTARY_AWS_PORT=4766 TRIBUTARY_MOTO_PORT=4799
 export TRIBUTARY_API_URL=http://127.0.0.1:3200 TRIBUTARY_AWS_ENDPOINT=http://127.0.0.1:4766
+export TRIBUTARY_MOTO_URL=http://127.0.0.1:4799
+export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-bench.pid"
+export TRIBUTARY_LOCAL_HOLD="$PWD/.local/tributary-local-bench.hold"
 mkdir -p .local/logs
-./target/$profile/tributary-local > .local/logs/tributary-local-bench.log 2>&1 &
-local_pid=$!
-trap 'kill $local_pid 2>/dev/null; wait $local_pid 2>/dev/null' EXIT
+rm -f "$TRIBUTARY_LOCAL_HOLD"
+MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/moto_server -H 127.0.0.1 -p $TRIBUTARY_MOTO_PORT > .local/logs/moto-bench.log 2>&1 &
+moto_pid=$!
 for _ in $(seq 1 120); do
+  .venv/bin/python -c "import requests; requests.get('$TRIBUTARY_MOTO_URL/moto-api/config', timeout=1)" 2>/dev/null && break
+  sleep 0.25
+done
+stop_file=$(mktemp -u)
+( while [ ! -e "$stop_file" ]; do
+    while [ -e "$TRIBUTARY_LOCAL_HOLD" ]; do sleep 0.05; done
+    ./target/$profile/tributary-local >> .local/logs/tributary-local-bench.log 2>&1
+  done ) &
+loop_pid=$!
+stop() {
+  touch "$stop_file"; rm -f "$TRIBUTARY_LOCAL_HOLD"
+  [ -f "$TRIBUTARY_LOCAL_PIDFILE" ] && kill "$(cat "$TRIBUTARY_LOCAL_PIDFILE")" 2>/dev/null
+  wait "$loop_pid" 2>/dev/null
+  kill "$moto_pid" 2>/dev/null; wait "$moto_pid" 2>/dev/null
+  rm -f "$stop_file" "$TRIBUTARY_LOCAL_PIDFILE"
+}
+trap stop EXIT
+for _ in $(seq 1 240); do
   .venv/bin/python -c "import requests,sys; sys.exit(requests.get('$TRIBUTARY_API_URL/streams', headers={'Authorization': 'Bearer dev-token'}).status_code != 200)" 2>/dev/null && break
   sleep 0.5
 done

@@ -174,6 +174,30 @@ def test_the_seeds_use_case_end_to_end(api, aws, streams, resources):
         assert not dropped & set(raw), (sector, dropped & set(raw))
 
 
+def test_records_from_concurrent_producers_are_all_delivered(api, aws, streams, resources):
+    """Several producers putting at once into one shard: none of their records is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stream = streams.create(unique_name("concurrent"))
+    consumer, dataset = _consumer_and_dataset(api, resources, stream["StreamId"], BufferSize=1, BufferInterval=0)
+    name = kinesis_name_from_arn(stream["StreamARN"])
+    tag = uuid.uuid4().hex[:8]
+    batches = [[f"p{p}-{tag}-{i:04d}\n" for i in range(1000)] for p in range(4)]
+    clients = [aws("kinesis") for _ in batches]  # boto3 clients are built here, used in threads
+    with ThreadPoolExecutor(len(batches)) as pool:
+        list(pool.map(lambda job: put_records_batched(job[0], name, job[1], batch=100), zip(clients, batches)))
+    want = [line for batch in batches for line in batch]
+    s3, cache = aws("s3"), {}
+    objects = poll(
+        lambda: read_objects(s3, dataset["Location"], cache),
+        lambda objs: set(want) <= set(lines_of(objs)),
+        DELIVERY_TIMEOUT,
+        0.5,
+        "every record of every producer",
+    )
+    assert collections.Counter(lines_of(objects)) == collections.Counter(want)
+
+
 # --------------------------------------------------------------------------------------------
 # buffering
 # --------------------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ pub struct Endpoint {
     pub counts: Arc<Mutex<BTreeMap<String, u64>>>,
     /// Isolates DynamoDB requests from each other (see [`DYNAMODB_WRITES`]).
     pub dynamodb_isolation: Arc<tokio::sync::RwLock<()>>,
+    /// moto numbers a shard's records as "last + 1" without a lock, so concurrent puts can
+    /// get one number and the later overwrites the earlier: puts go one at a time.
+    pub kinesis_puts: Arc<tokio::sync::Mutex<()>>,
     /// Counts moto's transaction rollbacks: stream iterators taken before one still read
     /// the table moto threw away (with the cancelled transaction's records in it).
     pub dynamodb_rollbacks: Arc<std::sync::atomic::AtomicU64>,
@@ -85,6 +88,10 @@ pub async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Respo
             return response;
         }
         let _between_writes = endpoint.dynamodb_isolation.read().await;
+        return endpoint.proxy(parts, body).await;
+    }
+    if service == "kinesis" && (operation == "PutRecord" || operation == "PutRecords") {
+        let _alone = endpoint.kinesis_puts.lock().await;
         return endpoint.proxy(parts, body).await;
     }
     endpoint.proxy(parts, body).await

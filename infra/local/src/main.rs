@@ -59,7 +59,7 @@ async fn run() -> Result<(), String> {
         moto.url.clone(),
         http.clone(),
     );
-    let endpoint = Endpoint { lambda: lambda.clone(), functions, faults, moto_url: moto.url.clone(), http: http.clone(), counts: Default::default(), dynamodb_isolation: Default::default(), dynamodb_rollbacks: Default::default() };
+    let endpoint = Endpoint { lambda: lambda.clone(), functions, faults, moto_url: moto.url.clone(), http: http.clone(), counts: Default::default(), dynamodb_isolation: Default::default(), dynamodb_rollbacks: Default::default(), kinesis_puts: Default::default() };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", aws_port)).await.map_err(|e| format!("port {aws_port}: {e}"))?;
     let aws_router = axum::Router::new().fallback(endpoint::handle).with_state(endpoint.clone());
     tokio::spawn(async move { axum::serve(listener, aws_router).await });

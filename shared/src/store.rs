@@ -383,26 +383,12 @@ impl Store {
             Link::Join(member) => (member, true),
             Link::Leave(member) => (member, false),
         };
-        let mut values = HashMap::from([
+        let values = HashMap::from([
             (":member".to_string(), AttributeValue::Ss(vec![member.to_string()])),
             (":one".to_string(), AttributeValue::N("1".into())),
         ]);
         let expression = if join { "ADD #set :member, Version :one" } else { "DELETE #set :member ADD Version :one" };
-        let mut update = aws_sdk_dynamodb::types::Update::builder()
-            .table_name(&self.table)
-            .key("PK", s(tenant_pk(tenant)))
-            .key("SK", s(R::TYPE.sort_key(id)))
-            .update_expression(expression)
-            .expression_attribute_names("#set", attribute);
-        if let Some((expression, extra_values)) = condition {
-            update = update.condition_expression(expression);
-            values.extend(extra_values);
-            if expression.contains("#status") {
-                update = update.expression_attribute_names("#status", "Status");
-            }
-        }
-        let update = update.set_expression_attribute_values(Some(values)).build().expect("key and table are set");
-        (TransactWriteItem::builder().update(update).build(), refusal.map(StoreError::Refused))
+        self.conditional_update(tenant, R::TYPE.sort_key(id), expression, ("#set", attribute), values, condition, refusal)
     }
 
     /// Every resource of a type whose `attribute` equals `value` (all pages).
@@ -441,12 +427,28 @@ impl Store {
             expression.push_str(", Version :one");
             values.insert(":one".into(), AttributeValue::N("1".into()));
         }
+        self.conditional_update(tenant, sort_key, &expression, ("#counter", attribute), values, condition, refusal)
+    }
+
+    /// One update of a transaction on the item `sort_key`, with `name` standing for an
+    /// attribute, refused with `refusal` when `condition` (which may use `#status`) fails.
+    #[allow(clippy::too_many_arguments)]
+    fn conditional_update(
+        &self,
+        tenant: &str,
+        sort_key: String,
+        expression: &str,
+        name: (&str, &str),
+        mut values: HashMap<String, AttributeValue>,
+        condition: Option<Condition<'_>>,
+        refusal: Option<String>,
+    ) -> Write {
         let mut update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .key("PK", s(tenant_pk(tenant)))
             .key("SK", s(sort_key))
             .update_expression(expression)
-            .expression_attribute_names("#counter", attribute);
+            .expression_attribute_names(name.0, name.1);
         if let Some((expression, extra_values)) = condition {
             update = update.condition_expression(expression);
             values.extend(extra_values);

@@ -25,7 +25,7 @@ up: venv build
 ## reuses one that is running, so `make up` can be stopped and started again while the
 ## AWS state (streams, delivery streams, data) stays.
 aws: venv
-	MOTO_PORT=4566 $(VENV)/bin/moto_server -H 127.0.0.1 -p 4599
+	MOTO_PORT=4566 $(VENV)/bin/python infra/local/moto_server.py -H 127.0.0.1 -p 4599
 
 ## The seed's use case against a running `make up`; prints both datasets.
 demo: venv

@@ -18,7 +18,7 @@ export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-bench.pid"
 export TRIBUTARY_LOCAL_HOLD="$PWD/.local/tributary-local-bench.hold"
 mkdir -p .local/logs
 rm -f "$TRIBUTARY_LOCAL_HOLD"
-MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/moto_server -H 127.0.0.1 -p $TRIBUTARY_MOTO_PORT > .local/logs/moto-bench.log 2>&1 &
+MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/python infra/local/moto_server.py -H 127.0.0.1 -p $TRIBUTARY_MOTO_PORT > .local/logs/moto-bench.log 2>&1 &
 moto_pid=$!
 for _ in $(seq 1 120); do
   .venv/bin/python -c "import requests; requests.get('$TRIBUTARY_MOTO_URL/moto-api/config', timeout=1)" 2>/dev/null && break

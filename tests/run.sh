@@ -17,7 +17,7 @@ export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-test.pid"
 mkdir -p .local/logs
 log=.local/logs/tributary-local-test.log
 : > "$log"
-MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/moto_server -H 127.0.0.1 -p "$TRIBUTARY_MOTO_PORT" > .local/logs/moto-test.log 2>&1 &
+MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/python infra/local/moto_server.py -H 127.0.0.1 -p "$TRIBUTARY_MOTO_PORT" > .local/logs/moto-test.log 2>&1 &
 moto_pid=$!
 for _ in $(seq 1 120); do
   .venv/bin/python -c "import sys, requests; requests.get(sys.argv[1], timeout=1)" "http://127.0.0.1:${TRIBUTARY_MOTO_PORT}/moto-api/config" 2>/dev/null && break

@@ -42,8 +42,12 @@ async fn run() -> Result<(), String> {
     let endpoint_url = format!("http://127.0.0.1:{aws_port}");
 
     let http = reqwest::Client::new();
-    let moto_server = PathBuf::from(env_or("TRIBUTARY_MOTO_SERVER", &root.join(".venv/bin/moto_server").to_string_lossy()));
-    let mut moto = moto::Moto::start_or_reuse(&http, &moto_server, moto_port, aws_port, &log_dir.join("moto.log")).await?;
+    // moto's server with tributary-local's fixes (infra/local/moto_server.py), on the .venv's Python.
+    let moto_command = vec![
+        env_or("TRIBUTARY_PYTHON", &root.join(".venv/bin/python").to_string_lossy()),
+        root.join("infra/local/moto_server.py").to_string_lossy().into_owned(),
+    ];
+    let mut moto = moto::Moto::start_or_reuse(&http, &moto_command, moto_port, aws_port, &log_dir.join("moto.log")).await?;
 
     let faults = faults::Faults::default();
     for fault in faults::Faults::parse(&env_or("TRIBUTARY_FAULTS", ""))? {

@@ -29,7 +29,7 @@ async fn switch_on_executions(http: &reqwest::Client, url: &str) -> Result<(), S
 impl Moto {
     /// Starts moto on `port` (its Step Functions interpreter calling back through
     /// `endpoint_port`), or reuses one already there.
-    pub async fn start_or_reuse(http: &reqwest::Client, moto_server: &Path, port: u16, endpoint_port: u16, log: &Path) -> Result<Moto, String> {
+    pub async fn start_or_reuse(http: &reqwest::Client, command: &[String], port: u16, endpoint_port: u16, log: &Path) -> Result<Moto, String> {
         let url = format!("http://127.0.0.1:{port}");
         if answers(http, &url).await {
             tracing::info!(%url, "reusing the moto server already running");
@@ -37,7 +37,8 @@ impl Moto {
             return Ok(Moto { url, child: None });
         }
         let log = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let child = tokio::process::Command::new(moto_server)
+        let child = tokio::process::Command::new(&command[0])
+            .args(&command[1..])
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_PORT", endpoint_port.to_string())
             .stdin(Stdio::null())
@@ -45,7 +46,7 @@ impl Moto {
             .stderr(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot start {} (run `make up`, which installs it): {e}", moto_server.display()))?;
+            .map_err(|e| format!("cannot start {} (run `make up`, which installs it): {e}", command.join(" ")))?;
         let started = Instant::now();
         while !answers(http, &url).await {
             if started.elapsed() > Duration::from_secs(60) {

@@ -413,3 +413,20 @@ def test_a_sixth_consumer_on_one_transform_is_refused(api, active_stream, resour
     # a consumer without that transform is still fine on the same stream
     free = resources.create_consumer(stream_id, consumer_body(BufferInterval=1))
     assert free["TransformId"] is None
+
+
+def test_consumers_and_transforms_of_a_stream_page_with_limit_and_next_token(api, streams, resources):
+    stream = streams.create(unique_name("paging"))
+    stream_id = stream["StreamId"]
+    created = {resources.start_consumer(stream_id, consumer_body())["ConsumerId"] for _ in range(3)}
+    transforms = {resources.create_transform(stream_id, TECHNOLOGY_FILTER)["TransformId"] for _ in range(3)}
+    for plural, path, wanted in (("Consumers", "consumers", created), ("Transforms", "transforms", transforms)):
+        first = api.get(f"/streams/{stream_id}/{path}", params={"Limit": 2})
+        assert first.status_code == 200, first.text
+        first = first.json()
+        assert len(first[plural]) == 2 and first["NextToken"], first
+        second = api.get(f"/streams/{stream_id}/{path}", params={"Limit": 2, "NextToken": first["NextToken"]}).json()
+        assert len(second[plural]) == 1 and second["NextToken"] is None, second
+        key = "ConsumerId" if plural == "Consumers" else "TransformId"
+        assert {c[key] for c in first[plural] + second[plural]} == wanted
+        assert_problem(api.get(f"/streams/{stream_id}/{path}", params={"Limit": 0}), 400, "Limit")

@@ -391,10 +391,27 @@ impl Store {
         self.conditional_update(tenant, R::TYPE.sort_key(id), expression, ("#set", attribute), values, condition, refusal)
     }
 
-    /// Every resource of a type whose `attribute` equals `value` (all pages).
+    /// Every resource of a type whose `attribute` equals `value`.
     pub async fn list_where<R: Resource>(&self, tenant: &str, attribute: &str, value: &str) -> Result<Vec<R>, StoreError> {
-        let mut found = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        Ok(self.page_where(tenant, attribute, value, None, None).await?.items)
+    }
+
+    /// One page of the resources of a type whose `attribute` equals `value`: at most
+    /// `limit`, after the one `next_token` names. DynamoDB filters after it reads, so this
+    /// reads on until the page is full or the type's items end.
+    pub async fn page_where<R: Resource>(
+        &self,
+        tenant: &str,
+        attribute: &str,
+        value: &str,
+        limit: Option<usize>,
+        next_token: Option<&str>,
+    ) -> Result<Page<R>, StoreError> {
+        let mut found: Vec<R> = Vec::new();
+        let mut start = next_token
+            .map(decode_page_token)
+            .transpose()?
+            .map(|sk| HashMap::from([("PK".to_string(), s(tenant_pk(tenant))), ("SK".to_string(), s(sk))]));
         loop {
             let answer = self
                 .client
@@ -411,10 +428,14 @@ impl Store {
                 .await?;
             for item in answer.items.unwrap_or_default() {
                 found.push(from_item(item)?);
+                if limit.is_some_and(|limit| found.len() == limit) {
+                    let last = found.last().map(|r| encode_page_token(&R::TYPE.sort_key(r.id())));
+                    return Ok(Page { items: found, next_token: last });
+                }
             }
             match answer.last_evaluated_key {
                 Some(key) => start = Some(key),
-                None => return Ok(found),
+                None => return Ok(Page { items: found, next_token: None }),
             }
         }
     }

@@ -125,11 +125,12 @@ impl Api {
         Ok(response)
     }
 
-    pub(super) async fn list_consumers(&self, tenant: &str, stream_id: &str) -> ApiResult {
+    pub(super) async fn list_consumers(&self, tenant: &str, stream_id: &str, request: &ApiRequest) -> ApiResult {
         self.load_stream(tenant, stream_id).await?;
-        let consumers = self.store.list_where::<Consumer>(tenant, "StreamId", stream_id).await?;
-        let consumers: Vec<Value> = consumers.iter().map(Consumer::to_api).collect();
-        Ok(ApiResponse::json(200, &json!({"Consumers": consumers, "NextToken": null})))
+        let limit = Self::parse_limit(request)? as usize;
+        let page = self.store.page_where::<Consumer>(tenant, "StreamId", stream_id, Some(limit), request.query("NextToken")).await?;
+        let consumers: Vec<Value> = page.items.iter().map(Consumer::to_api).collect();
+        Ok(ApiResponse::json(200, &json!({"Consumers": consumers, "NextToken": page.next_token})))
     }
 
     pub(super) async fn get_consumer(&self, tenant: &str, stream_id: &str, consumer_id: &str) -> ApiResult {

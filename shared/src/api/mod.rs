@@ -171,7 +171,7 @@ impl Api {
             (["streams", id, "credentials", "rotate"], &Method::POST) => {
                 self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await
             }
-            (["streams", sid, "transforms"], &Method::GET) => self.list_transforms(tenant, sid).await,
+            (["streams", sid, "transforms"], &Method::GET) => self.list_transforms(tenant, sid, request).await,
             (["streams", sid, "transforms"], &Method::POST) => self.change(tenant, request, |c| self.create_transform(c, sid, request)).await,
             (["streams", sid, "transforms", tid], &Method::GET) => self.get_transform(tenant, sid, tid).await,
             (["streams", sid, "transforms", tid], &Method::PATCH) => {
@@ -181,7 +181,7 @@ impl Api {
                 self.change(tenant, request, |c| self.delete_transform(c, sid, tid, request)).await
             }
             (["streams", sid, "transforms", tid, "test"], &Method::POST) => self.dry_run_transform(tenant, sid, tid, request).await,
-            (["streams", sid, "consumers"], &Method::GET) => self.list_consumers(tenant, sid).await,
+            (["streams", sid, "consumers"], &Method::GET) => self.list_consumers(tenant, sid, request).await,
             (["streams", sid, "consumers"], &Method::POST) => self.change(tenant, request, |c| self.create_consumer(c, sid, request)).await,
             (["streams", sid, "consumers", cid], &Method::GET) => self.get_consumer(tenant, sid, cid).await,
             (["streams", sid, "consumers", cid], &Method::PATCH) => {

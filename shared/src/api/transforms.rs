@@ -74,12 +74,12 @@ impl Api {
         Ok(response)
     }
 
-    pub(super) async fn list_transforms(&self, tenant: &str, stream_id: &str) -> ApiResult {
+    pub(super) async fn list_transforms(&self, tenant: &str, stream_id: &str, request: &ApiRequest) -> ApiResult {
         self.load_stream(tenant, stream_id).await?;
-        // The limit keeps a tenant's transforms to one page.
-        let page = self.store.list::<Transform>(tenant, 100, None).await?;
-        let transforms: Vec<Value> = page.items.iter().filter(|t| t.stream_id == stream_id).map(Transform::to_api).collect();
-        Ok(ApiResponse::json(200, &json!({"Transforms": transforms, "NextToken": null})))
+        let limit = Self::parse_limit(request)? as usize;
+        let page = self.store.page_where::<Transform>(tenant, "StreamId", stream_id, Some(limit), request.query("NextToken")).await?;
+        let transforms: Vec<Value> = page.items.iter().map(Transform::to_api).collect();
+        Ok(ApiResponse::json(200, &json!({"Transforms": transforms, "NextToken": page.next_token})))
     }
 
     pub(super) async fn get_transform(&self, tenant: &str, stream_id: &str, transform_id: &str) -> ApiResult {

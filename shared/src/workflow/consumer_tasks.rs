@@ -164,12 +164,16 @@ impl ConsumerTasks {
         }
     }
 
+    /// Deletes the role; it must go even when the consumer's plan cannot be made any more
+    /// (a transform or stream gone), so only the Lake Formation grants depend on the plan.
     async fn delete_role(&self, job: &JobRef) -> Result<Value, TaskError> {
-        let plan = self.plan(job).await?;
-        if plan.dataset.target_location == TargetLocation::Lakeformation {
-            catalog::revoke_delivery(&self.catalog.lakeformation, &plan.dataset, &plan.spec.role_arn).await?;
+        let consumer: Consumer = super::load(&self.store, job).await?;
+        if let Ok(plan) = self.plan(job).await {
+            if plan.dataset.target_location == TargetLocation::Lakeformation {
+                catalog::revoke_delivery(&self.catalog.lakeformation, &plan.dataset, &plan.spec.role_arn).await?;
+            }
         }
-        delivery::delete_role(&self.iam, &plan.spec.role_name).await?;
+        delivery::delete_role(&self.iam, &consumer.delivery_role_name()).await?;
         Ok(Value::Null)
     }
 

@@ -81,6 +81,18 @@ ERROR_OUTPUT_TYPE = "!{firehose:error-output-type}"
 # --------------------------------------------------------------------------------------------
 
 
+# A schema with one column of each kind the Parquet conversion maps.
+EVERY_TYPE_SCHEMA = [
+    {"Name": "name", "Type": "string"},
+    {"Name": "qty", "Type": "int"},
+    {"Name": "big", "Type": "bigint"},
+    {"Name": "price", "Type": "double"},
+    {"Name": "active", "Type": "boolean"},
+    {"Name": "ts", "Type": "timestamp"},
+    {"Name": "amount", "Type": "decimal(10,2)"},
+]
+
+
 def unique_dataset_name(tag="ds"):
     """A unique, valid DatasetName ([A-Za-z0-9_], 3-120)."""
     return f"it_{tag}_{uuid.uuid4().hex[:10]}"

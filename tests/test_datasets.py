@@ -11,6 +11,7 @@ from conftest import assert_accepted, assert_job_succeeded, assert_problem, aws_
 from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     DATASET_FIELDS,
     DOMAIN,
+    EVERY_TYPE_SCHEMA,
     dataset_body,
     datasets_named,
     list_datasets,
@@ -22,15 +23,7 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     wait_for_gone,
 )
 
-SCHEMA = [
-    {"Name": "name", "Type": "string"},
-    {"Name": "qty", "Type": "int"},
-    {"Name": "big", "Type": "bigint"},
-    {"Name": "price", "Type": "double"},
-    {"Name": "active", "Type": "boolean"},
-    {"Name": "ts", "Type": "timestamp"},
-    {"Name": "amount", "Type": "decimal(10,2)"},
-]
+SCHEMA = EVERY_TYPE_SCHEMA
 
 
 def assert_dataset_shape(dataset):

@@ -22,6 +22,7 @@ import requests
 
 from conftest import API_URL, DEV_TOKEN, kinesis_name_from_arn, unique_name
 from delivery_helpers import (  # noqa: F401  (resources is a fixture)
+    EVERY_TYPE_SCHEMA,
     FINANCIAL_FILTER,
     KNOWN_SECTORS,
     TECHNOLOGY_FILTER,
@@ -279,15 +280,7 @@ def test_a_partial_buffer_waits_for_the_interval(api, aws, streams, resources):
 # Parquet
 # --------------------------------------------------------------------------------------------
 
-PARQUET_SCHEMA = [
-    {"Name": "name", "Type": "string"},
-    {"Name": "qty", "Type": "int"},
-    {"Name": "big", "Type": "bigint"},
-    {"Name": "price", "Type": "double"},
-    {"Name": "active", "Type": "boolean"},
-    {"Name": "ts", "Type": "timestamp"},
-    {"Name": "amount", "Type": "decimal(10,2)"},
-]
+PARQUET_SCHEMA = EVERY_TYPE_SCHEMA
 
 
 def _naive_utc(value):

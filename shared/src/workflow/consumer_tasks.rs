@@ -6,7 +6,7 @@ use super::{CaughtError, JobRef, TaskError};
 use crate::aws::delivery::{self, DeliverySpec, DeliveryState};
 use crate::aws::catalog;
 use crate::model::{
-    Consumer, ConsumerChange, Dataset, FileType, JobError, JobStatus, Operation, Resource, ResourceStatus, Stream, TargetLocation, Transform,
+    Consumer, ConsumerChange, Dataset, FileType, JobStatus, Operation, Resource, ResourceStatus, Stream, TargetLocation, Transform,
 };
 use crate::store::{Link, Store, StoreError};
 use serde_json::{json, Value};
@@ -221,7 +221,7 @@ impl ConsumerTasks {
                         owned
                     })
                     .await?;
-                self.settle(job, |c| {
+                super::settle::<Consumer>(&self.store, job, &job.resource_id, |c| {
                     c.delivery_stream_arn = Some(arn.clone());
                     c.succeed();
                 })
@@ -262,21 +262,8 @@ impl ConsumerTasks {
         Ok(Value::Null)
     }
 
-    async fn settle<F: Fn(&mut Consumer)>(&self, job: &JobRef, apply: F) -> Result<(), TaskError> {
-        self.store
-            .modify::<Consumer, _>(&job.tenant, &job.resource_id, |c| {
-                if c.job_id != job.job_id || !c.status.is_transitional() {
-                    return false;
-                }
-                apply(c);
-                true
-            })
-            .await?;
-        Ok(())
-    }
-
     async fn record_failure(&self, job: &JobRef, caught: Option<&CaughtError>) -> Result<Value, TaskError> {
-        let error = caught.map(CaughtError::to_job_error).unwrap_or_else(|| JobError { code: "Unknown".into(), message: "the workflow failed".into() });
+        let error = super::failure(caught);
         let Some(consumer) = self.store.get::<Consumer>(&job.tenant, &job.resource_id).await? else {
             self.store.finish_job(&job.tenant, &job.job_id, JobStatus::Failed, Some(error)).await?;
             return Ok(Value::Null);
@@ -309,7 +296,6 @@ impl ConsumerTasks {
                 }
             }
         }
-        self.settle(job, |c| c.fail(error.clone())).await?;
-        Ok(Value::Null)
+        super::record_failure::<Consumer>(&self.store, job, caught).await
     }
 }

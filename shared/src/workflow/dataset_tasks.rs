@@ -3,7 +3,7 @@
 
 use super::{CaughtError, JobRef, TaskError};
 use crate::aws::catalog;
-use crate::model::{Dataset, JobError, JobStatus, Operation, Resource, TargetLocation};
+use crate::model::{Dataset, Operation, Resource, TargetLocation};
 use crate::store::Store;
 use serde_json::Value;
 
@@ -80,33 +80,11 @@ impl DatasetTasks {
             self.store.remove(&dataset, &job.job_id, vec![]).await?;
             return Ok(Value::Null);
         }
-        self.store
-            .modify::<Dataset, _>(&job.tenant, &job.resource_id, |d| {
-                if d.job_id != job.job_id || !d.status.is_transitional() {
-                    return false;
-                }
-                d.succeed();
-                true
-            })
-            .await?;
+        super::settle::<Dataset>(&self.store, job, &job.resource_id, |d| d.succeed()).await?;
         Ok(Value::Null)
     }
 
     async fn record_failure(&self, job: &JobRef, caught: Option<&CaughtError>) -> Result<Value, TaskError> {
-        let error = caught.map(CaughtError::to_job_error).unwrap_or_else(|| JobError { code: "Unknown".into(), message: "the workflow failed".into() });
-        let recorded = self
-            .store
-            .modify::<Dataset, _>(&job.tenant, &job.resource_id, |d| {
-                if d.job_id != job.job_id || !d.status.is_transitional() {
-                    return false;
-                }
-                d.fail(error.clone());
-                true
-            })
-            .await?;
-        if recorded.is_none() {
-            self.store.finish_job(&job.tenant, &job.job_id, JobStatus::Failed, Some(error)).await?;
-        }
-        Ok(Value::Null)
+        super::record_failure::<Dataset>(&self.store, job, caught).await
     }
 }

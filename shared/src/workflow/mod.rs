@@ -127,6 +127,37 @@ async fn load<R: crate::model::Resource>(store: &Store, job: &JobRef) -> Result<
     })
 }
 
+/// Why a workflow failed, as the job records it.
+fn failure(caught: Option<&CaughtError>) -> JobError {
+    caught
+        .map(CaughtError::to_job_error)
+        .unwrap_or_else(|| JobError { code: "Unknown".into(), message: "the workflow failed".into() })
+}
+
+/// Changes resource `id` while `job` is in charge of it and it is changing (a retried task
+/// or a superseded job changes nothing); `None` if it is not recorded.
+async fn settle<R: crate::model::Resource>(store: &Store, job: &JobRef, id: &str, change: impl Fn(&mut R)) -> Result<Option<R>, TaskError> {
+    Ok(store
+        .modify::<R, _>(&job.tenant, id, |r| {
+            if r.job_id() != job.job_id || !r.status().is_transitional() {
+                return false;
+            }
+            change(r);
+            true
+        })
+        .await?)
+}
+
+/// Records the failure on the job's resource (which ends the job), or on the job itself
+/// when the resource is not recorded.
+async fn record_failure<R: crate::model::Resource>(store: &Store, job: &JobRef, caught: Option<&CaughtError>) -> Result<serde_json::Value, TaskError> {
+    let error = failure(caught);
+    if settle::<R>(store, job, &job.resource_id, |r| r.fail(error.clone())).await?.is_none() {
+        store.finish_job(&job.tenant, &job.job_id, crate::model::JobStatus::Failed, Some(error)).await?;
+    }
+    Ok(serde_json::Value::Null)
+}
+
 /// What the job was asked to change (recorded with the job by the API).
 async fn requested_change<T: serde::de::DeserializeOwned>(store: &Store, job: &JobRef) -> Result<T, TaskError> {
     let recorded = store.get_job(&job.tenant, &job.job_id).await?.ok_or_else(|| TaskError::failed("JobNotFound", "the job is not recorded"))?;

@@ -162,9 +162,7 @@ impl StreamTasks {
 
     /// Records why the job failed on the stream (after the workflow cleaned up).
     async fn record_failure(&self, job: &JobRef, caught: Option<&CaughtError>) -> Result<Value, TaskError> {
-        let error = caught
-            .map(CaughtError::to_job_error)
-            .unwrap_or_else(|| crate::model::JobError { code: "Unknown".into(), message: "the workflow failed".into() });
+        let error = super::failure(caught);
         let Some(stream) = self.store.get::<Stream>(&job.tenant, &job.resource_id).await? else {
             self.store.finish_job(&job.tenant, &job.job_id, crate::model::JobStatus::Failed, Some(error)).await?;
             return Ok(Value::Null);

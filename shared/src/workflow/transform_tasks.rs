@@ -3,7 +3,7 @@
 use super::{CaughtError, JobRef, TaskError};
 use crate::aws::artifacts::Artifacts;
 use crate::aws::functions::{self, FunctionDefinition};
-use crate::model::{JobError, JobStatus, Operation, Resource, Stream, Transform, TransformChange, TransformCode};
+use crate::model::{Operation, Resource, Stream, Transform, TransformChange, TransformCode};
 use crate::store::Store;
 use serde_json::Value;
 
@@ -163,22 +163,6 @@ impl TransformTasks {
     }
 
     async fn record_failure(&self, job: &JobRef, caught: Option<&CaughtError>) -> Result<Value, TaskError> {
-        let error = caught
-            .map(CaughtError::to_job_error)
-            .unwrap_or_else(|| JobError { code: "Unknown".into(), message: "the workflow failed".into() });
-        let recorded = self
-            .store
-            .modify::<Transform, _>(&job.tenant, &job.resource_id, |t| {
-                if t.job_id != job.job_id || !t.status.is_transitional() {
-                    return false;
-                }
-                t.fail(error.clone());
-                true
-            })
-            .await?;
-        if recorded.is_none() {
-            self.store.finish_job(&job.tenant, &job.job_id, JobStatus::Failed, Some(error)).await?;
-        }
-        Ok(Value::Null)
+        super::record_failure::<Transform>(&self.store, job, caught).await
     }
 }

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 CARGO ?= cargo
 
-.PHONY: up aws demo test unit-test integration-test bench bench-release build venv lint lambdas clean
+.PHONY: up aws postgres demo test unit-test integration-test bench bench-release build venv lint lambdas clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,15 @@ venv: $(VENV)/.installed
 build:
 	$(CARGO) build --workspace --bins
 
-## The whole system on one machine: API on :3000, AWS endpoint on :4566. Ctrl-C stops it.
-up: venv build
+## The whole system on one machine: API on :3000, AWS endpoint on :4566, and PostgreSQL on
+## :5439 standing in for Redshift (it keeps running). Ctrl-C stops the rest.
+up: venv build postgres
 	./target/debug/tributary-local
+
+## PostgreSQL on 127.0.0.1:5439 (user tributary, password tributary, database dev);
+## installs Debian's package when missing.
+postgres:
+	bash infra/local/postgres.sh start 5439
 
 ## The local AWS endpoint alone (moto on :4599 calling back to :4566). tributary-local
 ## reuses one that is running, so `make up` can be stopped and started again while the
@@ -64,4 +70,5 @@ lambdas: $(VENV)/.lambda-tools
 	$(VENV)/bin/python infra/check_lambdas.py $(LAMBDAS)
 
 clean:
-	rm -rf .local
+	bash infra/local/postgres.sh stop 5439
+	rm -rf .local /tmp/tributary-postgres-5439

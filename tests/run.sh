@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the local AWS endpoint (moto) and tributary-local on test ports (so a `make up` may
+# Starts PostgreSQL (standing in for Redshift), the local AWS endpoint (moto) and tributary-local on test ports (so a `make up` may
 # keep running), waits until the API answers, runs the integration tests, and stops
 # everything it started. tributary-local runs under a loop that starts it again when it
 # exits, so that tests can restart it (TRIBUTARY_LOCAL_PIDFILE) while AWS's state stays.
@@ -13,6 +13,9 @@ export TRIBUTARY_TOKENS=${TRIBUTARY_TOKENS:-dev-token=dev,other-token=other,limi
 export TRIBUTARY_API_URL="http://127.0.0.1:${TRIBUTARY_API_PORT}"
 export TRIBUTARY_AWS_ENDPOINT="http://127.0.0.1:${TRIBUTARY_AWS_PORT}"
 export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-test.pid"
+export TRIBUTARY_TEST_PG_PORT=${TRIBUTARY_TEST_PG_PORT:-5499}
+
+bash infra/local/postgres.sh start "$TRIBUTARY_TEST_PG_PORT" || exit 1
 
 mkdir -p .local/logs
 log=.local/logs/tributary-local-test.log
@@ -32,6 +35,7 @@ stop() {
   wait "$loop_pid" 2>/dev/null
   kill "$moto_pid" 2>/dev/null; wait "$moto_pid" 2>/dev/null
   rm -f "$stop_file" "$TRIBUTARY_LOCAL_PIDFILE"
+  bash infra/local/postgres.sh stop "$TRIBUTARY_TEST_PG_PORT"
 }
 trap stop EXIT
 

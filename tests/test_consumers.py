@@ -303,7 +303,7 @@ BAD_INPUT = [
         lambda w, b: _config({**b, "TargetLocation": "s3athena"}, FileType="parquet"),
     ),
     ("config-bad-dataset-name", ["DatasetConfiguration.DatasetName"], lambda w, b: _config(b, DatasetName="a-b")),
-    ("target-redshift", ["TargetLocation"], lambda w, b: {**b, "TargetLocation": "redshift"}),
+    ("redshift-without-connection", ["DatasetConfiguration.Redshift"], lambda w, b: {**b, "TargetLocation": "redshift"}),
     ("target-missing-with-create", ["TargetLocation"], lambda w, b: _without(b, "TargetLocation")),
     (
         "target-differs-from-dataset",

@@ -210,7 +210,7 @@ BAD_FIELDS = [
     ("Domain", {"Domain": "bad-domain"}, "domain-dash"),
     ("Domain", {"Domain": "d" * 65}, "domain-too-long"),
     ("TargetLocation", {"TargetLocation": "gcs"}, "target-unknown"),
-    ("TargetLocation", {"TargetLocation": "redshift"}, "target-redshift"),
+    ("Redshift", {"TargetLocation": "redshift", "Schema": SMALL_SCHEMA}, "redshift-without-connection"),
     ("FileType", {"FileType": "parquet"}, "parquet-on-s3"),
     ("FileType", {"FileType": "json"}, "json-on-s3"),
     ("FileType", {**ATHENA, "FileType": "others"}, "others-on-s3athena"),
@@ -240,13 +240,6 @@ def test_an_invalid_field_is_refused_and_nothing_is_written(api, field, override
     assert {d["DatasetId"] for d in after} - before == set(), "a rejected request wrote a dataset"
     if isinstance(body["DatasetName"], str):
         assert not [d for d in after if str(d.get("DatasetName")).lower() == body["DatasetName"].lower()]
-
-
-def test_redshift_is_refused_as_not_supported_yet(api):
-    resp = api.post("/datasets", dataset_body(TargetLocation="redshift"))
-    body = assert_problem(resp, 400, "TargetLocation")
-    messages = " ".join(e["Message"] for e in body["errors"] if e["Field"] == "TargetLocation")
-    assert "not supported" in (messages + " " + body["detail"]).lower(), body
 
 
 @pytest.mark.parametrize("missing", ["DatasetName", "Domain", "TargetLocation", "FileType"])

@@ -52,6 +52,16 @@ impl<'a> Fields<'a> {
         Fields { prefix: format!("{prefix}."), ..Fields::new(object) }
     }
 
+    /// Reads a member object of this one, its problems named `<this prefix><name>.<member>`.
+    pub fn child<'b>(&self, object: &'b Map<String, Value>, name: &str) -> Fields<'b> {
+        Fields { prefix: format!("{}{name}.", self.prefix), ..Fields::new(object) }
+    }
+
+    /// Records a problem whose field name is complete already (a child's).
+    pub fn reject_exact(&mut self, field: String, message: String) {
+        self.errors.push(FieldError { field, message });
+    }
+
     /// How many problems were found so far.
     pub fn error_count(&self) -> usize {
         self.errors.len()

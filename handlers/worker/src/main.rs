@@ -12,11 +12,12 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let aws = load_aws_config().await;
     let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), &settings.table_name);
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let streams = StreamTasks::new(
         store.clone(),
         aws_sdk_kinesis::Client::new(&aws),
         aws_sdk_iam::Client::new(&aws),
-        aws_sdk_secretsmanager::Client::new(&aws),
+        secrets.clone(),
     );
     let transforms = TransformTasks::new(
         store.clone(),
@@ -28,6 +29,7 @@ async fn main() -> Result<(), Error> {
         glue: aws_sdk_glue::Client::new(&aws),
         lakeformation: aws_sdk_lakeformation::Client::new(&aws),
         s3: tributary::config::s3_client(&aws),
+        secrets,
     };
     let datasets = DatasetTasks::new(store.clone(), catalog.clone());
     let consumers = ConsumerTasks::new(

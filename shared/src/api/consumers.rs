@@ -52,9 +52,12 @@ impl Api {
 
     pub(super) async fn create_consumer(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
         let stream = self.load_stream(change.tenant, stream_id).await?;
-        let parsed = ConsumerRequest::parse(&request.body).map_err(ApiError::invalid)?;
+        let mut parsed = ConsumerRequest::parse(&request.body).map_err(ApiError::invalid)?;
         if let Some(transform_id) = &parsed.transform_id {
             self.usable_transform(change.tenant, stream_id, transform_id).await?;
+        }
+        if let DatasetChoice::Create(definition) = &mut parsed.dataset {
+            self.verify_redshift(definition, "DatasetConfiguration.").await?;
         }
         let mut job = Job::new(change.tenant, Operation::CreateConsumer, "", None);
         let (dataset, created_dataset) = match &parsed.dataset {

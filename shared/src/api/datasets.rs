@@ -2,8 +2,13 @@
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
 use crate::model::{Consumer, Dataset, DatasetRequest, Job, Operation, ResourceStatus, Stream};
+use crate::redshift::{self, RedshiftError};
 use crate::store::StoreError;
 use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How long `GET /datasets/{id}` waits for a Redshift table's row count.
+const ROW_COUNT_WAIT: Duration = Duration::from_secs(3);
 
 impl Api {
     pub(super) async fn load_dataset(&self, tenant: &str, dataset_id: &str) -> Result<Dataset, ApiError> {
@@ -18,7 +23,8 @@ impl Api {
     }
 
     pub(super) async fn create_dataset(&self, mut change: Change<'_>, request: &ApiRequest) -> ApiResult {
-        let parsed = DatasetRequest::parse(&request.body).map_err(ApiError::invalid)?;
+        let mut parsed = DatasetRequest::parse(&request.body).map_err(ApiError::invalid)?;
+        self.verify_redshift(&mut parsed, "").await?;
         let mut job = Job::new(change.tenant, Operation::CreateDataset, "", None);
         let dataset = parsed.into_dataset(change.tenant, &job.job_id, &self.settings.data_bucket);
         job.resource_id = dataset.dataset_id.clone();
@@ -40,8 +46,51 @@ impl Api {
         Ok(ApiResponse::json(200, &json!({"Datasets": datasets, "NextToken": page.next_token})))
     }
 
+    /// A Redshift dataset's connection is checked before anything is written: the secret
+    /// must hold credentials the database takes, and an existing table must take the
+    /// Schema's columns (the workflow creates a missing one). The secret is recorded by ARN.
+    pub(super) async fn verify_redshift(&self, request: &mut DatasetRequest, prefix: &str) -> Result<(), ApiError> {
+        let Some(target) = request.redshift.as_mut() else { return Ok(()) };
+        let field = |name: &str| format!("{prefix}{name}");
+        let (arn, credentials) = match redshift::credentials(&self.secrets, &target.secret_arn).await {
+            Ok(found) => found,
+            Err(RedshiftError::SecretNotFound(id)) => {
+                return Err(ApiError::invalid_field(&field("Redshift.SecretId"), &format!("no secret {id} in Secrets Manager")))
+            }
+            Err(RedshiftError::NotCredentials(problem)) => return Err(ApiError::invalid_field(&field("Redshift.SecretId"), &problem)),
+            Err(other) => return Err(ApiError::unavailable(other)),
+        };
+        target.secret_arn = arn;
+        let client = match redshift::connect(&target.url(), &target.database, &credentials).await {
+            Ok(client) => client,
+            Err(RedshiftError::Refused { code, message }) if code == redshift::UNKNOWN_DATABASE => {
+                return Err(ApiError::invalid_field(&field("Redshift.Database"), &message))
+            }
+            Err(RedshiftError::Refused { message, .. }) => {
+                return Err(ApiError::invalid_field(&field("Redshift.SecretId"), &format!("the database refused the secret's credentials: {message}")))
+            }
+            Err(error @ RedshiftError::Unreachable(_)) => return Err(ApiError::invalid_field(&field("Redshift.JdbcUrl"), &error.to_string())),
+            Err(other) => return Err(ApiError::unavailable(other)),
+        };
+        match redshift::prepare_table(&client, &target.table(), &request.schema, None).await {
+            Ok(_) => Ok(()),
+            Err(error @ RedshiftError::Mismatch { .. }) => Err(ApiError::invalid_field(&field("Schema"), &error.to_string())),
+            Err(other) => Err(ApiError::unavailable(other)),
+        }
+    }
+
     pub(super) async fn get_dataset(&self, tenant: &str, dataset_id: &str) -> ApiResult {
-        Ok(ApiResponse::json(200, &self.load_dataset(tenant, dataset_id).await?.to_api()))
+        let dataset = self.load_dataset(tenant, dataset_id).await?;
+        let mut body = dataset.to_api();
+        if let (Some(target), ResourceStatus::Active) = (&dataset.redshift, dataset.status) {
+            let count = async { redshift::row_count(&redshift::open(&self.secrets, target).await?, &target.table()).await };
+            match tokio::time::timeout(ROW_COUNT_WAIT, count).await {
+                Ok(Ok(rows)) => body["RowCount"] = json!(rows),
+                Ok(Err(error)) => body["RowCountError"] = json!(error.to_string()),
+                Err(_) => body["RowCountError"] = json!(format!("no answer within {} s", ROW_COUNT_WAIT.as_secs())),
+            }
+        }
+        Ok(ApiResponse::json(200, &body))
     }
 
     pub(super) async fn delete_dataset(&self, mut change: Change<'_>, dataset_id: &str, request: &ApiRequest) -> ApiResult {

@@ -4,10 +4,12 @@
 
 use super::{ignore_missing, AwsError};
 use aws_sdk_firehose::types::{
-    BufferingHints, CompressionFormat, DataFormatConversionConfiguration, DeliveryStreamStatus, DeliveryStreamType, Deserializer,
-    ExtendedS3DestinationConfiguration, ExtendedS3DestinationUpdate, InputFormatConfiguration, KinesisStreamSourceConfiguration,
-    OpenXJsonSerDe, OutputFormatConfiguration, ParquetSerDe, ProcessingConfiguration, Processor, ProcessorParameter,
-    ProcessorParameterName, ProcessorType, SchemaConfiguration, Serializer,
+    BufferingHints, CompressionFormat, CopyCommand, DataFormatConversionConfiguration, DeliveryStreamStatus, DeliveryStreamType,
+    Deserializer, ExtendedS3DestinationConfiguration, ExtendedS3DestinationUpdate, InputFormatConfiguration,
+    KinesisStreamSourceConfiguration, OpenXJsonSerDe, OutputFormatConfiguration, ParquetSerDe, ProcessingConfiguration, Processor,
+    ProcessorParameter, ProcessorParameterName, ProcessorType, RedshiftDestinationConfiguration, RedshiftDestinationUpdate,
+    RedshiftRetryOptions, RedshiftS3BackupMode, S3DestinationConfiguration, S3DestinationUpdate, SchemaConfiguration,
+    SecretsManagerConfiguration, Serializer,
 };
 use aws_sdk_firehose::Client as Firehose;
 use aws_sdk_iam::Client as Iam;
@@ -36,8 +38,50 @@ pub struct DeliverySpec {
     pub function_arn: Option<String>,
     /// Glue database and table for Parquet conversion; `None` delivers records as they are.
     pub parquet_table: Option<(String, String)>,
+    /// A Redshift destination: the objects are intermediate, COPY loads them.
+    pub redshift: Option<RedshiftLoad>,
     pub region: String,
     pub account: String,
+}
+
+/// What Firehose's COPY into a Redshift table is made of.
+#[derive(Clone, Debug)]
+pub struct RedshiftLoad {
+    /// With the database: `jdbc:redshift://<host>:<port>/<database>`.
+    pub jdbc_url: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub copy_options: String,
+    pub secret_arn: String,
+    pub retry_seconds: i64,
+}
+
+impl RedshiftLoad {
+    /// COPY options by file type: CSV lines, or (PARQUET datasets, whose records are JSON
+    /// objects, as for Firehose's Parquet conversion) JSON matched to the columns by name.
+    pub fn copy_options(file_type: crate::model::FileType) -> &'static str {
+        match file_type {
+            crate::model::FileType::Parquet => "FORMAT AS JSON 'auto ignorecase'",
+            _ => "CSV",
+        }
+    }
+
+    fn copy_command(&self) -> CopyCommand {
+        CopyCommand::builder()
+            .data_table_name(&self.table)
+            .data_table_columns(self.columns.join(","))
+            .copy_options(&self.copy_options)
+            .build()
+            .expect("the table is set")
+    }
+
+    fn secret(&self, role_arn: &str) -> SecretsManagerConfiguration {
+        SecretsManagerConfiguration::builder().enabled(true).secret_arn(&self.secret_arn).role_arn(role_arn).build().expect("enabled is set")
+    }
+
+    fn retry_options(&self) -> RedshiftRetryOptions {
+        RedshiftRetryOptions::builder().duration_in_seconds(self.retry_seconds as i32).build()
+    }
 }
 
 impl DeliverySpec {
@@ -130,6 +174,13 @@ impl DeliverySpec {
                 "Resource": function_arn,
             }));
         }
+        if let Some(load) = &self.redshift {
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": load.secret_arn,
+            }));
+        }
         if let Some((database, table)) = &self.parquet_table {
             statements.push(json!({
                 "Effect": "Allow",
@@ -201,9 +252,59 @@ fn role_not_yet_usable(error: &AwsError) -> bool {
     error.is("InvalidArgumentException") && error.message.contains("role")
 }
 
+/// The intermediate bucket of a Redshift destination: the dataset's prefixes.
+fn intermediate_s3(spec: &DeliverySpec) -> S3DestinationConfiguration {
+    S3DestinationConfiguration::builder()
+        .role_arn(&spec.role_arn)
+        .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
+        .prefix(spec.data_prefix())
+        .error_output_prefix(spec.error_output_prefix())
+        .buffering_hints(spec.buffering_hints())
+        .compression_format(CompressionFormat::Uncompressed)
+        .build()
+        .expect("role and bucket are set")
+}
+
+fn redshift_destination(spec: &DeliverySpec, load: &RedshiftLoad) -> RedshiftDestinationConfiguration {
+    RedshiftDestinationConfiguration::builder()
+        .role_arn(&spec.role_arn)
+        .cluster_jdbcurl(&load.jdbc_url)
+        .copy_command(load.copy_command())
+        .secrets_manager_configuration(load.secret(&spec.role_arn))
+        .retry_options(load.retry_options())
+        .s3_configuration(intermediate_s3(spec))
+        .processing_configuration(spec.processing())
+        .s3_backup_mode(RedshiftS3BackupMode::Disabled)
+        .build()
+        .expect("role, URL, copy command and bucket are set")
+}
+
 /// Creates the delivery stream; an existing one of this name (a retried task) is kept.
 pub async fn create(firehose: &Firehose, spec: &DeliverySpec) -> Result<(), AwsError> {
-    let destination = ExtendedS3DestinationConfiguration::builder()
+    let source = KinesisStreamSourceConfiguration::builder()
+        .kinesis_stream_arn(&spec.stream_arn)
+        .role_arn(&spec.role_arn)
+        .build()
+        .expect("stream and role are set");
+    let request = firehose
+        .create_delivery_stream()
+        .delivery_stream_name(&spec.name)
+        .delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource)
+        .kinesis_stream_source_configuration(source);
+    let request = match &spec.redshift {
+        Some(load) => request.redshift_destination_configuration(redshift_destination(spec, load)),
+        None => request.extended_s3_destination_configuration(extended_s3_destination(spec)),
+    };
+    match request.send().await.map_err(|e| AwsError::from_sdk("firehose:CreateDeliveryStream", e)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is("ResourceInUseException") => Ok(()),
+        Err(e) if role_not_yet_usable(&e) => Err(AwsError { transient: true, ..e }),
+        Err(e) => Err(e),
+    }
+}
+
+fn extended_s3_destination(spec: &DeliverySpec) -> ExtendedS3DestinationConfiguration {
+    ExtendedS3DestinationConfiguration::builder()
         .role_arn(&spec.role_arn)
         .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
         .prefix(spec.data_prefix())
@@ -214,26 +315,7 @@ pub async fn create(firehose: &Firehose, spec: &DeliverySpec) -> Result<(), AwsE
         .processing_configuration(spec.processing())
         .set_data_format_conversion_configuration(spec.conversion())
         .build()
-        .expect("role and bucket are set");
-    let source = KinesisStreamSourceConfiguration::builder()
-        .kinesis_stream_arn(&spec.stream_arn)
-        .role_arn(&spec.role_arn)
-        .build()
-        .expect("stream and role are set");
-    let created = firehose
-        .create_delivery_stream()
-        .delivery_stream_name(&spec.name)
-        .delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource)
-        .kinesis_stream_source_configuration(source)
-        .extended_s3_destination_configuration(destination)
-        .send()
-        .await;
-    match created.map_err(|e| AwsError::from_sdk("firehose:CreateDeliveryStream", e)) {
-        Ok(_) => Ok(()),
-        Err(e) if e.is("ResourceInUseException") => Ok(()),
-        Err(e) if role_not_yet_usable(&e) => Err(AwsError { transient: true, ..e }),
-        Err(e) => Err(e),
-    }
+        .expect("role and bucket are set")
 }
 
 /// Where a delivery stream stands.
@@ -273,21 +355,41 @@ pub async fn state(firehose: &Firehose, name: &str) -> Result<DeliveryState, Aws
 /// that guards against concurrent changes).
 pub async fn update(firehose: &Firehose, spec: &DeliverySpec, version_id: &str, destination_id: &str) -> Result<(), AwsError> {
     // The unchanged members are restated: they are what an update may not lose.
-    let update = ExtendedS3DestinationUpdate::builder()
-        .role_arn(&spec.role_arn)
-        .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
-        .prefix(spec.data_prefix())
-        .error_output_prefix(spec.error_output_prefix())
-        .compression_format(CompressionFormat::Uncompressed)
-        .buffering_hints(spec.buffering_hints())
-        .processing_configuration(spec.processing())
-        .build();
-    firehose
-        .update_destination()
-        .delivery_stream_name(&spec.name)
-        .current_delivery_stream_version_id(version_id)
-        .destination_id(destination_id)
-        .extended_s3_destination_update(update)
+    let request = firehose.update_destination().delivery_stream_name(&spec.name).current_delivery_stream_version_id(version_id).destination_id(destination_id);
+    let request = match &spec.redshift {
+        Some(load) => request.redshift_destination_update(
+            RedshiftDestinationUpdate::builder()
+                .role_arn(&spec.role_arn)
+                .cluster_jdbcurl(&load.jdbc_url)
+                .copy_command(load.copy_command())
+                .secrets_manager_configuration(load.secret(&spec.role_arn))
+                .retry_options(load.retry_options())
+                .s3_update(
+                    S3DestinationUpdate::builder()
+                        .role_arn(&spec.role_arn)
+                        .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
+                        .prefix(spec.data_prefix())
+                        .error_output_prefix(spec.error_output_prefix())
+                        .compression_format(CompressionFormat::Uncompressed)
+                        .buffering_hints(spec.buffering_hints())
+                        .build(),
+                )
+                .processing_configuration(spec.processing())
+                .build(),
+        ),
+        None => request.extended_s3_destination_update(
+            ExtendedS3DestinationUpdate::builder()
+                .role_arn(&spec.role_arn)
+                .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
+                .prefix(spec.data_prefix())
+                .error_output_prefix(spec.error_output_prefix())
+                .compression_format(CompressionFormat::Uncompressed)
+                .buffering_hints(spec.buffering_hints())
+                .processing_configuration(spec.processing())
+                .build(),
+        ),
+    };
+    request
         .send()
         .await
         .map(|_| ())
@@ -316,6 +418,7 @@ mod tests {
             buffer_interval_seconds: 0,
             function_arn: None,
             parquet_table: None,
+            redshift: None,
             region: "us-east-1".into(),
             account: "123456789012".into(),
         }

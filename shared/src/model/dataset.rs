@@ -2,6 +2,7 @@
 //! the targets that are queried through the catalog).
 
 use super::job::JobError;
+use crate::redshift::{database_name, JdbcUrl, TableName, DEFAULT_RETRY_SECONDS, JDBC_SCHEME, MAX_RETRY_SECONDS};
 use crate::validation::{parse_object, FieldError, Fields};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -43,6 +44,11 @@ impl TargetLocation {
     /// Whether datasets of this target have a Glue table.
     pub fn has_catalog_table(self) -> bool {
         matches!(self, TargetLocation::S3athena | TargetLocation::Lakeformation)
+    }
+
+    /// Whether datasets of this target have columns (a Glue or a Redshift table).
+    pub fn has_columns(self) -> bool {
+        self != TargetLocation::S3
     }
 }
 
@@ -86,6 +92,110 @@ const MAX_COLUMNS: usize = 500;
 /// The column a CSV dataset without a schema gets: its table reads each line whole.
 pub const LINE_COLUMN: &str = "line";
 
+/// Where a `redshift` dataset's records are loaded: the cluster, the credentials' secret
+/// and the table (its columns are the dataset's Schema).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RedshiftTable {
+    /// `jdbc:redshift://<host>:<port>`, without the database.
+    pub jdbc_url: String,
+    pub database: String,
+    /// As asked for, then (once the API has read the secret) its ARN.
+    pub secret_arn: String,
+    pub table_name: String,
+    /// How long a failing COPY is retried before its objects are skipped (Firehose's
+    /// RetryOptions).
+    pub retry_duration: i64,
+}
+
+impl RedshiftTable {
+    pub fn url(&self) -> JdbcUrl {
+        JdbcUrl::parse(&self.jdbc_url).expect("checked when the dataset was asked for")
+    }
+
+    pub fn table(&self) -> TableName {
+        TableName::parse(&self.table_name).expect("checked when the dataset was asked for")
+    }
+
+    pub fn to_api(&self) -> Value {
+        json!({
+            "JdbcUrl": self.url().with_database(&self.database),
+            "Database": self.database,
+            "SecretId": self.secret_arn,
+            "TableName": self.table_name,
+            "RetryDuration": self.retry_duration,
+        })
+    }
+
+    /// `DatasetConfiguration.Redshift` (or `Redshift`): every member checked, the
+    /// secret only named (the API reads it).
+    fn read(fields: &mut Fields, value: Option<&Value>, dataset_name: Option<&str>) -> Option<RedshiftTable> {
+        let object = match value {
+            None => {
+                fields.reject("Redshift", "is required for redshift datasets: {JdbcUrl, Database, SecretId, TableName, RetryDuration}");
+                return None;
+            }
+            Some(Value::Object(object)) => object,
+            Some(_) => {
+                fields.reject("Redshift", "must be an object");
+                return None;
+            }
+        };
+        let mut inner = fields.child(object, "Redshift");
+        let required = |inner: &mut Fields, name: &'static str, max: usize| {
+            let text = inner.string(name, 1, max, None);
+            if !inner.contains(name) {
+                inner.reject(name, "is required");
+            }
+            text
+        };
+        let url = required(&mut inner, "JdbcUrl", 2048).and_then(|text| match JdbcUrl::parse(&text) {
+            Ok(url) => Some(url),
+            Err(problem) => {
+                inner.reject("JdbcUrl", problem);
+                None
+            }
+        });
+        let database = required(&mut inner, "Database", 64).and_then(|text| match database_name(&text) {
+            Ok(name) => Some(name),
+            Err(problem) => {
+                inner.reject("Database", problem);
+                None
+            }
+        });
+        if let (Some(url), Some(database)) = (&url, &database) {
+            if url.database.as_ref().is_some_and(|d| d != database) {
+                inner.reject("JdbcUrl", format!("names database {}, Database says {database}", url.database.as_deref().unwrap_or_default()));
+            }
+        }
+        let secret = required(&mut inner, "SecretId", 2048);
+        let table = match inner.string("TableName", 1, 255, None) {
+            None if inner.contains("TableName") => None,
+            None => dataset_name.map(|name| name.to_ascii_lowercase()),
+            Some(text) => match TableName::parse(&text) {
+                Ok(table) => Some(table.to_string()),
+                Err(problem) => {
+                    inner.reject("TableName", problem);
+                    None
+                }
+            },
+        };
+        let retry_duration = inner.integer("RetryDuration", 0, MAX_RETRY_SECONDS).unwrap_or(DEFAULT_RETRY_SECONDS);
+        let errors = inner.finish();
+        if let Err(errors) = errors {
+            errors.into_iter().for_each(|e| fields.reject_exact(e.field, e.message));
+            return None;
+        }
+        Some(RedshiftTable {
+            jdbc_url: format!("{JDBC_SCHEME}{}:{}", url.as_ref()?.host, url.as_ref()?.port),
+            database: database?,
+            secret_arn: secret?,
+            table_name: table?,
+            retry_duration,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Dataset {
@@ -107,6 +217,8 @@ pub struct Dataset {
     pub glue_database: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub glue_table: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redshift: Option<RedshiftTable>,
     #[serde(default, with = "serde_dynamo::string_set", skip_serializing_if = "Vec::is_empty")]
     pub consumer_ids: Vec<String>,
     pub status: super::ResourceStatus,
@@ -149,6 +261,7 @@ impl Dataset {
             "ErrorLocation": self.error_location(),
             "GlueDatabase": self.glue_database,
             "GlueTable": self.glue_table,
+            "Redshift": self.redshift.as_ref().map(RedshiftTable::to_api),
             "ConsumerIds": self.consumer_ids,
             "Status": self.status,
             "StatusReason": self.status_reason,
@@ -214,6 +327,7 @@ pub struct DatasetRequest {
     pub file_type: FileType,
     pub description: String,
     pub schema: Vec<Column>,
+    pub redshift: Option<RedshiftTable>,
 }
 
 impl DatasetRequest {
@@ -266,16 +380,28 @@ impl DatasetRequest {
         fields.mark_read("Schema");
         let schema = match object.get("Schema") {
             None => {
-                if file_type == Some(FileType::Parquet) {
+                if target == Some(TargetLocation::Redshift) {
+                    fields.reject("Schema", "is required for redshift datasets: the table's columns");
+                } else if file_type == Some(FileType::Parquet) {
                     fields.reject("Schema", "is required for parquet datasets");
                 }
                 Vec::new()
             }
-            Some(_) if target.is_some_and(|t| !t.has_catalog_table()) => {
-                fields.reject("Schema", "applies only to s3athena and lakeformation datasets");
+            Some(_) if target.is_some_and(|t| !t.has_columns()) => {
+                fields.reject("Schema", "applies only to s3athena, lakeformation and redshift datasets");
                 Vec::new()
             }
             Some(value) => read_schema(fields, value, "Schema"),
+        };
+        fields.mark_read("Redshift");
+        let redshift = match target {
+            Some(TargetLocation::Redshift) => RedshiftTable::read(fields, object.get("Redshift"), dataset_name.as_deref()),
+            _ => {
+                if object.contains_key("Redshift") {
+                    fields.reject("Redshift", "applies only to redshift datasets");
+                }
+                None
+            }
         };
         if fields.error_count() > errors_before {
             return None;
@@ -287,6 +413,7 @@ impl DatasetRequest {
             file_type: file_type?,
             description,
             schema,
+            redshift,
         })
     }
 
@@ -307,6 +434,7 @@ impl DatasetRequest {
             file_type: self.file_type,
             description: self.description,
             schema: self.schema,
+            redshift: self.redshift,
             bucket: bucket.to_string(),
             consumer_ids: Vec::new(),
             status: super::ResourceStatus::Creating,
@@ -320,14 +448,9 @@ impl DatasetRequest {
     }
 }
 
-/// `TargetLocation`: one of the four; `redshift` is refused until it is delivered to.
+/// `TargetLocation`: one of the four.
 pub fn read_target_location(fields: &mut Fields, name: &'static str) -> Option<TargetLocation> {
-    let target = fields.one_of(name, &TargetLocation::NAMES).and_then(|t| TargetLocation::parse(&t));
-    if target == Some(TargetLocation::Redshift) {
-        fields.reject(name, "redshift datasets are not supported yet");
-        return None;
-    }
-    target
+    fields.one_of(name, &TargetLocation::NAMES).and_then(|t| TargetLocation::parse(&t))
 }
 
 fn read_schema(fields: &mut Fields, value: &Value, field: &str) -> Vec<Column> {
@@ -412,10 +535,41 @@ mod tests {
         assert!(fields_of(parse(body)).contains(&"FileType".to_string()));
     }
 
+    fn redshift(connection: Value) -> Value {
+        json!({"DatasetName": "Trades", "Domain": "finance", "TargetLocation": "redshift", "FileType": "csv",
+            "Schema": [{"Name": "ticker", "Type": "string"}], "Redshift": connection})
+    }
+
     #[test]
-    fn given_redshift_when_parsed_then_target_location_is_refused_for_now() {
-        let body = json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": "redshift", "FileType": "csv"});
-        assert_eq!(fields_of(parse(body)), vec!["TargetLocation"]);
+    fn given_a_redshift_dataset_when_parsed_then_the_table_defaults_to_its_name() {
+        let request = parse(redshift(json!({"JdbcUrl": "jdbc:redshift://c.example.com:5439/dev", "Database": "DEV", "SecretId": "s"}))).unwrap();
+        let table = request.redshift.unwrap();
+        assert_eq!(table.table_name, "trades");
+        assert_eq!(table.database, "dev");
+        assert_eq!(table.jdbc_url, "jdbc:redshift://c.example.com:5439");
+        assert_eq!(table.retry_duration, DEFAULT_RETRY_SECONDS);
+    }
+
+    #[test]
+    fn given_a_redshift_dataset_without_its_connection_when_parsed_then_each_missing_member_is_named() {
+        assert_eq!(fields_of(parse(redshift(json!({})))), vec!["Redshift.JdbcUrl", "Redshift.Database", "Redshift.SecretId"]);
+        let mut no_connection = redshift(json!({}));
+        no_connection.as_object_mut().unwrap().remove("Redshift");
+        no_connection.as_object_mut().unwrap().remove("Schema");
+        assert_eq!(fields_of(parse(no_connection)), vec!["Schema", "Redshift"]);
+    }
+
+    #[test]
+    fn given_a_redshift_connection_that_disagrees_when_parsed_then_the_url_is_named() {
+        let body = redshift(json!({"JdbcUrl": "jdbc:redshift://c:5439/prod", "Database": "dev", "SecretId": "s", "RetryDuration": 7201}));
+        assert_eq!(fields_of(parse(body)), vec!["Redshift.JdbcUrl", "Redshift.RetryDuration"]);
+    }
+
+    #[test]
+    fn given_a_redshift_member_on_another_target_when_parsed_then_it_is_refused() {
+        let mut body = redshift(json!({}));
+        body["TargetLocation"] = json!("s3athena");
+        assert_eq!(fields_of(parse(body)), vec!["Redshift"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod stream;
 mod transform;
 
 pub use consumer::{Consumer, ConsumerChange, ConsumerRequest, DatasetChoice, MAX_CONSUMERS_PER_TRANSFORM};
-pub use dataset::{glue_database_name, Column, Dataset, DatasetRequest, FileType, TargetLocation};
+pub use dataset::{glue_database_name, Column, Dataset, DatasetRequest, FileType, RedshiftTable, TargetLocation};
 pub use job::{Job, JobError, JobStatus, Operation, ResourceType};
 pub use resource::{Resource, ResourceImage};
 pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest, MAX_TRANSFORMS_PER_TENANT};

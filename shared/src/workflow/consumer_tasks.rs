@@ -3,7 +3,7 @@
 
 use super::dataset_tasks::Catalog;
 use super::{CaughtError, JobRef, TaskError};
-use crate::aws::delivery::{self, DeliverySpec, DeliveryState};
+use crate::aws::delivery::{self, DeliverySpec, DeliveryState, RedshiftLoad};
 use crate::aws::catalog;
 use crate::model::{
     Consumer, ConsumerChange, Dataset, FileType, JobStatus, Operation, Resource, ResourceStatus, Stream, TargetLocation, Transform,
@@ -79,6 +79,14 @@ impl ConsumerTasks {
             (FileType::Parquet, Some(database), Some(table)) => Some((database.clone(), table.clone())),
             _ => None,
         };
+        let redshift = dataset.redshift.as_ref().map(|target| RedshiftLoad {
+            jdbc_url: target.url().with_database(&target.database),
+            table: target.table_name.clone(),
+            columns: dataset.schema.iter().map(|c| c.name.to_ascii_lowercase()).collect(),
+            copy_options: RedshiftLoad::copy_options(dataset.file_type).to_string(),
+            secret_arn: target.secret_arn.clone(),
+            retry_seconds: target.retry_duration,
+        });
         let spec = DeliverySpec {
             name: consumer.delivery_stream_name(),
             role_name: consumer.delivery_role_name(),
@@ -91,6 +99,7 @@ impl ConsumerTasks {
             buffer_interval_seconds: change.buffer_interval.unwrap_or(consumer.buffer_interval),
             function_arn,
             parquet_table,
+            redshift,
             region: self.region.clone(),
             account,
         };

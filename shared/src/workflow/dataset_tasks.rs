@@ -4,15 +4,33 @@
 use super::{CaughtError, JobRef, TaskError};
 use crate::aws::catalog;
 use crate::model::{Dataset, Operation, Resource, TargetLocation};
+use crate::redshift::{self, RedshiftError};
 use crate::store::Store;
 use serde_json::Value;
 
-/// The AWS side of datasets: Glue, Lake Formation and the data bucket.
+/// The AWS side of datasets: Glue, Lake Formation, the data bucket, and the Redshift
+/// tables (whose credentials are in Secrets Manager).
 #[derive(Clone)]
 pub struct Catalog {
     pub glue: aws_sdk_glue::Client,
     pub lakeformation: aws_sdk_lakeformation::Client,
     pub s3: aws_sdk_s3::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl From<RedshiftError> for TaskError {
+    fn from(error: RedshiftError) -> Self {
+        let code = match &error {
+            _ if error.is_transient() => return TaskError::Retryable(error.to_string()),
+            RedshiftError::Aws(aws) => return aws.clone().into(),
+            RedshiftError::SecretNotFound(_) => "SecretNotFound",
+            RedshiftError::NotCredentials(_) => "SecretNotCredentials",
+            RedshiftError::Refused { .. } => "RedshiftConnectionRefused",
+            RedshiftError::Mismatch { .. } => "TableColumnMismatch",
+            RedshiftError::Unreachable(_) | RedshiftError::Query(_) => "RedshiftQueryFailed",
+        };
+        TaskError::failed(code, error.to_string())
+    }
 }
 
 impl Catalog {
@@ -22,15 +40,32 @@ impl Catalog {
         if dataset.target_location == TargetLocation::Lakeformation {
             catalog::register_location(&self.lakeformation, dataset).await?;
         }
+        if let Some(target) = &dataset.redshift {
+            let client = redshift::open(&self.secrets, target).await?;
+            redshift::prepare_table(&client, &target.table(), &dataset.schema, Some(&dataset.dataset_id)).await?;
+        }
         Ok(())
     }
 
-    /// Removes what [`Catalog::provision`] created and, with `data`, every delivered object.
+    /// Removes what [`Catalog::provision`] created and, with `data`, every delivered object
+    /// (a Redshift table too, if Tributary created it for this dataset).
     pub async fn remove(&self, dataset: &Dataset, data: bool) -> Result<(), TaskError> {
         if dataset.target_location == TargetLocation::Lakeformation {
             catalog::deregister_location(&self.lakeformation, dataset).await?;
         }
         catalog::delete_table(&self.glue, dataset).await?;
+        if let Some(target) = &dataset.redshift {
+            match redshift::open(&self.secrets, target).await {
+                Ok(client) => {
+                    redshift::drop_own_table(&client, &target.table(), &dataset.dataset_id).await?;
+                }
+                // The secret is gone: so is the way to the table, which stays (logged).
+                Err(RedshiftError::SecretNotFound(_)) => {
+                    tracing::warn!(dataset_id = %dataset.dataset_id, "the Redshift secret is gone; the table is left");
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
         if data {
             catalog::delete_objects(&self.s3, &dataset.bucket, &dataset.prefix).await?;
             catalog::delete_objects(&self.s3, &dataset.bucket, &dataset.error_prefix).await?;

@@ -42,6 +42,10 @@ impl MotoJson {
         self.call("kinesis", &format!("Kinesis_20131202.{operation}"), body).await
     }
 
+    pub async fn secretsmanager(&self, operation: &str, body: Value) -> Result<Value, String> {
+        self.call("secretsmanager", &format!("secretsmanager.{operation}"), body).await
+    }
+
     pub async fn glue(&self, operation: &str, body: Value) -> Result<Value, String> {
         self.call("glue", &format!("AWSGlue.{operation}"), body).await
     }

@@ -1,7 +1,9 @@
 //! Firehose delivery, which moto only configures: for every delivery stream with a Kinesis
 //! source, read the stream from the delivery stream's creation on, buffer by size and
 //! interval, run the Lambda processor with the Firehose event, convert to Parquet when
-//! asked, and write objects and failed records to S3 with Firehose's key layout.
+//! asked, and write objects and failed records to S3 with Firehose's key layout; for a
+//! Redshift destination, COPY each object into the table, retrying within the retry
+//! duration and recording skipped objects as a manifest under the error prefix.
 //!
 //! Progress is checkpointed per shard in the local AWS endpoint's S3 (next to the data it
 //! describes) only after the objects are written: a restarted tributary-local resumes from
@@ -10,6 +12,7 @@
 mod layout;
 pub mod parquet;
 mod aws;
+mod redshift;
 
 use crate::endpoint::Endpoint;
 use aws::MotoJson;
@@ -43,6 +46,8 @@ struct Config {
     processor: Option<Processor>,
     /// Glue database and table, when records are converted to Parquet.
     parquet: Option<(String, String)>,
+    /// A Redshift destination: objects are intermediate and COPY loads them.
+    redshift: Option<redshift::Load>,
     version_id: String,
 }
 
@@ -57,9 +62,14 @@ fn parse_config(description: &Value) -> Option<Config> {
     let d = &description["DeliveryStreamDescription"];
     let source = &d["Source"]["KinesisStreamSourceDescription"];
     let stream_arn = source["KinesisStreamARN"].as_str()?.to_string();
-    let destination = &d["Destinations"][0]["ExtendedS3DestinationDescription"];
-    let bucket = destination["BucketARN"].as_str()?.trim_start_matches("arn:aws:s3:::").to_string();
-    let hints = &destination["BufferingHints"];
+    let described = &d["Destinations"][0];
+    // A Redshift destination keeps its bucket in an S3 member; its processor is its own.
+    let (destination, s3, redshift) = match described.get("RedshiftDestinationDescription") {
+        Some(redshift) => (redshift, &redshift["S3DestinationDescription"], Some(redshift::Load::from_description(redshift)?)),
+        None => (&described["ExtendedS3DestinationDescription"], &described["ExtendedS3DestinationDescription"], None),
+    };
+    let bucket = s3["BucketARN"].as_str()?.trim_start_matches("arn:aws:s3:::").to_string();
+    let hints = &s3["BufferingHints"];
     let processing = &destination["ProcessingConfiguration"];
     let processor = processing["Enabled"].as_bool().unwrap_or(false).then(|| {
         let lambda = processing["Processors"].as_array()?.iter().find(|p| p["Type"] == "Lambda")?;
@@ -84,12 +94,13 @@ fn parse_config(description: &Value) -> Option<Config> {
         stream_name: stream_arn.rsplit('/').next()?.to_string(),
         stream_arn,
         bucket,
-        prefix: destination["Prefix"].as_str().unwrap_or_default().to_string(),
-        error_prefix: destination["ErrorOutputPrefix"].as_str().unwrap_or_default().to_string(),
+        prefix: s3["Prefix"].as_str().unwrap_or_default().to_string(),
+        error_prefix: s3["ErrorOutputPrefix"].as_str().unwrap_or_default().to_string(),
         buffer_bytes: hints["SizeInMBs"].as_u64().unwrap_or(5) as usize * MIB,
         buffer_interval: Duration::from_secs(hints["IntervalInSeconds"].as_u64().unwrap_or(300)),
         processor: processor.flatten(),
         parquet,
+        redshift,
         version_id: d["VersionId"].as_str().unwrap_or("1").to_string(),
     })
 }
@@ -308,7 +319,10 @@ impl Delivery {
         }
         if let Some((bytes, _)) = data_object {
             let key = layout::object_key(&self.config.prefix, None, &self.config.name, &self.config.version_id, now);
-            self.moto.put_object(&self.config.bucket, &key, bytes).await?;
+            self.moto.put_object(&self.config.bucket, &key, bytes.clone()).await?;
+            if let Some(load) = self.config.redshift.clone() {
+                self.load_into_redshift(&load, &key, &bytes).await?;
+            }
         }
         let mut by_type: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
         for failure in &failures {
@@ -329,6 +343,37 @@ impl Delivery {
         self.buffered_bytes = 0;
         self.buffer_started = None;
         Ok(())
+    }
+
+    /// COPY with retries until the retry duration is spent (at least one attempt), then
+    /// the object is skipped and a manifest naming it lands under the error prefix. Fails
+    /// only when that manifest cannot be written (and the whole flush is retried).
+    async fn load_into_redshift(&mut self, load: &redshift::Load, key: &str, object: &[u8]) -> Result<(), String> {
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        let error = loop {
+            attempt += 1;
+            let error = match load.copy(&self.moto, object).await {
+                Ok(rows) => {
+                    tracing::info!(delivery_stream = %self.config.name, table = %load.table, rows, attempt, "loaded into Redshift");
+                    return Ok(());
+                }
+                Err(error) => error,
+            };
+            let pause = Duration::from_millis(500 * 2u64.pow(attempt.min(4) - 1)).min(Duration::from_secs(5));
+            if started.elapsed() + pause > load.retry {
+                break error;
+            }
+            tracing::warn!(delivery_stream = %self.config.name, %error, attempt, "COPY into Redshift failed; retrying");
+            tokio::time::sleep(pause).await;
+            // A deleted delivery stream delivers no more.
+            if self.config_updates.has_changed().unwrap_or(true) && self.config_updates.borrow().is_none() {
+                return Ok(());
+            }
+        };
+        tracing::error!(delivery_stream = %self.config.name, %error, attempts = attempt, "COPY into Redshift failed for the whole retry duration; object skipped");
+        let manifest_key = layout::object_key(&self.config.error_prefix, Some("manifests"), &self.config.name, &self.config.version_id, layout::now_ms());
+        self.moto.put_object(&self.config.bucket, &manifest_key, redshift::skipped_manifest(&self.config.bucket, &[key])).await
     }
 
     fn failure_line(&self, failure: &Failure, now: i64) -> Value {

@@ -11,6 +11,9 @@
    tributary-local is started again and drains them; rate = records / (API answering again ->
    last record in S3). Needs the supervisor of bench/run.sh (TRIBUTARY_LOCAL_PIDFILE,
    TRIBUTARY_LOCAL_HOLD, TRIBUTARY_MOTO_URL); skipped without it.
+   With TRIBUTARY_BENCH_PG_PORT (bench/run.sh starts PostgreSQL there), the same drain into a
+   Redshift dataset: rate = records / (API answering again -> count(*) of the table = N), so
+   it includes writing the intermediate objects and the COPY into PostgreSQL.
 3. latency put_record -> object in S3 at BufferInterval 0: single records, each waited for
    (list_objects_v2 every 20 ms); median and p90.
 
@@ -104,9 +107,41 @@ class Created:
             self.delete(f"/datasets/{did}")
 
 
-def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform):
+# make_records's columns, for a Redshift dataset.
+REDSHIFT_SCHEMA = [
+    {"Name": "id", "Type": "bigint"},
+    {"Name": "company", "Type": "string"},
+    {"Name": "price", "Type": "decimal(10,2)"},
+    {"Name": "sector", "Type": "string"},
+]
+PG_PORT = os.environ.get("TRIBUTARY_BENCH_PG_PORT")
+
+
+def redshift_connection():
+    """A secret with the bench PostgreSQL's credentials; the Redshift member of a dataset."""
+    secrets = boto3.client("secretsmanager", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench")
+    name = f"tributary/redshift/bench-{uuid.uuid4().hex[:8]}"
+    arn = secrets.create_secret(Name=name, SecretString='{"username": "tributary", "password": "tributary"}')["ARN"]
+    return {"JdbcUrl": f"jdbc:redshift://127.0.0.1:{PG_PORT}/dev", "Database": "dev", "SecretId": arn}
+
+
+class RowTally:
+    """Rows in a Redshift dataset's table (the bench PostgreSQL)."""
+
+    def __init__(self, table):
+        import psycopg
+
+        self.connection = psycopg.connect(host="127.0.0.1", port=int(PG_PORT), user="tributary", password="tributary", dbname="dev", autocommit=True)
+        self.table = table
+
+    def refresh(self):
+        return self.connection.execute(f'SELECT count(*) FROM "{self.table}"').fetchone()[0]
+
+
+def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform, redshift=None):
     """A stream, optionally the seed's technology filter, and a consumer with a new s3/csv
-    dataset. Returns (stream, consumer, dataset, producer credentials)."""
+    dataset (or, given a Redshift connection, a redshift/csv one). Returns (stream, consumer,
+    dataset, producer credentials)."""
     stream = call("POST", "/streams", {"StreamName": f"bench-{tag}-{uuid.uuid4().hex[:6]}", "ShardCount": shards}, expect=(202,))
     created.streams.append(stream["StreamId"])
     wait_job(stream["Job"]["JobId"])
@@ -119,6 +154,9 @@ def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_tra
         "CreateDataset": True,
         "DatasetConfiguration": {"DatasetName": f"bench_{tag}_{uuid.uuid4().hex[:8]}", "Domain": "bench", "FileType": "csv"},
     }
+    if redshift:
+        body["TargetLocation"] = "redshift"
+        body["DatasetConfiguration"].update(Schema=REDSHIFT_SCHEMA, Redshift=redshift)
     if with_transform:
         transform = call(
             "POST",
@@ -285,17 +323,17 @@ def wait_for_api(timeout=120):
     raise SystemExit("the API did not answer again")
 
 
-def backlog(created, label, n, size, shards, with_transform, timeout):
+def backlog(created, label, n, size, shards, with_transform, timeout, redshift=None):
     pidfile, hold, moto = (os.environ.get(v) for v in ("TRIBUTARY_LOCAL_PIDFILE", "TRIBUTARY_LOCAL_HOLD", "TRIBUTARY_MOTO_URL"))
     if not (pidfile and hold and moto):
         log(f"{label}: skipped (needs bench/run.sh's supervisor)")
         return None
     tag = uuid.uuid4().hex[:6]
     log(f"{label}: setting up ({shards} shards, BufferSize 5, BufferInterval 1)")
-    _stream, _consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform)
+    _stream, _consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform, redshift)
     records = make_records(n, size, tag)
     total_bytes = sum(len(r) for r in records)
-    tally = S3Tally(s3_client(), dataset["Location"])
+    tally = RowTally(dataset["Redshift"]["TableName"]) if redshift else S3Tally(s3_client(), dataset["Location"])
     Path(hold).touch()
     pid = int(Path(pidfile).read_text())
     os.kill(pid, signal.SIGTERM)
@@ -369,7 +407,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's last record")
     parser.add_argument("--backlog-records", type=int, default=100000, help="records drained without transform")
     parser.add_argument("--backlog-transform-records", type=int, default=20000, help="records drained through the seed filter")
-    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "backlog", "latency"])
+    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "backlog", "redshift", "latency"])
     args = parser.parse_args()
 
     created = Created()
@@ -384,6 +422,12 @@ def main():
         if "backlog" not in args.skip:
             for label, n, transform in (("no transform", args.backlog_records, False), ("seed filter (Python)", args.backlog_transform_records, True)):
                 row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout)
+                if row:
+                    drains.append(row)
+        if "redshift" not in args.skip and PG_PORT:
+            connection = redshift_connection()
+            for label, n, transform in (("no transform, into Redshift", args.backlog_records, False), ("seed filter (Python), into Redshift", args.backlog_transform_records, True)):
+                row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout, connection)
                 if row:
                     drains.append(row)
         if "latency" not in args.skip:
@@ -405,7 +449,7 @@ def main():
                 print(f"<!-- {r['label']}: {r['delivered']} of {r['records']} delivered, {r['foreign']} foreign lines -->")
         print()
     if drains:
-        print(f"### Backlog drain Kinesis -> S3 ({args.shards} shards, BufferSize 5 MiB, BufferInterval 1 s): records put while tributary-local was stopped")
+        print(f"### Backlog drain Kinesis -> S3 (and -> Redshift: PostgreSQL) ({args.shards} shards, BufferSize 5 MiB, BufferInterval 1 s): records put while tributary-local was stopped")
         print()
         print("| consumer | records | record bytes | MiB | drained in (s) | delivered (rec/s) | delivered (MiB/s) |")
         print("|---|---|---|---|---|---|---|")

@@ -2,7 +2,8 @@
 # `make bench`: cold starts of the handler binaries against a bare lambda_runtime echo
 # binary, then AWS requests per API operation, peak RSS, transforms and delivery against a
 # stack of its own (bench ports: the local AWS endpoint started apart, tributary-local under
-# a loop that starts it again unless held, for the backlog-drain benchmark). Prints Markdown
+# a loop that starts it again unless held, for the backlog-drain benchmark; PostgreSQL on
+# :5599 for the drain into a Redshift dataset). Prints Markdown
 # tables for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ export TRIBUTARY_API_URL=http://127.0.0.1:3200 TRIBUTARY_AWS_ENDPOINT=http://127
 export TRIBUTARY_MOTO_URL=http://127.0.0.1:4799
 export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-bench.pid"
 export TRIBUTARY_LOCAL_HOLD="$PWD/.local/tributary-local-bench.hold"
+export TRIBUTARY_BENCH_PG_PORT=5599
+bash infra/local/postgres.sh start $TRIBUTARY_BENCH_PG_PORT
 mkdir -p .local/logs
 rm -f "$TRIBUTARY_LOCAL_HOLD"
 MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/python infra/local/moto_server.py -H 127.0.0.1 -p $TRIBUTARY_MOTO_PORT > .local/logs/moto-bench.log 2>&1 &
@@ -36,6 +39,7 @@ stop() {
   wait "$loop_pid" 2>/dev/null
   kill "$moto_pid" 2>/dev/null; wait "$moto_pid" 2>/dev/null
   rm -f "$stop_file" "$TRIBUTARY_LOCAL_PIDFILE"
+  bash infra/local/postgres.sh stop $TRIBUTARY_BENCH_PG_PORT
 }
 trap stop EXIT
 for _ in $(seq 1 240); do

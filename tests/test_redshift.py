@@ -246,6 +246,33 @@ def test_a_parquet_dataset_loads_json_records_by_column_name(api, aws, streams, 
     assert resources.get_dataset(consumer["DatasetId"])["RowCount"] == len(kept)
 
 
+def test_a_redshift_consumers_buffering_and_transform_change_in_place(api, aws, streams, resources, secret):
+    stream = streams.create(unique_name("rs-patch"))
+    stream_id = stream["StreamId"]
+    transform = resources.create_transform(stream_id, TECHNOLOGY_FILTER, FunctionName=f"rs-patch-{uuid.uuid4().hex[:6]}")
+    name = unique_dataset_name("rs_patch")
+    consumer = resources.create_consumer(stream_id, redshift_consumer(secret, name=name, schema=SEED_SCHEMA))
+    path = f"/streams/{stream_id}/consumers/{consumer['ConsumerId']}"
+    accepted = assert_accepted(api.patch(path, {"BufferInterval": 1, "TransformId": transform["TransformId"]}))
+    assert_job_succeeded(api, accepted["Job"]["JobId"])
+    patched = wait_for_status(api, path, "ACTIVE")
+    assert patched["BufferInterval"] == 1 and patched["TransformId"] == transform["TransformId"], patched
+
+    description = aws("firehose").describe_delivery_stream(DeliveryStreamName=consumer["DeliveryStreamName"])["DeliveryStreamDescription"]
+    destination = description["Destinations"][0]["RedshiftDestinationDescription"]
+    assert destination["S3DestinationDescription"]["BufferingHints"]["IntervalInSeconds"] == 1, destination
+    assert destination["ProcessingConfiguration"]["Enabled"] is True, destination
+    assert destination["CopyCommand"]["DataTableName"] == name.lower(), destination
+
+    # the transform now filters what is loaded (the local delivery reads configurations every second)
+    time.sleep(3)
+    lines = ["1,Initech,1.50,TECHNOLOGY\n", "2,Gringotts,2.50,FINANCIAL\n", "3,Hooli,3.50,TECHNOLOGY\n"]
+    put_records_batched(aws("kinesis"), kinesis_name_from_arn(stream["StreamARN"]), lines)
+    rows = wait_for_rows(name.lower(), 2, ("id", "company"))
+    time.sleep(2)
+    assert sorted(rows_of(name.lower(), ("id", "company"))) == [(1, "Initech"), (3, "Hooli")]
+
+
 # --------------------------------------------------------------------------------------------
 # faults during delivery
 # --------------------------------------------------------------------------------------------

@@ -425,6 +425,27 @@ mod tests {
     }
 
     #[test]
+    fn given_a_redshift_destination_when_the_role_is_written_then_it_reads_only_its_secret() {
+        let mut redshift = spec();
+        redshift.redshift = Some(RedshiftLoad {
+            jdbc_url: "jdbc:redshift://c:5439/dev".into(),
+            table: "trades".into(),
+            columns: vec!["id".into(), "price".into()],
+            copy_options: RedshiftLoad::copy_options(crate::model::FileType::Csv).into(),
+            secret_arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:tributary/redshift/x".into(),
+            retry_seconds: 60,
+        });
+        let policy: serde_json::Value = serde_json::from_str(&redshift.role_policy()).unwrap();
+        let secret_statements: Vec<_> = policy["Statement"].as_array().unwrap().iter().filter(|s| s["Action"][0] == "secretsmanager:GetSecretValue").collect();
+        assert_eq!(secret_statements.len(), 1);
+        assert_eq!(secret_statements[0]["Resource"], "arn:aws:secretsmanager:us-east-1:123456789012:secret:tributary/redshift/x");
+        let copy = redshift.redshift.as_ref().unwrap().copy_command();
+        assert_eq!(copy.data_table_columns(), Some("id,price"));
+        assert_eq!(copy.copy_options(), Some("CSV"));
+        assert!(!spec().role_policy().contains("secretsmanager"));
+    }
+
+    #[test]
     fn given_no_transform_when_the_role_is_written_then_it_cannot_invoke_functions() {
         let policy = spec().role_policy();
         assert!(!policy.contains("lambda:InvokeFunction"));

@@ -33,7 +33,7 @@ postgres:
 aws: venv
 	MOTO_PORT=4566 $(VENV)/bin/python infra/local/moto_server.py -H 127.0.0.1 -p 4599
 
-## The seed's use case against a running `make up`; prints both datasets.
+## The seed's use case against a running `make up`; prints its datasets and the Redshift table.
 demo: venv
 	$(VENV)/bin/python scripts/demo.py
 

@@ -3,12 +3,16 @@
 One stream, the seed's two filter transforms (tests/seed/*.py, verbatim), two consumers
 (finance-data-consumer, technology-data-consumer) that each create a dataset
 (my_financial_streaming_data, my_technical_streaming_data) and deliver through their filter;
-the producer pushes a CSV exactly like the seed's boto3 script (one put_record per line,
-PartitionKey=str(hash(line))) with the credentials the stream hands out; then the demo waits
-for the delivery, prints both datasets and their error records, and deletes what it created.
+and a third consumer (technology-warehouse-consumer) that loads the technology filter's
+records into a Redshift table (my_technical_warehouse, in the PostgreSQL that `make up`
+starts on :5439, with a Secrets Manager secret the demo creates); the producer pushes a CSV
+exactly like the seed's boto3 script (one put_record per line, PartitionKey=str(hash(line)))
+with the credentials the stream hands out; then the demo waits for the delivery, prints the
+datasets, their error records and the table's rows, and deletes what it created.
 
 Environment: TRIBUTARY_API_URL (default http://127.0.0.1:3000), TRIBUTARY_AWS_ENDPOINT
-(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token).
+(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token), TRIBUTARY_DEMO_PG_PORT
+(default 5439).
 """
 import base64
 import json
@@ -20,6 +24,7 @@ import uuid
 from pathlib import Path
 
 import boto3
+import psycopg
 import requests
 
 API = os.environ.get("TRIBUTARY_API_URL", "http://127.0.0.1:3000").rstrip("/")
@@ -28,6 +33,14 @@ TOKEN = os.environ.get("TRIBUTARY_TOKEN", "dev-token")
 SEED = Path(__file__).resolve().parent.parent / "tests" / "seed"
 JOB_TIMEOUT = 180
 DELIVERY_TIMEOUT = 120
+PG_PORT = int(os.environ.get("TRIBUTARY_DEMO_PG_PORT", "5439"))
+PG_CREDENTIALS = {"username": "tributary", "password": "tributary"}
+WAREHOUSE_SCHEMA = [
+    {"Name": "id", "Type": "int"},
+    {"Name": "company", "Type": "string"},
+    {"Name": "price", "Type": "decimal(10,2)"},
+    {"Name": "sector", "Type": "string"},
+]
 
 CSV = """id,company,price,sector
 1,Initech,10.5,TECHNOLOGY
@@ -120,6 +133,11 @@ def dataset_view(s3, dataset):
     return lines, errors
 
 
+def table_rows(table):
+    with psycopg.connect(host="127.0.0.1", port=PG_PORT, user=PG_CREDENTIALS["username"], password=PG_CREDENTIALS["password"], dbname="dev") as conn:
+        return conn.execute(f'SELECT id, company, price, sector FROM "{table}" ORDER BY id').fetchall()
+
+
 def produce(creds, csv_path):
     """The seed's producer script, with endpoint_url from the credentials."""
     data_records = []
@@ -146,8 +164,9 @@ def produce(creds, csv_path):
 
 def main():
     s3 = boto3.client("s3", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo")
+    secrets = boto3.client("secretsmanager", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo")
     run = uuid.uuid4().hex[:6]
-    created = {"stream": None, "transforms": [], "consumers": [], "datasets": []}
+    created = {"stream": None, "transforms": [], "consumers": [], "datasets": [], "secret": None}
     ok = False
     try:
         say(f"API {API}, AWS endpoint {AWS}")
@@ -160,7 +179,7 @@ def main():
         sid = stream["StreamId"]
         say(f"stream My-Stream-{run} is ACTIVE ({sid})")
 
-        consumers = {}
+        consumers, transform_of = {}, {}
         for sector, seed_file, function, consumer_name, dataset_name in (
             ("FINANCIAL", "filter_financial.py", "filter-by-financial-sector", "finance-data-consumer", "my_financial_streaming_data"),
             ("TECHNOLOGY", "filter_technology.py", "filter-by-technology-sector", "technology-data-consumer", "my_technical_streaming_data"),
@@ -197,6 +216,33 @@ def main():
             dataset = call("GET", f"/datasets/{consumer['DatasetId']}", expect=(200,))
             consumers[sector] = (consumer_name, dataset)
             say(f"consumer {consumer_name} is ACTIVE, delivering to {dataset_name} at {dataset['Location']}")
+            transform_of[sector] = transform["TransformId"]
+
+        # the technology records, loaded into a Redshift table as well
+        created["secret"] = secrets.create_secret(Name=f"tributary/redshift/demo-{run}", SecretString=json.dumps(PG_CREDENTIALS))["ARN"]
+        warehouse = start_and_wait(
+            f"/streams/{sid}/consumers",
+            {
+                "ConsumerName": "technology-warehouse-consumer",
+                "BufferSize": 1,
+                "BufferInterval": 0,
+                "TargetLocation": "redshift",
+                "TransformId": transform_of["TECHNOLOGY"],
+                "CreateDataset": True,
+                "DatasetConfiguration": {
+                    "DatasetName": "my_technical_warehouse",
+                    "Domain": f"demo_{run}",
+                    "FileType": "csv",
+                    "Schema": WAREHOUSE_SCHEMA,
+                    "Redshift": {"JdbcUrl": f"jdbc:redshift://127.0.0.1:{PG_PORT}/dev", "Database": "dev", "SecretId": created["secret"]},
+                },
+            },
+            "technology-warehouse-consumer",
+            lambda a: created["consumers"].append(a["ConsumerId"]),
+        )
+        created["datasets"].append(warehouse["DatasetId"])
+        warehouse_table = call("GET", f"/datasets/{warehouse['DatasetId']}", expect=(200,))["Redshift"]["TableName"]
+        say(f"consumer technology-warehouse-consumer is ACTIVE, loading into table {warehouse_table} at 127.0.0.1:{PG_PORT}")
 
         linked = call("GET", f"/streams/{sid}?request_type=get_datasets", expect=(200,))["Datasets"]
         say(f"datasets of the stream: {', '.join(d['DatasetName'] for d in linked)}")
@@ -218,11 +264,12 @@ def main():
         deadline = time.monotonic() + DELIVERY_TIMEOUT
         while True:
             views = {s: dataset_view(s3, dataset) for s, (_, dataset) in consumers.items()}
+            rows = table_rows(warehouse_table)
             done = all(
                 sorted(views[s][0]) == expected[s]
                 and sorted(base64.b64decode(r["rawData"]).decode("utf-8") for _, r in views[s][1]) == failed
                 for s in consumers
-            )
+            ) and len(rows) == len(expected["TECHNOLOGY"])
             if done or time.monotonic() > deadline:
                 break
             time.sleep(1)
@@ -237,9 +284,14 @@ def main():
             for key, record in errors:
                 raw = base64.b64decode(record["rawData"]).decode("utf-8").rstrip("\n")
                 print(f"   {record.get('errorCode')}: {raw!r}  ({key.split('/')[2]})")
+        warehouse_dataset = call("GET", f"/datasets/{warehouse['DatasetId']}", expect=(200,))
+        print()
+        print(f"== {warehouse_table} (consumer technology-warehouse-consumer), RowCount {warehouse_dataset.get('RowCount')}")
+        for row in rows:
+            print("   " + " | ".join(str(value) for value in row))
         print()
         if done:
-            say("each dataset holds exactly its sector's records; the header and the unknown sector are error records")
+            say("each dataset holds exactly its sector's records, the table the technology ones; the header and the unknown sector are error records")
             ok = True
         else:
             say(f"delivery incomplete after {DELIVERY_TIMEOUT}s (expected {expected}, errors {failed})")
@@ -258,6 +310,8 @@ def main():
             delete(f"/streams/{sid}", f"stream {sid}")
         for did in created["datasets"]:
             delete(f"/datasets/{did}", f"dataset {did}")
+        if created["secret"]:
+            secrets.delete_secret(SecretId=created["secret"], ForceDeleteWithoutRecovery=True)
     return 0 if ok else 1
 
 

@@ -252,15 +252,24 @@ fn role_not_yet_usable(error: &AwsError) -> bool {
     error.is("InvalidArgumentException") && error.message.contains("role")
 }
 
+/// The S3 members every destination configuration and update restates: four SDK builder
+/// types with the same setters.
+macro_rules! s3_members {
+    ($builder:expr, $spec:expr) => {
+        $builder
+            .role_arn(&$spec.role_arn)
+            .bucket_arn(format!("arn:aws:s3:::{}", $spec.bucket))
+            .prefix($spec.data_prefix())
+            .error_output_prefix($spec.error_output_prefix())
+            .buffering_hints($spec.buffering_hints())
+            // Parquet compresses inside the file; Firehose wants UNCOMPRESSED around it.
+            .compression_format(CompressionFormat::Uncompressed)
+    };
+}
+
 /// The intermediate bucket of a Redshift destination: the dataset's prefixes.
 fn intermediate_s3(spec: &DeliverySpec) -> S3DestinationConfiguration {
-    S3DestinationConfiguration::builder()
-        .role_arn(&spec.role_arn)
-        .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
-        .prefix(spec.data_prefix())
-        .error_output_prefix(spec.error_output_prefix())
-        .buffering_hints(spec.buffering_hints())
-        .compression_format(CompressionFormat::Uncompressed)
+    s3_members!(S3DestinationConfiguration::builder(), spec)
         .build()
         .expect("role and bucket are set")
 }
@@ -304,14 +313,7 @@ pub async fn create(firehose: &Firehose, spec: &DeliverySpec) -> Result<(), AwsE
 }
 
 fn extended_s3_destination(spec: &DeliverySpec) -> ExtendedS3DestinationConfiguration {
-    ExtendedS3DestinationConfiguration::builder()
-        .role_arn(&spec.role_arn)
-        .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
-        .prefix(spec.data_prefix())
-        .error_output_prefix(spec.error_output_prefix())
-        .buffering_hints(spec.buffering_hints())
-        // Parquet compresses inside the file; Firehose wants UNCOMPRESSED around it.
-        .compression_format(CompressionFormat::Uncompressed)
+    s3_members!(ExtendedS3DestinationConfiguration::builder(), spec)
         .processing_configuration(spec.processing())
         .set_data_format_conversion_configuration(spec.conversion())
         .build()
@@ -364,29 +366,12 @@ pub async fn update(firehose: &Firehose, spec: &DeliverySpec, version_id: &str, 
                 .copy_command(load.copy_command())
                 .secrets_manager_configuration(load.secret(&spec.role_arn))
                 .retry_options(load.retry_options())
-                .s3_update(
-                    S3DestinationUpdate::builder()
-                        .role_arn(&spec.role_arn)
-                        .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
-                        .prefix(spec.data_prefix())
-                        .error_output_prefix(spec.error_output_prefix())
-                        .compression_format(CompressionFormat::Uncompressed)
-                        .buffering_hints(spec.buffering_hints())
-                        .build(),
-                )
+                .s3_update(s3_members!(S3DestinationUpdate::builder(), spec).build())
                 .processing_configuration(spec.processing())
                 .build(),
         ),
         None => request.extended_s3_destination_update(
-            ExtendedS3DestinationUpdate::builder()
-                .role_arn(&spec.role_arn)
-                .bucket_arn(format!("arn:aws:s3:::{}", spec.bucket))
-                .prefix(spec.data_prefix())
-                .error_output_prefix(spec.error_output_prefix())
-                .compression_format(CompressionFormat::Uncompressed)
-                .buffering_hints(spec.buffering_hints())
-                .processing_configuration(spec.processing())
-                .build(),
+            s3_members!(ExtendedS3DestinationUpdate::builder(), spec).processing_configuration(spec.processing()).build(),
         ),
     };
     request

@@ -19,7 +19,7 @@
 
 Prints Markdown tables. Cleans up what it created.
 Environment: TRIBUTARY_API_URL (default http://127.0.0.1:3000), TRIBUTARY_AWS_ENDPOINT
-(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token).
+(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token), TRIBUTARY_TENANT (its tenant, default dev).
 """
 import argparse
 import os
@@ -38,6 +38,7 @@ import requests
 API = os.environ.get("TRIBUTARY_API_URL", "http://127.0.0.1:3000").rstrip("/")
 AWS = os.environ.get("TRIBUTARY_AWS_ENDPOINT", "http://127.0.0.1:4566").rstrip("/")
 TOKEN = os.environ.get("TRIBUTARY_TOKEN", "dev-token")
+TENANT = os.environ.get("TRIBUTARY_TENANT", "dev")  # the token's tenant: it owns the Redshift secret
 SEED_FILTER = (Path(__file__).resolve().parent.parent / "tests" / "seed" / "filter_technology.py").read_text()
 JOB_TIMEOUT = 300
 MIB = 1024 * 1024
@@ -121,7 +122,8 @@ def redshift_connection():
     """A secret with the bench PostgreSQL's credentials; the Redshift member of a dataset."""
     secrets = boto3.client("secretsmanager", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench")
     name = f"tributary/redshift/bench-{uuid.uuid4().hex[:8]}"
-    arn = secrets.create_secret(Name=name, SecretString='{"username": "tributary", "password": "tributary"}')["ARN"]
+    arn = secrets.create_secret(Name=name, SecretString='{"username": "tributary", "password": "tributary"}',
+                                Tags=[{"Key": "tributary:tenant", "Value": TENANT}])["ARN"]
     return {"JdbcUrl": f"jdbc:redshift://127.0.0.1:{PG_PORT}/dev", "Database": "dev", "SecretId": arn}
 
 

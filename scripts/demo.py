@@ -11,7 +11,7 @@ with the credentials the stream hands out; then the demo waits for the delivery,
 datasets, their error records and the table's rows, and deletes what it created.
 
 Environment: TRIBUTARY_API_URL (default http://127.0.0.1:3000), TRIBUTARY_AWS_ENDPOINT
-(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token), TRIBUTARY_DEMO_PG_PORT
+(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token), TRIBUTARY_TENANT (its tenant, default dev), TRIBUTARY_DEMO_PG_PORT
 (default 5439).
 """
 import base64
@@ -30,6 +30,7 @@ import requests
 API = os.environ.get("TRIBUTARY_API_URL", "http://127.0.0.1:3000").rstrip("/")
 AWS = os.environ.get("TRIBUTARY_AWS_ENDPOINT", "http://127.0.0.1:4566").rstrip("/")
 TOKEN = os.environ.get("TRIBUTARY_TOKEN", "dev-token")
+TENANT = os.environ.get("TRIBUTARY_TENANT", "dev")  # the token's tenant: it owns the Redshift secret
 SEED = Path(__file__).resolve().parent.parent / "tests" / "seed"
 JOB_TIMEOUT = 180
 DELIVERY_TIMEOUT = 120
@@ -219,7 +220,8 @@ def main():
             transform_of[sector] = transform["TransformId"]
 
         # the technology records, loaded into a Redshift table as well
-        created["secret"] = secrets.create_secret(Name=f"tributary/redshift/demo-{run}", SecretString=json.dumps(PG_CREDENTIALS))["ARN"]
+        created["secret"] = secrets.create_secret(Name=f"tributary/redshift/demo-{run}", SecretString=json.dumps(PG_CREDENTIALS),
+                                                Tags=[{"Key": "tributary:tenant", "Value": TENANT}])["ARN"]
         warehouse = start_and_wait(
             f"/streams/{sid}/consumers",
             {

@@ -101,10 +101,11 @@ def secrets(aws):
     client = aws("secretsmanager")
     created = []
 
-    def create(value=None):
+    def create(value=None, tenant="dev"):
         name = f"tributary/redshift/it-{uuid.uuid4().hex[:10]}"
         value = value if value is not None else {"username": PG_USER, "password": PG_PASSWORD, "engine": "redshift", "port": PG_PORT}
-        arn = client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
+        tags = [{"Key": "tributary:tenant", "Value": tenant}] if tenant else []
+        arn = client.create_secret(Name=name, SecretString=json.dumps(value), Tags=tags)["ARN"]
         created.append(arn)
         return arn
 
@@ -434,6 +435,13 @@ def test_a_redshift_dataset_needs_its_connection_and_columns(api):
 
 def test_an_unknown_secret_is_named(api):
     assert_refused(api, dataset_body(TargetLocation="redshift", Schema=SEED_SCHEMA, Redshift=connection("tributary/redshift/no-such-secret")), "Redshift.SecretId", "no secret")
+
+
+@pytest.mark.parametrize("tenant", [None, "other"], ids=["untagged", "another-tenants"])
+def test_a_secret_that_is_not_the_tenants_is_refused(api, secrets, tenant):
+    """Tributary reads secrets with its own role: a tenant may name only secrets tagged as theirs."""
+    arn = secrets(tenant=tenant)
+    assert_refused(api, dataset_body(TargetLocation="redshift", Schema=SEED_SCHEMA, Redshift=connection(arn)), "Redshift.SecretId", "tributary:tenant")
 
 
 def test_a_secret_without_credentials_is_named(api, secrets):

@@ -136,6 +136,9 @@ pub enum RedshiftError {
     SecretNotFound(String),
     #[error("{0}")]
     NotCredentials(String),
+    /// The secret is not tagged as the tenant's.
+    #[error("{0}")]
+    NotTenants(String),
     #[error(transparent)]
     Aws(#[from] AwsError),
     /// The server could not be reached (or answered nothing): may pass.
@@ -158,6 +161,27 @@ impl RedshiftError {
             _ => false,
         }
     }
+}
+
+/// The tag that gives a secret to a tenant: a dataset may name only its tenant's secrets,
+/// since Tributary reads them with its own role.
+pub const TENANT_TAG: &str = "tributary:tenant";
+
+/// Reads a secret a tenant names for a new dataset: it must be tagged as theirs
+/// ([`TENANT_TAG`]) and hold credentials. Returns its ARN and the credentials.
+pub async fn tenant_credentials(secrets: &Secrets, secret_id: &str, tenant: &str) -> Result<(String, Credentials), RedshiftError> {
+    let described = match secrets.describe_secret().secret_id(secret_id).send().await {
+        Ok(described) => described,
+        Err(e) => {
+            let error = AwsError::from_sdk("secretsmanager:DescribeSecret", e);
+            return Err(if error.is("ResourceNotFoundException") { RedshiftError::SecretNotFound(secret_id.into()) } else { error.into() });
+        }
+    };
+    let owner = described.tags().iter().find(|t| t.key() == Some(TENANT_TAG)).and_then(|t| t.value());
+    if owner != Some(tenant) {
+        return Err(RedshiftError::NotTenants(format!("the secret must carry the tag {TENANT_TAG} = {tenant}")));
+    }
+    credentials(secrets, described.arn().unwrap_or(secret_id)).await
 }
 
 /// Reads the secret (a name or an ARN); returns its ARN and the credentials in it.

@@ -57,7 +57,7 @@ impl Api {
             self.usable_transform(change.tenant, stream_id, transform_id).await?;
         }
         if let DatasetChoice::Create(definition) = &mut parsed.dataset {
-            self.verify_redshift(definition, "DatasetConfiguration.").await?;
+            self.verify_redshift(change.tenant, definition, "DatasetConfiguration.").await?;
         }
         let mut job = Job::new(change.tenant, Operation::CreateConsumer, "", None);
         let (dataset, created_dataset) = match &parsed.dataset {

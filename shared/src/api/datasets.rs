@@ -24,7 +24,7 @@ impl Api {
 
     pub(super) async fn create_dataset(&self, mut change: Change<'_>, request: &ApiRequest) -> ApiResult {
         let mut parsed = DatasetRequest::parse(&request.body).map_err(ApiError::invalid)?;
-        self.verify_redshift(&mut parsed, "").await?;
+        self.verify_redshift(change.tenant, &mut parsed, "").await?;
         let mut job = Job::new(change.tenant, Operation::CreateDataset, "", None);
         let dataset = parsed.into_dataset(change.tenant, &job.job_id, &self.settings.data_bucket);
         job.resource_id = dataset.dataset_id.clone();
@@ -48,16 +48,19 @@ impl Api {
 
     /// A Redshift dataset's connection is checked before anything is written: the secret
     /// must hold credentials the database takes, and an existing table must take the
-    /// Schema's columns (the workflow creates a missing one). The secret is recorded by ARN.
-    pub(super) async fn verify_redshift(&self, request: &mut DatasetRequest, prefix: &str) -> Result<(), ApiError> {
+    /// Schema's columns (the workflow creates a missing one). The secret must be tagged as
+    /// the tenant's, and is recorded by ARN.
+    pub(super) async fn verify_redshift(&self, tenant: &str, request: &mut DatasetRequest, prefix: &str) -> Result<(), ApiError> {
         let Some(target) = request.redshift.as_mut() else { return Ok(()) };
         let field = |name: &str| format!("{prefix}{name}");
-        let (arn, credentials) = match redshift::credentials(&self.secrets, &target.secret_arn).await {
+        let (arn, credentials) = match redshift::tenant_credentials(&self.secrets, &target.secret_arn, tenant).await {
             Ok(found) => found,
             Err(RedshiftError::SecretNotFound(id)) => {
                 return Err(ApiError::invalid_field(&field("Redshift.SecretId"), &format!("no secret {id} in Secrets Manager")))
             }
-            Err(RedshiftError::NotCredentials(problem)) => return Err(ApiError::invalid_field(&field("Redshift.SecretId"), &problem)),
+            Err(RedshiftError::NotCredentials(problem) | RedshiftError::NotTenants(problem)) => {
+                return Err(ApiError::invalid_field(&field("Redshift.SecretId"), &problem))
+            }
             Err(other) => return Err(ApiError::unavailable(other)),
         };
         target.secret_arn = arn;

@@ -25,6 +25,7 @@ impl From<RedshiftError> for TaskError {
             RedshiftError::Aws(aws) => return aws.clone().into(),
             RedshiftError::SecretNotFound(_) => "SecretNotFound",
             RedshiftError::NotCredentials(_) => "SecretNotCredentials",
+            RedshiftError::NotTenants(_) => "SecretNotTenants",
             RedshiftError::Refused { .. } => "RedshiftConnectionRefused",
             RedshiftError::Mismatch { .. } => "TableColumnMismatch",
             RedshiftError::Unreachable(_) | RedshiftError::Query(_) => "RedshiftQueryFailed",

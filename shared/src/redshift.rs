@@ -198,7 +198,13 @@ pub async fn credentials(secrets: &Secrets, secret_id: &str) -> Result<(String, 
     Ok((answer.arn.unwrap_or_else(|| secret_id.to_string()), credentials))
 }
 
+/// Built once per process: parsing the system's root certificates takes milliseconds.
 fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
+    static TLS: std::sync::OnceLock<tokio_postgres_rustls::MakeRustlsConnect> = std::sync::OnceLock::new();
+    TLS.get_or_init(build_tls).clone()
+}
+
+fn build_tls() -> tokio_postgres_rustls::MakeRustlsConnect {
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());

@@ -45,7 +45,7 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     wait_for_gone,
     wait_for_status,
 )
-from test_delivery import DELIVERY_TIMEOUT, seed_csv, sector_of
+from test_delivery import DELIVERY_TIMEOUT, restart_tributary_local, seed_csv, sector_of
 
 PG_PORT = int(os.environ.get("TRIBUTARY_TEST_PG_PORT", "5499"))
 PG_USER, PG_PASSWORD, PG_DATABASE = "tributary", "tributary", "dev"
@@ -314,6 +314,29 @@ def test_records_put_while_the_database_is_down_are_loaded_when_it_returns(api, 
     assert not [k for k, _ in list_objects(s3, dataset["ErrorLocation"]) if "/manifests/" in k]
 
 
+def test_tributary_local_restarted_while_a_load_is_retried_loses_and_repeats_nothing(api, aws, streams, resources, secret):
+    """A crash while the database is down: the batch was never loaded nor checkpointed, so the
+    restarted delivery reads it again and loads it once the database is back."""
+    stream = streams.create(unique_name("rs-crash"))
+    name = unique_dataset_name("rs_crash")
+    consumer = resources.create_consumer(stream["StreamId"], redshift_consumer(secret, name=name, schema=[{"Name": "line", "Type": "string"}]))
+    dataset = resources.get_dataset(consumer["DatasetId"])
+    kinesis, s3 = aws("kinesis"), aws("s3")
+    tag = uuid.uuid4().hex[:8]
+    want = [f"crash-{tag}-{i}\n" for i in range(100)]
+    postgres("stop")
+    try:
+        put_records_batched(kinesis, kinesis_name_from_arn(stream["StreamARN"]), want)
+        poll(lambda: len(list_objects(s3, dataset["Location"])), lambda n: n >= 1, DELIVERY_TIMEOUT, 0.5, "the intermediate object")
+        restart_tributary_local()
+    finally:
+        postgres("start")
+    rows = wait_for_rows(name.lower(), len(want), ("line",), what="the batch, after the restart and the database's return")
+    time.sleep(2)
+    rows = rows_of(name.lower(), ("line",))
+    assert collections.Counter(r[0] for r in rows) == collections.Counter(line.rstrip("\n") for line in want)
+
+
 def test_a_load_that_fails_for_the_whole_retry_duration_is_skipped_with_a_manifest(api, aws, streams, resources, secret):
     stream = streams.create(unique_name("rs-skip"))
     schema = [{"Name": "n", "Type": "int"}, {"Name": "label", "Type": "string"}]
@@ -457,6 +480,11 @@ def test_credentials_the_database_refuses_are_named(api, secrets):
 def test_an_unknown_database_is_named(api, secret):
     redshift = connection(secret, JdbcUrl=f"jdbc:redshift://127.0.0.1:{PG_PORT}/nosuchdb", Database="nosuchdb")
     assert_refused(api, dataset_body(TargetLocation="redshift", Schema=SEED_SCHEMA, Redshift=redshift), "Redshift.Database")
+
+
+def test_a_table_in_a_schema_that_does_not_exist_is_named(api, secret):
+    redshift = connection(secret, TableName="no_such_schema.trades")
+    assert_refused(api, dataset_body(TargetLocation="redshift", Schema=SEED_SCHEMA, Redshift=redshift), "Redshift.TableName", "no_such_schema")
 
 
 def test_a_cluster_that_does_not_answer_is_named(api, secret):

@@ -147,6 +147,8 @@ pub enum RedshiftError {
     /// The server refused the credentials or the database (`code` is the SQLSTATE).
     #[error("the database refused the connection: {message}")]
     Refused { code: String, message: String },
+    #[error("the database has no schema {0}")]
+    NoSchema(String),
     #[error("the table {table} does not take the dataset's columns: {}", problems.join("; "))]
     Mismatch { table: String, problems: Vec<String> },
     #[error("{0}")]
@@ -382,6 +384,12 @@ pub async fn prepare_table(client: &Client, table: &TableName, columns: &[Column
             return Ok(true);
         }
         return Err(RedshiftError::Mismatch { table: table.to_string(), problems });
+    }
+    if let Some(schema) = &table.schema {
+        let found = client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1::text", &[schema]).await.map_err(query_error)?;
+        if found.is_empty() {
+            return Err(RedshiftError::NoSchema(schema.clone()));
+        }
     }
     let Some(dataset_id) = create_for else { return Ok(false) };
     let definition: Vec<String> = columns.iter().map(|c| format!("\"{}\" {}", c.name.to_ascii_lowercase(), sql_type(&c.column_type))).collect();

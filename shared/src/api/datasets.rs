@@ -78,6 +78,7 @@ impl Api {
         match redshift::prepare_table(&client, &target.table(), &request.schema, None).await {
             Ok(_) => Ok(()),
             Err(error @ RedshiftError::Mismatch { .. }) => Err(ApiError::invalid_field(&field("Schema"), &error.to_string())),
+            Err(error @ RedshiftError::NoSchema(_)) => Err(ApiError::invalid_field(&field("Redshift.TableName"), &error.to_string())),
             Err(other) => Err(ApiError::unavailable(other)),
         }
     }

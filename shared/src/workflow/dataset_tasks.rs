@@ -28,6 +28,7 @@ impl From<RedshiftError> for TaskError {
             RedshiftError::NotTenants(_) => "SecretNotTenants",
             RedshiftError::Refused { .. } => "RedshiftConnectionRefused",
             RedshiftError::Mismatch { .. } => "TableColumnMismatch",
+            RedshiftError::NoSchema(_) => "RedshiftSchemaNotFound",
             RedshiftError::Unreachable(_) | RedshiftError::Query(_) => "RedshiftQueryFailed",
         };
         TaskError::failed(code, error.to_string())

@@ -386,6 +386,19 @@ def test_a_redshift_dataset_creates_its_table_and_its_delete_drops_it(api, resou
     assert not table_exists(name.lower()), "the table Tributary created outlived its dataset"
 
 
+def test_a_consumer_of_an_existing_redshift_dataset_recreates_a_dropped_table(api, aws, streams, resources, secret):
+    name = unique_dataset_name("rs_shared")
+    dataset = resources.create_dataset(dataset_body(name, TargetLocation="redshift", FileType="csv", Schema=[{"Name": "line", "Type": "string"}], Redshift=connection(secret)))
+    sql(f'DROP TABLE "{name.lower()}"')
+    stream = streams.create(unique_name("rs-shared"))
+    body = consumer_body(TargetLocation="redshift", DatasetId=dataset["DatasetId"], BufferSize=1, BufferInterval=0)
+    del body["CreateDataset"], body["DatasetConfiguration"]
+    resources.create_consumer(stream["StreamId"], body)
+    assert table_exists(name.lower()), "the consumer's workflow did not create the missing table"
+    put_records_batched(aws("kinesis"), kinesis_name_from_arn(stream["StreamARN"]), ["a\n", "b\n"])
+    assert sorted(wait_for_rows(name.lower(), 2, ("line",))) == [("a",), ("b",)]
+
+
 def test_an_existing_table_with_the_columns_is_used_and_kept(api, resources, secret):
     table = f"it_existing_{uuid.uuid4().hex[:8]}"
     sql(f'CREATE TABLE "{table}" (id bigint, company text, price numeric(10,2), sector varchar(20), loaded_at timestamp DEFAULT now())')

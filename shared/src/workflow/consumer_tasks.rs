@@ -115,6 +115,9 @@ impl ConsumerTasks {
         let plan = self.plan(job).await?;
         if Self::owns_dataset(job, &plan.dataset) {
             self.catalog.provision(&plan.dataset).await?;
+        } else {
+            // The table of an existing dataset may have gone since: COPY needs it.
+            self.catalog.prepare_redshift_table(&plan.dataset).await?;
         }
         Ok(Value::Null)
     }

@@ -42,6 +42,12 @@ impl Catalog {
         if dataset.target_location == TargetLocation::Lakeformation {
             catalog::register_location(&self.lakeformation, dataset).await?;
         }
+        self.prepare_redshift_table(dataset).await
+    }
+
+    /// A Redshift dataset's table: created if missing (again, if someone dropped it), or
+    /// checked against the dataset's columns.
+    pub async fn prepare_redshift_table(&self, dataset: &Dataset) -> Result<(), TaskError> {
         if let Some(target) = &dataset.redshift {
             let client = redshift::open(&self.secrets, target).await?;
             redshift::prepare_table(&client, &target.table(), &dataset.schema, Some(&dataset.dataset_id)).await?;

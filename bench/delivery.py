@@ -18,8 +18,7 @@
    (list_objects_v2 every 20 ms); median and p90.
 
 Prints Markdown tables. Cleans up what it created.
-Environment: TRIBUTARY_API_URL (default http://127.0.0.1:3000), TRIBUTARY_AWS_ENDPOINT
-(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token), TRIBUTARY_TENANT (its tenant, default dev).
+Environment: as scripts/tributary_api.py says (API, AWS endpoint, token and its tenant).
 """
 import argparse
 import os
@@ -35,39 +34,15 @@ from pathlib import Path
 import boto3
 import requests
 
-API = os.environ.get("TRIBUTARY_API_URL", "http://127.0.0.1:3000").rstrip("/")
-AWS = os.environ.get("TRIBUTARY_AWS_ENDPOINT", "http://127.0.0.1:4566").rstrip("/")
-TOKEN = os.environ.get("TRIBUTARY_TOKEN", "dev-token")
-TENANT = os.environ.get("TRIBUTARY_TENANT", "dev")  # the token's tenant: it owns the Redshift secret
-SEED_FILTER = (Path(__file__).resolve().parent.parent / "tests" / "seed" / "filter_technology.py").read_text()
-JOB_TIMEOUT = 300
-MIB = 1024 * 1024
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from tributary_api import API, AWS, TENANT, TOKEN, call, delete, session, wait_job  # noqa: E402  (after the path)
 
-session = requests.Session()
-session.headers.update({"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, application/problem+json"})
+SEED_FILTER = (Path(__file__).resolve().parent.parent / "tests" / "seed" / "filter_technology.py").read_text()
+MIB = 1024 * 1024
 
 
 def log(message):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def call(method, path, body=None, expect=(200, 202)):
-    resp = session.request(method, API + path, json=body, timeout=60)
-    if resp.status_code not in expect:
-        raise SystemExit(f"{method} {path}: {resp.status_code} {resp.text[:2000]}")
-    return resp.json() if resp.content else {}
-
-
-def wait_job(job_id):
-    deadline = time.monotonic() + JOB_TIMEOUT
-    while time.monotonic() < deadline:
-        job = call("GET", f"/jobs/{job_id}", expect=(200,))
-        if job["Status"] in ("SUCCEEDED", "FAILED"):
-            if job["Status"] != "SUCCEEDED":
-                raise SystemExit(f"job {job_id} failed: {job.get('Error')}")
-            return job
-        time.sleep(0.3)
-    raise SystemExit(f"job {job_id} did not finish in {JOB_TIMEOUT}s")
 
 
 class Created:
@@ -77,22 +52,8 @@ class Created:
         self.consumers, self.transforms, self.streams, self.datasets = [], [], [], []
 
     def delete(self, path):
-        deadline = time.monotonic() + JOB_TIMEOUT
-        while True:
-            resp = session.delete(API + path, timeout=60)
-            if resp.status_code == 404:
-                return
-            if resp.status_code == 202:
-                try:
-                    wait_job(resp.json()["Job"]["JobId"])
-                except SystemExit as exc:
-                    log(f"cleanup of {path}: {exc}")
-                return
-            if resp.status_code == 409 and time.monotonic() < deadline:
-                time.sleep(1)
-                continue
-            log(f"cleanup of {path}: {resp.status_code} {resp.text[:300]}")
-            return
+        # only what went wrong is worth a line
+        delete(path, path, lambda message: message.startswith("deleted") or log(f"cleanup of {message}"))
 
     def cleanup(self):
         for sid, cid in reversed(self.consumers):

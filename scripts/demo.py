@@ -10,9 +10,8 @@ exactly like the seed's boto3 script (one put_record per line, PartitionKey=str(
 with the credentials the stream hands out; then the demo waits for the delivery, prints the
 datasets, their error records and the table's rows, and deletes what it created.
 
-Environment: TRIBUTARY_API_URL (default http://127.0.0.1:3000), TRIBUTARY_AWS_ENDPOINT
-(default http://127.0.0.1:4566), TRIBUTARY_TOKEN (default dev-token), TRIBUTARY_TENANT (its tenant, default dev), TRIBUTARY_DEMO_PG_PORT
-(default 5439).
+Environment: as scripts/tributary_api.py says (API, AWS endpoint, token and its tenant), and
+TRIBUTARY_DEMO_PG_PORT (default 5439).
 """
 import base64
 import json
@@ -25,12 +24,10 @@ from pathlib import Path
 
 import boto3
 import psycopg
-import requests
 
-API = os.environ.get("TRIBUTARY_API_URL", "http://127.0.0.1:3000").rstrip("/")
-AWS = os.environ.get("TRIBUTARY_AWS_ENDPOINT", "http://127.0.0.1:4566").rstrip("/")
-TOKEN = os.environ.get("TRIBUTARY_TOKEN", "dev-token")
-TENANT = os.environ.get("TRIBUTARY_TENANT", "dev")  # the token's tenant: it owns the Redshift secret
+from tributary_api import API, AWS, TENANT, call, session, wait_job
+from tributary_api import delete as delete_resource
+
 SEED = Path(__file__).resolve().parent.parent / "tests" / "seed"
 JOB_TIMEOUT = 180
 DELIVERY_TIMEOUT = 120
@@ -56,31 +53,9 @@ CSV = """id,company,price,sector
 10,Bank of Braavos,70.0,FINANCIAL
 """
 
-session = requests.Session()
-session.headers.update({"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, application/problem+json"})
-
 
 def say(message):
     print(f"[demo {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def call(method, path, body=None, expect=(200, 202)):
-    resp = session.request(method, API + path, json=body, timeout=30)
-    if resp.status_code not in expect:
-        raise SystemExit(f"{method} {path}: {resp.status_code} {resp.text[:2000]}")
-    return resp.json() if resp.content else {}
-
-
-def wait_job(job_id, what):
-    deadline = time.monotonic() + JOB_TIMEOUT
-    while time.monotonic() < deadline:
-        job = call("GET", f"/jobs/{job_id}", expect=(200,))
-        if job["Status"] in ("SUCCEEDED", "FAILED"):
-            if job["Status"] != "SUCCEEDED":
-                raise SystemExit(f"{what}: job {job_id} failed: {job.get('Error')}")
-            return job
-        time.sleep(0.5)
-    raise SystemExit(f"{what}: job {job_id} did not finish in {JOB_TIMEOUT}s")
 
 
 def start_and_wait(path, body, what, track):
@@ -88,30 +63,12 @@ def start_and_wait(path, body, what, track):
     then wait for the job."""
     answer = call("POST", path, body, expect=(202,))
     track(answer)
-    wait_job(answer["Job"]["JobId"], what)
+    wait_job(answer["Job"]["JobId"], what, JOB_TIMEOUT, 0.5)
     return answer
 
 
 def delete(path, what):
-    """DELETE and wait for the job; retries while the resource is busy (409)."""
-    deadline = time.monotonic() + JOB_TIMEOUT
-    while True:
-        resp = session.delete(API + path, timeout=30)
-        if resp.status_code == 404:
-            return
-        if resp.status_code == 202:
-            job_id = resp.json()["Job"]["JobId"]
-            try:
-                wait_job(job_id, what)
-                say(f"deleted {what}")
-            except SystemExit as exc:
-                say(f"could not delete {what}: {exc}")
-            return
-        if resp.status_code == 409 and time.monotonic() < deadline:
-            time.sleep(1)
-            continue
-        say(f"could not delete {what}: {resp.status_code} {resp.text[:500]}")
-        return
+    delete_resource(path, what, say, JOB_TIMEOUT)
 
 
 def s3_objects(s3, uri):

@@ -493,6 +493,30 @@ def read_all_records(kinesis, name, max_rounds=20):
     return out
 
 
+# What GET /streams/{id}/credentials answers: all a producer needs.
+CREDENTIAL_FIELDS = ("AccessKeyId", "SecretAccessKey", "Region", "StreamName", "StreamARN", "Endpoint")
+
+
+def get_credentials(api, stream_id):
+    resp = api.get(f"/streams/{stream_id}/credentials")
+    assert resp.status_code == 200, f"{resp.status_code} {resp.text[:1000]}"
+    creds = resp.json()
+    missing = [f for f in CREDENTIAL_FIELDS if not creds.get(f)]
+    assert not missing, f"credentials lack {missing}: {sorted(creds)}"
+    return creds
+
+
+def producer_client(creds):
+    """Exactly the seed's boto3 producer, plus endpoint_url=Endpoint."""
+    return boto3.client(
+        "kinesis",
+        region_name=creds["Region"],
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        endpoint_url=creds["Endpoint"],
+    )
+
+
 def kinesis_stream_exists(kinesis, name):
     try:
         kinesis.describe_stream_summary(StreamName=name)

@@ -16,7 +16,6 @@ import uuid
 import warnings
 from pathlib import Path
 
-import boto3
 import pytest
 
 from conftest import (
@@ -414,6 +413,14 @@ def other_resources(other_api, other_streams):
 # --------------------------------------------------------------------------------------------
 
 
+def delivery_stream_exists(firehose, name):
+    try:
+        firehose.describe_delivery_stream(DeliveryStreamName=name)
+        return True
+    except firehose.exceptions.ResourceNotFoundException:
+        return False
+
+
 def describe_delivery_stream(firehose, name):
     return firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
 
@@ -514,26 +521,6 @@ def error_key_pattern(dataset_id, output_type):
 # --------------------------------------------------------------------------------------------
 # The seed's producer
 # --------------------------------------------------------------------------------------------
-
-
-def get_credentials(api, stream_id):
-    resp = api.get(f"/streams/{stream_id}/credentials")
-    assert resp.status_code == 200, f"{resp.status_code} {resp.text[:1000]}"
-    creds = resp.json()
-    for field in ("AccessKeyId", "SecretAccessKey", "Region", "StreamName", "Endpoint"):
-        assert creds.get(field), f"credentials lack {field}: {sorted(creds)}"
-    return creds
-
-
-def producer_client(creds):
-    """The seed's boto3 client, plus endpoint_url=Endpoint."""
-    return boto3.client(
-        "kinesis",
-        region_name=creds["Region"],
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        endpoint_url=creds["Endpoint"],
-    )
 
 
 def put_like_the_seed(client, stream_name, lines):

@@ -4,28 +4,20 @@ back the transform it had reserved. Faults are injected into the worker through 
 AWS endpoint's /_local/faults control."""
 
 import botocore.exceptions
-import pytest
 
 from conftest import assert_accepted, unique_name, wait_for_job
 from delivery_helpers import (  # noqa: F401  (resources is a fixture)
-    TECHNOLOGY_FILTER,
     FINANCIAL_FILTER,
+    TECHNOLOGY_FILTER,
     consumer_body,
     dataset_configuration,
     delete_and_wait,
+    delivery_stream_exists,
     resources,
     unique_dataset_name,
     wait_for_gone,
     wait_for_status,
 )
-
-
-def delivery_stream_exists(firehose, name):
-    try:
-        firehose.describe_delivery_stream(DeliveryStreamName=name)
-        return True
-    except firehose.exceptions.ResourceNotFoundException:
-        return False
 
 
 def role_exists(iam, name):

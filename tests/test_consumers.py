@@ -7,9 +7,8 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import assert_accepted, assert_job_succeeded, assert_problem, aws_error_code, is_int, unique_name
+from conftest import assert_accepted, assert_job_succeeded, assert_problem, is_int, unique_name
 from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     CONSUMER_FIELDS,
     DOMAIN,
@@ -22,6 +21,7 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     dataset_body,
     dataset_configuration,
     datasets_named,
+    delivery_stream_exists,
     describe_delivery_stream,
     extended_s3_destination,
     lambda_processor_arns,
@@ -43,16 +43,6 @@ def assert_consumer_shape(consumer):
     assert consumer["DeliveryStreamName"] == f"tributary-{consumer['ConsumerId']}", consumer
     assert consumer["DeliveryStreamARN"].startswith("arn:aws:firehose:"), consumer
     assert consumer["DeliveryStreamARN"].endswith(f":deliverystream/{consumer['DeliveryStreamName']}"), consumer
-
-
-def delivery_stream_exists(firehose, name):
-    try:
-        firehose.describe_delivery_stream(DeliveryStreamName=name)
-        return True
-    except ClientError as exc:
-        if aws_error_code(exc) == "ResourceNotFoundException":
-            return False
-        raise
 
 
 def assert_delivery_stream(aws, consumer, stream, dataset, transform=None):

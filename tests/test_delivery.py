@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from conftest import API_URL, DEV_TOKEN, kinesis_name_from_arn, unique_name
+from conftest import API_URL, DEV_TOKEN, get_credentials, kinesis_name_from_arn, producer_client, unique_name
 from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     EVERY_TYPE_SCHEMA,
     FINANCIAL_FILTER,
@@ -31,12 +31,10 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     dataset_configuration,
     decode_raw,
     error_key_pattern,
-    get_credentials,
     json_lines_of,
     lines_of,
     list_objects,
     poll,
-    producer_client,
     put_like_the_seed,
     put_records_batched,
     read_objects,

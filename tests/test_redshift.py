@@ -19,9 +19,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import assert_accepted, assert_job_succeeded, kinesis_name_from_arn, unique_name, wait_for_job
+from conftest import (
+    assert_accepted,
+    assert_job_succeeded,
+    get_credentials,
+    kinesis_name_from_arn,
+    producer_client,
+    unique_name,
+    wait_for_job,
+)
 from delivery_helpers import (  # noqa: F401  (resources is a fixture)
-    DOMAIN,
     TECHNOLOGY_FILTER,
     KNOWN_SECTORS,
     assert_problem_any,
@@ -32,11 +39,9 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     decode_raw,
     delete_and_wait,
     error_key_pattern,
-    get_credentials,
     json_lines_of,
     list_objects,
     poll,
-    producer_client,
     put_like_the_seed,
     put_records_batched,
     read_objects,
@@ -269,7 +274,7 @@ def test_a_redshift_consumers_buffering_and_transform_change_in_place(api, aws, 
     time.sleep(3)
     lines = ["1,Initech,1.50,TECHNOLOGY\n", "2,Gringotts,2.50,FINANCIAL\n", "3,Hooli,3.50,TECHNOLOGY\n"]
     put_records_batched(aws("kinesis"), kinesis_name_from_arn(stream["StreamARN"]), lines)
-    rows = wait_for_rows(name.lower(), 2, ("id", "company"))
+    wait_for_rows(name.lower(), 2, ("id", "company"))
     time.sleep(2)
     assert sorted(rows_of(name.lower(), ("id", "company"))) == [(1, "Initech"), (3, "Hooli")]
 
@@ -331,7 +336,7 @@ def test_tributary_local_restarted_while_a_load_is_retried_loses_and_repeats_not
         restart_tributary_local()
     finally:
         postgres("start")
-    rows = wait_for_rows(name.lower(), len(want), ("line",), what="the batch, after the restart and the database's return")
+    wait_for_rows(name.lower(), len(want), ("line",), what="the batch, after the restart and the database's return")
     time.sleep(2)
     rows = rows_of(name.lower(), ("line",))
     assert collections.Counter(r[0] for r in rows) == collections.Counter(line.rstrip("\n") for line in want)

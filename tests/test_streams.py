@@ -3,8 +3,6 @@ delete, paging. Every test checks the real AWS state behind the API answers."""
 
 import json
 
-import boto3
-
 from conftest import (
     REGION,
     assert_accepted,
@@ -21,6 +19,8 @@ from conftest import (
     unique_name,
     wait_for_stream_gone,
     wait_for_stream_status,
+    get_credentials,
+    producer_client,
 )
 
 STREAM_FIELDS = (
@@ -40,9 +40,6 @@ STREAM_FIELDS = (
     "Version",
 )
 
-CREDENTIAL_FIELDS = ("AccessKeyId", "SecretAccessKey", "Region", "StreamName", "StreamARN", "Endpoint")
-
-
 def assert_stream_shape(stream):
     missing = [f for f in STREAM_FIELDS if f not in stream]
     assert not missing, f"stream answer lacks {missing}: {stream}"
@@ -58,26 +55,6 @@ def assert_physical_name(stream):
     assert stream["StreamName"].startswith(physical[: -len(suffix)]), (physical, stream["StreamName"])
     assert len(physical) <= 128, physical
     return physical
-
-
-def get_credentials(api, stream_id):
-    resp = api.get(f"/streams/{stream_id}/credentials")
-    assert resp.status_code == 200, f"{resp.status_code} {resp.text[:1000]}"
-    creds = resp.json()
-    missing = [f for f in CREDENTIAL_FIELDS if not creds.get(f)]
-    assert not missing, f"credentials lack {missing}: {sorted(creds)}"
-    return creds
-
-
-def producer_client(creds):
-    """Exactly the seed's boto3 producer, plus endpoint_url=Endpoint."""
-    return boto3.client(
-        "kinesis",
-        region_name=creds["Region"],
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        endpoint_url=creds["Endpoint"],
-    )
 
 
 def put_lines(client, stream_name, lines):

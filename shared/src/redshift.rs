@@ -165,6 +165,14 @@ impl RedshiftError {
     }
 }
 
+fn secret_error(error: AwsError, secret_id: &str) -> RedshiftError {
+    if error.is("ResourceNotFoundException") {
+        RedshiftError::SecretNotFound(secret_id.into())
+    } else {
+        error.into()
+    }
+}
+
 /// The tag that gives a secret to a tenant: a dataset may name only its tenant's secrets,
 /// since Tributary reads them with its own role.
 pub const TENANT_TAG: &str = "tributary:tenant";
@@ -174,10 +182,7 @@ pub const TENANT_TAG: &str = "tributary:tenant";
 pub async fn tenant_credentials(secrets: &Secrets, secret_id: &str, tenant: &str) -> Result<(String, Credentials), RedshiftError> {
     let described = match secrets.describe_secret().secret_id(secret_id).send().await {
         Ok(described) => described,
-        Err(e) => {
-            let error = AwsError::from_sdk("secretsmanager:DescribeSecret", e);
-            return Err(if error.is("ResourceNotFoundException") { RedshiftError::SecretNotFound(secret_id.into()) } else { error.into() });
-        }
+        Err(e) => return Err(secret_error(AwsError::from_sdk("secretsmanager:DescribeSecret", e), secret_id)),
     };
     let owner = described.tags().iter().find(|t| t.key() == Some(TENANT_TAG)).and_then(|t| t.value());
     if owner != Some(tenant) {
@@ -190,10 +195,7 @@ pub async fn tenant_credentials(secrets: &Secrets, secret_id: &str, tenant: &str
 pub async fn credentials(secrets: &Secrets, secret_id: &str) -> Result<(String, Credentials), RedshiftError> {
     let answer = match secrets.get_secret_value().secret_id(secret_id).send().await {
         Ok(answer) => answer,
-        Err(e) => {
-            let error = AwsError::from_sdk("secretsmanager:GetSecretValue", e);
-            return Err(if error.is("ResourceNotFoundException") { RedshiftError::SecretNotFound(secret_id.into()) } else { error.into() });
-        }
+        Err(e) => return Err(secret_error(AwsError::from_sdk("secretsmanager:GetSecretValue", e), secret_id)),
     };
     let text = answer.secret_string.ok_or_else(|| RedshiftError::NotCredentials("the secret holds no string".into()))?;
     let credentials = Credentials::from_secret(&text).map_err(RedshiftError::NotCredentials)?;

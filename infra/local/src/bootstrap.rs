@@ -1,13 +1,9 @@
 //! Creates, in the local AWS endpoint, what the SAM template would: the table, the bus,
 //! the state machines (and a role for them). Existing ones are kept or updated.
 
-use crate::template::{Wiring, ACCOUNT, REGION};
+use crate::aws_wire::fake_signature;
+use crate::template::{Wiring, ACCOUNT};
 use serde_json::{json, Value};
-
-/// An Authorization header moto accepts (it routes by it, and checks no signature).
-pub fn fake_signature(service: &str) -> String {
-    format!("AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0")
-}
 
 /// A JSON-protocol call straight to moto, for requests whose input is the template's own
 /// JSON (CreateTable takes the table's properties nearly as they are).

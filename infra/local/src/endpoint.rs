@@ -2,8 +2,9 @@
 //! signature. Lambda is served here; every other service is passed to moto.
 //! `/_local/…` holds the controls tests use (faults, request counts).
 
+use crate::aws_wire::{percent_decode, signer};
 use crate::faults::{Fault, Faults};
-use crate::lambda::LambdaService;
+use crate::lambda::{Invoker, LambdaService};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -36,15 +37,6 @@ pub struct Endpoint {
 /// seen. DynamoDB never shows a transaction half done, so here a write runs alone, and
 /// reads (items and stream records) run only between writes.
 pub const DYNAMODB_WRITES: &[&str] = &["TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"];
-
-/// The access key and signing name in
-/// `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request`.
-pub fn signer(headers: &HeaderMap) -> Option<(String, String)> {
-    let authorization = headers.get("authorization")?.to_str().ok()?;
-    let mut scope = authorization.split("Credential=").nth(1)?.split('/');
-    let access_key = scope.next()?.to_string();
-    Some((access_key, scope.nth(2)?.to_string()))
-}
 
 fn operation(headers: &HeaderMap, uri: &axum::http::Uri, body: &[u8]) -> String {
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
@@ -180,14 +172,11 @@ impl Endpoint {
 
     /// Invokes a function, unless an injected fault answers first.
     pub async fn invoke(&self, name: &str, payload: Bytes) -> crate::lambda::Outcome {
-        if let Some(fault) = self.faults.take(name, &payload) {
-            tracing::info!(function = name, task = %fault.task, error = %fault.error_type, "injected fault");
-            return crate::lambda::Outcome::error(&fault.error_type, &format!("injected fault in task {}", fault.task));
-        }
-        match self.lambda.invoke(name, payload).await {
-            Some(outcome) => outcome,
-            None => crate::lambda::Outcome::error("ResourceNotFoundException", &format!("Function not found: {name}")),
-        }
+        self.invoker().invoke(name, payload).await
+    }
+
+    pub fn invoker(&self) -> Invoker {
+        Invoker { functions: self.lambda.clone(), faults: self.faults.clone() }
     }
 
     async fn proxy(&self, parts: axum::http::request::Parts, body: Bytes) -> Response {
@@ -214,43 +203,5 @@ impl Endpoint {
             }
             Err(e) => json_error(StatusCode::BAD_GATEWAY, "ServiceUnavailable", &format!("local AWS backend unreachable: {e}")),
         }
-    }
-}
-
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_caller_and_service_are_read_from_the_credential_scope() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=test/20261125/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=x".parse().unwrap(),
-        );
-        assert_eq!(signer(&headers), Some(("test".to_string(), "lambda".to_string())));
-    }
-
-    #[test]
-    fn function_arns_in_paths_are_decoded() {
-        assert_eq!(percent_decode("arn%3Aaws%3Alambda"), "arn:aws:lambda");
     }
 }

@@ -57,7 +57,7 @@ impl UserFunctions {
         let answer = self
             .http
             .get(format!("{}/{bucket}/{key}", self.moto_url))
-            .header("authorization", crate::bootstrap::fake_signature("s3"))
+            .header("authorization", crate::aws_wire::fake_signature("s3"))
             .send()
             .await
             .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, "ServiceException", e.to_string()))?;
@@ -112,7 +112,7 @@ impl UserFunctions {
     }
 
     fn registry_url(&self) -> String {
-        format!("{}/{}/lambda/functions.json", self.moto_url, crate::firehose::STATE_BUCKET)
+        format!("{}/{}/lambda/functions.json", self.moto_url, crate::moto::STATE_BUCKET)
     }
 
     /// Keeps the configurations in the local AWS endpoint, so that a restarted
@@ -122,7 +122,7 @@ impl UserFunctions {
         let answer = self
             .http
             .put(self.registry_url())
-            .header("authorization", crate::bootstrap::fake_signature("s3"))
+            .header("authorization", crate::aws_wire::fake_signature("s3"))
             .body(serde_json::to_vec(&all).expect("configurations serialize"))
             .send()
             .await;
@@ -133,7 +133,7 @@ impl UserFunctions {
 
     /// Serves again the functions saved by an earlier run (whose code is still unpacked).
     pub async fn restore(&self) {
-        let answer = self.http.get(self.registry_url()).header("authorization", crate::bootstrap::fake_signature("s3")).send().await;
+        let answer = self.http.get(self.registry_url()).header("authorization", crate::aws_wire::fake_signature("s3")).send().await;
         let Ok(answer) = answer.and_then(|a| a.error_for_status()) else { return };
         let saved: HashMap<String, Value> = answer.json().await.unwrap_or_default();
         for (name, configuration) in saved {
@@ -236,7 +236,7 @@ fn public(mut configuration: Value) -> Value {
 pub async fn route(functions: &UserFunctions, method: &axum::http::Method, segments: &[&str], body: &Bytes) -> Option<Result<(StatusCode, Value), ApiFailure>> {
     use axum::http::Method;
     let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let name = |raw: &str| crate::endpoint::percent_decode(raw).rsplit(':').next().unwrap_or_default().to_string();
+    let name = |raw: &str| crate::aws_wire::percent_decode(raw).rsplit(':').next().unwrap_or_default().to_string();
     Some(match (method, segments) {
         (&Method::POST, ["2015-03-31", "functions"]) => functions.create(&request).await.map(|c| (StatusCode::CREATED, c)),
         (&Method::GET, ["2015-03-31", "functions", raw]) => {

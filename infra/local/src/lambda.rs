@@ -54,6 +54,27 @@ impl Outcome {
     }
 }
 
+/// Invokes functions as Lambda's Invoke API does, unless an injected fault answers first:
+/// what every local caller of a function (the endpoint, event sources, Firehose) uses.
+#[derive(Clone)]
+pub struct Invoker {
+    pub functions: LambdaService,
+    pub faults: crate::faults::Faults,
+}
+
+impl Invoker {
+    pub async fn invoke(&self, name: &str, payload: Bytes) -> Outcome {
+        if let Some(fault) = self.faults.take(name, &payload) {
+            tracing::info!(function = name, task = %fault.task, error = %fault.error_type, "injected fault");
+            return Outcome::error(&fault.error_type, &format!("injected fault in task {}", fault.task));
+        }
+        match self.functions.invoke(name, payload).await {
+            Some(outcome) => outcome,
+            None => Outcome::error("ResourceNotFoundException", &format!("Function not found: {name}")),
+        }
+    }
+}
+
 /// How much of an invocation's log Invoke returns (as Lambda: the last 4 KB).
 const LOG_TAIL_BYTES: u64 = 4096;
 

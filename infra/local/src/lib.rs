@@ -3,6 +3,7 @@
 //! (`infra/template.yaml`, `statemachines/`).
 
 pub mod apigw;
+pub mod aws_wire;
 pub mod bootstrap;
 pub mod endpoint;
 pub mod faults;

@@ -63,7 +63,17 @@ async fn run() -> Result<(), String> {
         moto.url.clone(),
         http.clone(),
     );
-    let endpoint = Endpoint { lambda: lambda.clone(), functions, faults, moto_url: moto.url.clone(), http: http.clone(), counts: Default::default(), dynamodb_isolation: Default::default(), dynamodb_rollbacks: Default::default(), kinesis_puts: Default::default() };
+    let endpoint = Endpoint {
+        lambda: lambda.clone(),
+        functions,
+        faults,
+        moto_url: moto.url.clone(),
+        http: http.clone(),
+        counts: Default::default(),
+        dynamodb_isolation: Default::default(),
+        dynamodb_rollbacks: Default::default(),
+        kinesis_puts: Default::default(),
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", aws_port)).await.map_err(|e| format!("port {aws_port}: {e}"))?;
     let aws_router = axum::Router::new().fallback(endpoint::handle).with_state(endpoint.clone());
     tokio::spawn(async move { axum::serve(listener, aws_router).await });
@@ -80,8 +90,8 @@ async fn run() -> Result<(), String> {
     bootstrap::create_buckets(&http, &moto.url, &wiring).await?;
     bootstrap::create_roles(&aws_sdk_iam::Client::new(&aws), &wiring).await?;
     let role = bootstrap::create_states_role(&aws_sdk_iam::Client::new(&aws)).await?;
-    http.put(format!("{}/{}", moto.url, firehose::STATE_BUCKET))
-        .header("authorization", bootstrap::fake_signature("s3"))
+    http.put(format!("{}/{}", moto.url, moto::STATE_BUCKET))
+        .header("authorization", tributary_local::aws_wire::fake_signature("s3"))
         .send()
         .await
         .map_err(|e| format!("state bucket: {e}"))?;
@@ -142,7 +152,7 @@ async fn run() -> Result<(), String> {
     }
 
     // Firehose delivery, which moto only configures.
-    tokio::spawn(firehose::run(endpoint.clone()));
+    tokio::spawn(firehose::run(endpoint.invoker(), http.clone(), moto.url.clone()));
 
     if let Ok(pid_file) = std::env::var("TRIBUTARY_LOCAL_PIDFILE") {
         std::fs::write(&pid_file, std::process::id().to_string()).map_err(|e| format!("{pid_file}: {e}"))?;

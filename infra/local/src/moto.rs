@@ -6,6 +6,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+/// Where tributary-local keeps its own state in the local AWS endpoint (user functions,
+/// delivery checkpoints), so that it lives and dies with the AWS state it describes.
+pub const STATE_BUCKET: &str = "tributary-local-state";
+
 pub struct Moto {
     pub url: String,
     child: Option<tokio::process::Child>,

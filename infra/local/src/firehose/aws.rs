@@ -1,7 +1,7 @@
 //! The AWS calls the delivery makes, straight to moto (as Firehose's own calls would not go
 //! through a tenant-facing endpoint).
 
-use crate::bootstrap::fake_signature;
+use crate::aws_wire::fake_signature;
 use serde_json::Value;
 
 #[derive(Clone)]

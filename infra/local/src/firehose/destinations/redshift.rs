@@ -3,9 +3,10 @@
 //! cluster, and COPY FROM STDIN loads the object's bytes in one transaction, so a load
 //! either lands whole or not at all (as Redshift's COPY).
 
-use super::aws::MotoJson;
+use super::layout;
+use crate::firehose::aws::MotoJson;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tributary::redshift::{self, Credentials, JdbcUrl, TableName};
 
 /// A Redshift destination as DescribeDeliveryStream reports it.
@@ -58,6 +59,38 @@ impl Load {
         transaction.commit().await.map_err(failed)?;
         Ok(loaded)
     }
+}
+
+/// COPY with retries until the retry duration is spent (at least one attempt), then the
+/// object is skipped and a manifest naming it lands under the error prefix. Fails only when
+/// that manifest cannot be written (and the whole flush is retried). Stops retrying when
+/// `gone()` says the delivery stream was deleted.
+pub async fn load(target: &super::Target<'_>, load: &Load, key: &str, object: &[u8]) -> Result<(), String> {
+    let (moto, config) = (target.moto, target.config);
+    let started = Instant::now();
+    let mut attempt: u32 = 0;
+    let error = loop {
+        attempt += 1;
+        let error = match load.copy(moto, object).await {
+            Ok(rows) => {
+                tracing::info!(delivery_stream = %config.name, table = %load.table, rows, attempt, "loaded into Redshift");
+                return Ok(());
+            }
+            Err(error) => error,
+        };
+        let pause = Duration::from_millis(500 * 2u64.pow(attempt.min(4) - 1)).min(Duration::from_secs(5));
+        if started.elapsed() + pause > load.retry {
+            break error;
+        }
+        tracing::warn!(delivery_stream = %config.name, %error, attempt, "COPY into Redshift failed; retrying");
+        tokio::time::sleep(pause).await;
+        if (target.gone)() {
+            return Ok(());
+        }
+    };
+    tracing::error!(delivery_stream = %config.name, %error, attempts = attempt, "COPY into Redshift failed for the whole retry duration; object skipped");
+    let manifest_key = layout::object_key(&config.error_prefix, Some("manifests"), &config.name, &config.version_id, layout::now_ms());
+    moto.put_object(&config.bucket, &manifest_key, skipped_manifest(&config.bucket, &[key])).await
 }
 
 /// The manifest Firehose writes for objects it skipped: a Redshift COPY manifest, so that

@@ -1,5 +1,11 @@
 //! Firehose's record format conversion to Parquet: JSON records and the Glue table's
 //! columns give one Snappy-compressed Parquet file; records that do not fit are reported.
+
+use crate::firehose::aws::MotoJson;
+use crate::firehose::record::Failure;
+use serde_json::json;
+use std::sync::Arc;
+use tributary::firehose::processing::SourceRecord;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -55,6 +61,36 @@ fn glue_to_arrow(glue_type: &str) -> Option<DataType> {
         }
         _ => return None,
     })
+}
+
+/// Converts records to Parquet with the Glue table's columns, read now (as Firehose reads
+/// the LATEST table version); returns the file (if any record converted) and the failures.
+pub async fn convert(moto: &MotoJson, database: &str, table: &str, records: &[SourceRecord]) -> (Option<Vec<u8>>, Vec<Failure>) {
+    if records.is_empty() {
+        return (None, vec![]);
+    }
+    let all_failed = |code: &str, message: &str| records.iter().map(|r| Failure::conversion(r.clone(), code, message)).collect();
+    let answer = moto.glue("GetTable", json!({"DatabaseName": database, "Name": table})).await;
+    let columns: Vec<Column> = match &answer {
+        Ok(answer) => answer["Table"]["StorageDescriptor"]["Columns"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| Column { name: c["Name"].as_str().unwrap_or_default().into(), glue_type: c["Type"].as_str().unwrap_or_default().into() })
+            .collect(),
+        Err(_) => vec![],
+    };
+    let schema = match (answer, arrow_schema(&columns)) {
+        (Ok(_), Ok(schema)) if !columns.is_empty() => Arc::new(schema),
+        (Err(error), _) => return (None, all_failed("DataFormatConversion.GlueTableNotFound", &error)),
+        (_, Err(error)) => return (None, all_failed("DataFormatConversion.InvalidSchema", &error)),
+        _ => return (None, all_failed("DataFormatConversion.InvalidSchema", "the Glue table has no columns")),
+    };
+    let trimmed: Vec<&[u8]> = records.iter().map(|r| r.data.trim_ascii_end()).collect();
+    let (file, failed) = to_parquet(&schema, &trimmed);
+    let failures = failed.into_iter().map(|(index, message)| Failure::conversion(records[index].clone(), "DataFormatConversion.MalformedData", &message)).collect();
+    (file, failures)
 }
 
 /// Converts records to one Snappy-compressed Parquet file.

@@ -1,0 +1,127 @@
+//! A delivery stream's configuration, as DescribeDeliveryStream reports it: where records
+//! come from, how they are buffered and processed, and where they go.
+
+use super::destinations::layout;
+use super::destinations::redshift;
+use serde_json::Value;
+use std::time::Duration;
+
+pub const MIB: usize = 1024 * 1024;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub name: String,
+    pub arn: String,
+    pub created_ms: i64,
+    pub stream_name: String,
+    pub stream_arn: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub error_prefix: String,
+    pub buffer_bytes: usize,
+    pub buffer_interval: Duration,
+    pub processor: Option<Processor>,
+    /// Glue database and table, when records are converted to Parquet.
+    pub parquet: Option<(String, String)>,
+    /// A Redshift destination: objects are intermediate and COPY loads them.
+    pub redshift: Option<redshift::Load>,
+    pub version_id: String,
+}
+
+/// The Lambda processor of a delivery stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Processor {
+    pub function_arn: String,
+    pub retries: u32,
+    pub batch_bytes: usize,
+}
+
+/// The configuration of a delivery stream with a Kinesis source (None for any other).
+pub fn parse(description: &Value) -> Option<Config> {
+    let d = &description["DeliveryStreamDescription"];
+    let source = &d["Source"]["KinesisStreamSourceDescription"];
+    let stream_arn = source["KinesisStreamARN"].as_str()?.to_string();
+    let described = &d["Destinations"][0];
+    // A Redshift destination keeps its bucket in an S3 member; its processor is its own.
+    let (destination, s3, redshift) = match described.get("RedshiftDestinationDescription") {
+        Some(redshift) => (redshift, &redshift["S3DestinationDescription"], Some(redshift::Load::from_description(redshift)?)),
+        None => (&described["ExtendedS3DestinationDescription"], &described["ExtendedS3DestinationDescription"], None),
+    };
+    let bucket = s3["BucketARN"].as_str()?.trim_start_matches("arn:aws:s3:::").to_string();
+    let hints = &s3["BufferingHints"];
+    let processing = &destination["ProcessingConfiguration"];
+    let processor = processing["Enabled"].as_bool().unwrap_or(false).then(|| {
+        let lambda = processing["Processors"].as_array()?.iter().find(|p| p["Type"] == "Lambda")?;
+        let parameter = |name: &str| {
+            lambda["Parameters"].as_array()?.iter().find(|p| p["ParameterName"] == name).and_then(|p| p["ParameterValue"].as_str().map(str::to_string))
+        };
+        Some(Processor {
+            function_arn: parameter("LambdaArn")?,
+            retries: parameter("NumberOfRetries").and_then(|v| v.parse().ok()).unwrap_or(3),
+            batch_bytes: parameter("BufferSizeInMBs").and_then(|v| v.parse::<f64>().ok()).map(|mb| (mb * MIB as f64) as usize).unwrap_or(MIB),
+        })
+    });
+    let conversion = &destination["DataFormatConversionConfiguration"];
+    let parquet = match (conversion["Enabled"].as_bool(), &conversion["SchemaConfiguration"]) {
+        (Some(true), schema) => Some((schema["DatabaseName"].as_str()?.to_string(), schema["TableName"].as_str()?.to_string())),
+        _ => None,
+    };
+    Some(Config {
+        name: d["DeliveryStreamName"].as_str()?.to_string(),
+        arn: d["DeliveryStreamARN"].as_str()?.to_string(),
+        created_ms: layout::epoch_ms(&d["CreateTimestamp"]).unwrap_or_else(layout::now_ms),
+        stream_name: stream_arn.rsplit('/').next()?.to_string(),
+        stream_arn,
+        bucket,
+        prefix: s3["Prefix"].as_str().unwrap_or_default().to_string(),
+        error_prefix: s3["ErrorOutputPrefix"].as_str().unwrap_or_default().to_string(),
+        buffer_bytes: hints["SizeInMBs"].as_u64().unwrap_or(5) as usize * MIB,
+        buffer_interval: Duration::from_secs(hints["IntervalInSeconds"].as_u64().unwrap_or(300)),
+        processor: processor.flatten(),
+        parquet,
+        redshift,
+        version_id: d["VersionId"].as_str().unwrap_or("1").to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_described_delivery_stream_gives_its_buffering_processor_and_conversion() {
+        let description = json!({"DeliveryStreamDescription": {
+            "DeliveryStreamName": "tributary-c1",
+            "DeliveryStreamARN": "arn:aws:firehose:us-east-1:123456789012:deliverystream/tributary-c1",
+            "CreateTimestamp": 1764100000.5,
+            "VersionId": "2",
+            "Source": {"KinesisStreamSourceDescription": {"KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/orders-1234"}},
+            "Destinations": [{"DestinationId": "destinationId-000000000001", "ExtendedS3DestinationDescription": {
+                "BucketARN": "arn:aws:s3:::data", "Prefix": "datasets/d/", "ErrorOutputPrefix": "errors/d/!{firehose:error-output-type}/",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "Lambda", "Parameters": [
+                    {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:123456789012:function:f"},
+                    {"ParameterName": "NumberOfRetries", "ParameterValue": "2"}]}]},
+                "DataFormatConversionConfiguration": {"Enabled": true, "SchemaConfiguration": {"DatabaseName": "db", "TableName": "t"}}
+            }}]
+        }});
+        let config = parse(&description).unwrap();
+        assert_eq!(config.stream_name, "orders-1234");
+        assert_eq!(config.bucket, "data");
+        assert_eq!(config.created_ms, 1764100000500);
+        assert_eq!(config.buffer_bytes, MIB);
+        assert_eq!(config.buffer_interval, Duration::ZERO);
+        assert_eq!(config.processor.as_ref().unwrap().retries, 2);
+        assert_eq!(config.parquet, Some(("db".into(), "t".into())));
+    }
+
+    #[test]
+    fn a_delivery_stream_without_a_kinesis_source_is_not_one_to_read() {
+        let description = json!({"DeliveryStreamDescription": {
+            "DeliveryStreamName": "direct", "DeliveryStreamARN": "arn", "Source": {},
+            "Destinations": [{"ExtendedS3DestinationDescription": {"BucketARN": "arn:aws:s3:::data"}}]
+        }});
+        assert!(parse(&description).is_none());
+    }
+}

@@ -1,0 +1,39 @@
+//! Records on their way through a delivery stream: what failed, and where Firehose puts it.
+
+use tributary::firehose::processing::SourceRecord;
+
+/// The error outputs Firehose writes under `!{firehose:error-output-type}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ErrorOutput {
+    ProcessingFailed,
+    FormatConversionFailed,
+}
+
+impl ErrorOutput {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorOutput::ProcessingFailed => "processing-failed",
+            ErrorOutput::FormatConversionFailed => "format-conversion-failed",
+        }
+    }
+}
+
+/// One failed record, as Firehose writes it under the error prefix.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub output: ErrorOutput,
+    pub record: SourceRecord,
+    pub code: String,
+    pub message: String,
+    pub attempts: u32,
+}
+
+impl Failure {
+    pub fn conversion(record: SourceRecord, code: &str, message: &str) -> Failure {
+        Failure { output: ErrorOutput::FormatConversionFailed, record, code: code.into(), message: message.into(), attempts: 1 }
+    }
+
+    pub fn processing(record: SourceRecord, code: &str, message: &str, attempts: u32) -> Failure {
+        Failure { output: ErrorOutput::ProcessingFailed, record, code: code.into(), message: message.into(), attempts }
+    }
+}

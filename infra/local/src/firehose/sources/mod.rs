@@ -1,0 +1,3 @@
+//! Where a delivery stream's records come from.
+
+pub mod kinesis;

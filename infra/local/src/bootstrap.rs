@@ -69,14 +69,29 @@ pub async fn create_bus(events: &aws_sdk_eventbridge::Client, name: &str) -> Res
 /// Buckets (S3 through moto; path style).
 pub async fn create_buckets(http: &reqwest::Client, moto_url: &str, wiring: &Wiring) -> Result<(), String> {
     for bucket in &wiring.buckets {
+        let name = &bucket.name;
         let answer = http
-            .put(format!("{moto_url}/{bucket}"))
+            .put(format!("{moto_url}/{name}"))
             .header("authorization", fake_signature("s3"))
             .send()
             .await
             .map_err(|e| e.to_string())?;
         if !answer.status().is_success() && answer.status().as_u16() != 409 {
-            return Err(format!("creating bucket {bucket}: {}", answer.text().await.unwrap_or_default()));
+            return Err(format!("creating bucket {name}: {}", answer.text().await.unwrap_or_default()));
+        }
+        if bucket.event_bridge {
+            // S3 then sends its events to EventBridge (moto does, to every bus's rules).
+            let configuration = r#"<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><EventBridgeConfiguration/></NotificationConfiguration>"#;
+            let answer = http
+                .put(format!("{moto_url}/{name}?notification"))
+                .header("authorization", fake_signature("s3"))
+                .body(configuration)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !answer.status().is_success() {
+                return Err(format!("EventBridge notifications of bucket {name}: {}", answer.text().await.unwrap_or_default()));
+            }
         }
     }
     Ok(())

@@ -29,6 +29,8 @@ pub struct Endpoint {
     /// Counts moto's transaction rollbacks: stream iterators taken before one still read
     /// the table moto threw away (with the cancelled transaction's records in it).
     pub dynamodb_rollbacks: Arc<std::sync::atomic::AtomicU64>,
+    /// What services publish to CloudWatch (here: Kinesis, for the puts passed on).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// moto applies TransactWriteItems item by item and, when a condition fails, puts back a
@@ -83,8 +85,7 @@ pub async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Respo
         return endpoint.proxy(parts, body).await;
     }
     if service == "kinesis" && (operation == "PutRecord" || operation == "PutRecords") {
-        let _alone = endpoint.kinesis_puts.lock().await;
-        return endpoint.proxy(parts, body).await;
+        return endpoint.put_to_kinesis(&operation, parts, body).await;
     }
     endpoint.proxy(parts, body).await
 }
@@ -179,7 +180,8 @@ impl Endpoint {
         Invoker { functions: self.lambda.clone(), faults: self.faults.clone() }
     }
 
-    async fn proxy(&self, parts: axum::http::request::Parts, body: Bytes) -> Response {
+    /// Passes a request to moto; its answer as status, headers and body.
+    async fn forward(&self, parts: axum::http::request::Parts, body: Bytes) -> Result<(StatusCode, HeaderMap, Bytes), String> {
         let target = format!("{}{}", self.moto_url, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
         let mut request = self.http.request(parts.method.clone(), &target).body(body);
         for (name, value) in parts.headers.iter() {
@@ -187,21 +189,42 @@ impl Endpoint {
                 request = request.header(name, value);
             }
         }
-        match request.send().await {
-            Ok(answer) => {
-                let status = answer.status();
-                let headers = answer.headers().clone();
-                let bytes = answer.bytes().await.unwrap_or_default();
-                let mut response = Response::new(Body::from(bytes));
-                *response.status_mut() = status;
-                for (name, value) in headers.iter() {
-                    if name != "content-length" && name != "transfer-encoding" && name != "connection" {
-                        response.headers_mut().append(name, value.clone());
-                    }
-                }
-                response
-            }
-            Err(e) => json_error(StatusCode::BAD_GATEWAY, "ServiceUnavailable", &format!("local AWS backend unreachable: {e}")),
+        let answer = request.send().await.map_err(|e| e.to_string())?;
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let bytes = answer.bytes().await.unwrap_or_default();
+        Ok((status, headers, bytes))
+    }
+
+    async fn proxy(&self, parts: axum::http::request::Parts, body: Bytes) -> Response {
+        respond(self.forward(parts, body).await)
+    }
+
+    /// A Kinesis put, passed on alone (see [`Endpoint::kinesis_puts`]), with the metrics
+    /// Kinesis publishes for it.
+    async fn put_to_kinesis(&self, operation: &str, parts: axum::http::request::Parts, body: Bytes) -> Response {
+        let _alone = self.kinesis_puts.lock().await;
+        let started = std::time::Instant::now();
+        let answer = self.forward(parts, body.clone()).await;
+        if let Ok((status, _, bytes)) = &answer {
+            crate::metrics::kinesis::record_put(&self.metrics, operation, &body, status.is_success(), bytes, started.elapsed());
         }
+        respond(answer)
+    }
+}
+
+fn respond(answer: Result<(StatusCode, HeaderMap, Bytes), String>) -> Response {
+    match answer {
+        Ok((status, headers, bytes)) => {
+            let mut response = Response::new(Body::from(bytes));
+            *response.status_mut() = status;
+            for (name, value) in headers.iter() {
+                if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+                    response.headers_mut().append(name, value.clone());
+                }
+            }
+            response
+        }
+        Err(e) => json_error(StatusCode::BAD_GATEWAY, "ServiceUnavailable", &format!("local AWS backend unreachable: {e}")),
     }
 }

@@ -2,7 +2,7 @@
 
 use tributary_local::endpoint::{self, Endpoint};
 use tributary_local::lambda::{self, FunctionSpec, LambdaService};
-use tributary_local::{apigw, bootstrap, faults, firehose, moto, template, triggers};
+use tributary_local::{apigw, bootstrap, eventbridge, faults, firehose, moto, template, triggers};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -63,6 +63,9 @@ async fn run() -> Result<(), String> {
         moto.url.clone(),
         http.clone(),
     );
+    // What AWS services publish to CloudWatch, which moto's services do not.
+    let metrics = tributary_local::metrics::Metrics::new(http.clone(), moto.url.clone());
+    tokio::spawn(metrics.clone().run());
     let endpoint = Endpoint {
         lambda: lambda.clone(),
         functions,
@@ -73,6 +76,7 @@ async fn run() -> Result<(), String> {
         dynamodb_isolation: Default::default(),
         dynamodb_rollbacks: Default::default(),
         kinesis_puts: Default::default(),
+        metrics: metrics.clone(),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", aws_port)).await.map_err(|e| format!("port {aws_port}: {e}"))?;
     let aws_router = axum::Router::new().fallback(endpoint::handle).with_state(endpoint.clone());
@@ -147,12 +151,14 @@ async fn run() -> Result<(), String> {
     if let Some(automation) = triggered("Schedule") {
         tokio::spawn(triggers::fire_schedule(endpoint.clone(), automation, schedule));
     }
-    if let Some(automation) = triggered("EventBridgeRule") {
-        tokio::spawn(triggers::watch_executions(endpoint.clone(), aws_sdk_sfn::Client::new(&aws), machines, automation));
-    }
+    // EventBridge: rules with function targets, and the events moto's services do not send.
+    let moto_calls = tributary_local::moto_client::MotoJson::new(http.clone(), moto.url.clone());
+    let rule_targets = eventbridge::install(&moto_calls, &wiring).await?;
+    tokio::spawn(eventbridge::deliver(endpoint.invoker(), moto_calls.clone(), rule_targets));
+    tokio::spawn(triggers::watch_executions(moto_calls, aws_sdk_sfn::Client::new(&aws), machines));
 
     // Firehose delivery, which moto only configures.
-    tokio::spawn(firehose::run(endpoint.invoker(), http.clone(), moto.url.clone()));
+    tokio::spawn(firehose::run(endpoint.invoker(), metrics.clone(), http.clone(), moto.url.clone()));
 
     if let Ok(pid_file) = std::env::var("TRIBUTARY_LOCAL_PIDFILE") {
         std::fs::write(&pid_file, std::process::id().to_string()).map_err(|e| format!("{pid_file}: {e}"))?;
@@ -170,6 +176,7 @@ async fn run() -> Result<(), String> {
         _ = terminate.recv() => {}
     }
     println!("stopping");
+    metrics.publish().await;
     lambda.stop_all();
     moto.stop().await;
     Ok(())

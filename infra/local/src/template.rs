@@ -20,6 +20,24 @@ pub struct FunctionDef {
     pub environment: BTreeMap<String, String>,
     /// Event source types (`HttpApi`, `DynamoDB`, `Schedule`, `EventBridgeRule`).
     pub event_types: Vec<String>,
+    /// The function's EventBridge rules (its `EventBridgeRule` events).
+    pub event_rules: Vec<EventRule>,
+}
+
+/// An EventBridge rule whose target is a function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRule {
+    pub name: String,
+    /// The bus it matches events on (`default` unless the event names one).
+    pub bus: String,
+    pub pattern: Value,
+}
+
+/// A bucket, and whether it sends its events to EventBridge (`NotificationConfiguration.EventBridgeConfiguration`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketDef {
+    pub name: String,
+    pub event_bridge: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +52,7 @@ pub struct Wiring {
     /// The table's CloudFormation properties, resolved (CreateTable's shape, nearly).
     pub table: Value,
     pub bus_name: String,
-    pub buckets: Vec<String>,
+    pub buckets: Vec<BucketDef>,
     /// IAM roles the system passes to AWS services (name, trust policy).
     pub roles: Vec<(String, Value)>,
     pub functions: Vec<FunctionDef>,
@@ -177,7 +195,11 @@ pub fn load(template_path: &Path) -> Result<Wiring, String> {
         match resource["Type"].as_str().unwrap_or("") {
             "AWS::DynamoDB::Table" => wiring.table = resolver.resolve(&resource["Properties"]),
             "AWS::Events::EventBus" => wiring.bus_name = resolver.reference(id),
-            "AWS::S3::Bucket" => wiring.buckets.push(resolver.reference(id)),
+            "AWS::S3::Bucket" => {
+                let notifications = &resource["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"];
+                let event_bridge = notifications["EventBridgeEnabled"].as_bool().unwrap_or(false);
+                wiring.buckets.push(BucketDef { name: resolver.reference(id), event_bridge });
+            }
             "AWS::IAM::Role" => wiring.roles.push((resolver.reference(id), resolver.resolve(&resource["Properties"]["AssumeRolePolicyDocument"]))),
             "AWS::Serverless::Function" => {
                 let properties = resolver.resolve(&resource["Properties"]);
@@ -190,8 +212,21 @@ pub fn load(template_path: &Path) -> Result<Wiring, String> {
                 let number = |name: &str, default: u64| {
                     properties[name].as_u64().or_else(|| globals[name].as_u64()).unwrap_or(default)
                 };
+                let name = resolver.reference(id);
+                let event_rules = properties["Events"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, event)| event["Type"] == "EventBridgeRule")
+                    .map(|(event_id, event)| EventRule {
+                        name: format!("{name}-{event_id}"),
+                        bus: event["Properties"]["EventBusName"].as_str().unwrap_or("default").to_string(),
+                        pattern: event["Properties"]["Pattern"].clone(),
+                    })
+                    .collect();
                 wiring.functions.push(FunctionDef {
-                    name: resolver.reference(id),
+                    name,
+                    event_rules,
                     binary: text(&resource["Metadata"]["BuildProperties"]["Binary"]),
                     timeout_seconds: number("Timeout", 3),
                     memory_mb: number("MemorySize", 128),
@@ -330,6 +365,19 @@ mod tests {
                 assert!(SUPPORTED_EVENT_TYPES.contains(&event_type.as_str()), "{}: {event_type}", function.name);
             }
         }
+    }
+
+    #[test]
+    fn the_automation_function_takes_the_data_buckets_error_objects_and_failed_executions() {
+        let wiring = wiring();
+        let automation = wiring.functions.iter().find(|f| f.name == "tributary-automation").unwrap();
+        let sources: BTreeSet<&str> = automation.event_rules.iter().filter_map(|r| r.pattern["source"][0].as_str()).collect();
+        assert_eq!(sources, BTreeSet::from(["aws.s3", "aws.states"]));
+        let s3 = automation.event_rules.iter().find(|r| r.pattern["source"][0] == "aws.s3").unwrap();
+        let data_bucket = format!("{STACK}-data-{ACCOUNT}");
+        assert_eq!(s3.pattern["detail"]["bucket"]["name"][0], data_bucket.as_str());
+        assert_eq!(s3.bus, "default");
+        assert!(wiring.buckets.contains(&BucketDef { name: data_bucket, event_bridge: true }));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Event sources on one machine: the table's stream into the status function (with
-//! partial batch failures honoured), the schedule and Step Functions status changes
-//! into the automation function.
+//! partial batch failures honoured), the schedule into the automation function, and Step
+//! Functions' status-change events onto the default bus.
 
 use crate::endpoint::Endpoint;
+use crate::moto_client::MotoJson;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use axum::body::Bytes;
 use serde_json::{json, Value};
@@ -177,8 +178,9 @@ pub async fn fire_schedule(endpoint: Endpoint, function: String, every: Duration
 }
 
 /// Step Functions status-change events: moto emits none, so executions that ended
-/// FAILED, TIMED_OUT or ABORTED are found by listing and sent as AWS would send them.
-pub async fn watch_executions(endpoint: Endpoint, sfn: aws_sdk_sfn::Client, state_machine_arns: Vec<String>, function: String) {
+/// FAILED, TIMED_OUT or ABORTED are found by listing and put on the default bus as Step
+/// Functions puts them; the template's rules route them ([`crate::eventbridge`]).
+pub async fn watch_executions(moto: MotoJson, sfn: aws_sdk_sfn::Client, state_machine_arns: Vec<String>) {
     use aws_sdk_sfn::types::ExecutionStatus;
     let mut seen: HashSet<String> = HashSet::new();
     loop {
@@ -189,7 +191,10 @@ pub async fn watch_executions(endpoint: Endpoint, sfn: aws_sdk_sfn::Client, stat
                     if !seen.insert(execution.execution_arn.clone()) {
                         continue;
                     }
-                    let Ok(described) = sfn.describe_execution().execution_arn(&execution.execution_arn).send().await else { continue };
+                    let Ok(described) = sfn.describe_execution().execution_arn(&execution.execution_arn).send().await else {
+                        seen.remove(&execution.execution_arn);
+                        continue;
+                    };
                     let detail = json!({
                         "executionArn": described.execution_arn,
                         "stateMachineArn": described.state_machine_arn,
@@ -200,9 +205,15 @@ pub async fn watch_executions(endpoint: Endpoint, sfn: aws_sdk_sfn::Client, stat
                         "input": described.input,
                         "output": described.output,
                     });
-                    let event = eventbridge_event("aws.states", "Step Functions Execution Status Change", vec![execution.execution_arn.clone()], detail);
-                    let outcome = endpoint.invoke(&function, Bytes::from(event.to_string())).await;
-                    if outcome.error_type.is_some() {
+                    let entry = json!({
+                        "Source": "aws.states",
+                        "DetailType": "Step Functions Execution Status Change",
+                        "Resources": [execution.execution_arn],
+                        "Detail": detail.to_string(),
+                        "EventBusName": "default",
+                    });
+                    let put = moto.events("PutEvents", json!({"Entries": [entry]})).await;
+                    if put.map(|answer| answer["FailedEntryCount"].as_u64().unwrap_or(0) > 0).unwrap_or(true) {
                         seen.remove(&execution.execution_arn);
                     }
                 }

@@ -2,7 +2,7 @@
 //! local AWS endpoint's S3 (next to the data it describes), so that a restarted delivery
 //! resumes there. Saved only after the objects are written: at-least-once, as Firehose.
 
-use super::aws::MotoJson;
+use crate::moto_client::MotoJson;
 use crate::moto::STATE_BUCKET;
 use std::collections::BTreeMap;
 

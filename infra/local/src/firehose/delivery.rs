@@ -2,13 +2,15 @@
 //! deliver, checkpoint. A failed write blocks the delivery stream and is retried, as
 //! Firehose does.
 
-use super::aws::MotoJson;
+use crate::moto_client::MotoJson;
 use super::checkpoint::Checkpoints;
 use super::config::Config;
 use super::destinations;
 use super::processor::{self, Processed, Processing};
 use super::sources::kinesis::KinesisSource;
 use crate::lambda::Invoker;
+use crate::metrics::firehose::DeliveryStreamMetrics;
+use crate::metrics::Metrics;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tributary::firehose::processing::SourceRecord;
@@ -52,12 +54,14 @@ pub struct Delivery {
     moto: MotoJson,
     config_updates: ConfigUpdates,
     config: Config,
+    metrics: DeliveryStreamMetrics,
 }
 
 impl Delivery {
-    pub fn new(invoker: Invoker, moto: MotoJson, config_updates: ConfigUpdates) -> Self {
+    pub fn new(invoker: Invoker, moto: MotoJson, metrics: Metrics, config_updates: ConfigUpdates) -> Self {
         let config = config_updates.borrow().clone().expect("started with a configuration");
-        Delivery { invoker, moto, config_updates, config }
+        let metrics = DeliveryStreamMetrics::new(metrics, &config.name);
+        Delivery { invoker, moto, config_updates, config, metrics }
     }
 
     fn is_gone(updates: &ConfigUpdates) -> bool {
@@ -79,12 +83,13 @@ impl Delivery {
                     }
                 }
             }
-            let records = source.read(&self.moto).await;
+            let records = source.read(&self.moto, &self.metrics).await;
             let read = records.len();
             buffer.push(records);
             if buffer.is_due(&self.config) {
+                let buffered_since = buffer.started.unwrap_or_else(Instant::now);
                 loop {
-                    let flushed = match self.flush(&buffer.records).await {
+                    let flushed = match self.flush(&buffer.records, buffered_since).await {
                         Ok(()) => checkpoints.save(&self.moto, source.positions()).await,
                         failed => failed,
                     };
@@ -92,6 +97,7 @@ impl Delivery {
                         Ok(()) => break,
                         Err(error) => {
                             tracing::warn!(delivery_stream = %self.config.name, %error, "delivery failed; retrying");
+                            self.metrics.data_freshness(buffered_since.elapsed().as_secs_f64());
                             tokio::time::sleep(Duration::from_secs(1)).await;
                         }
                     }
@@ -105,7 +111,7 @@ impl Delivery {
     }
 
     /// Processes and delivers the buffered records.
-    async fn flush(&self, records: &[SourceRecord]) -> Result<(), String> {
+    async fn flush(&self, records: &[SourceRecord], buffered_since: Instant) -> Result<(), String> {
         let Processed { kept, failures } = match &self.config.processor {
             Some(processor) => {
                 let processing = Processing {
@@ -113,6 +119,7 @@ impl Delivery {
                     processor,
                     delivery_stream_arn: &self.config.arn,
                     source_stream_arn: &self.config.stream_arn,
+                    metrics: &self.metrics,
                 };
                 processor::process(&processing, records.to_vec()).await
             }
@@ -120,7 +127,7 @@ impl Delivery {
         };
         let updates = self.config_updates.clone();
         let gone = move || Self::is_gone(&updates);
-        let target = destinations::Target { moto: &self.moto, config: &self.config, gone: &gone };
+        let target = destinations::Target { moto: &self.moto, config: &self.config, metrics: &self.metrics, buffered_since, gone: &gone };
         destinations::deliver(&target, &kept, failures).await
     }
 }

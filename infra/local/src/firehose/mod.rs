@@ -12,7 +12,6 @@
 //! only after the objects are written: a restarted tributary-local resumes from there, so
 //! no record is lost and some may come twice (at-least-once, as Firehose).
 
-mod aws;
 mod checkpoint;
 pub mod config;
 pub mod delivery;
@@ -22,8 +21,9 @@ pub mod record;
 pub mod sources;
 
 use crate::lambda::Invoker;
+use crate::metrics::Metrics;
 use crate::moto::STATE_BUCKET;
-use aws::MotoJson;
+use crate::moto_client::MotoJson;
 use config::Config;
 use delivery::Delivery;
 use serde_json::json;
@@ -34,7 +34,7 @@ use std::time::Duration;
 const DISCOVERY_PERIOD: Duration = Duration::from_secs(1);
 
 /// Keeps one delivery task per delivery stream that reads a Kinesis stream.
-pub async fn run(invoker: Invoker, http: reqwest::Client, moto_url: String) {
+pub async fn run(invoker: Invoker, metrics: Metrics, http: reqwest::Client, moto_url: String) {
     let moto = MotoJson::new(http, moto_url);
     if let Err(error) = moto.create_bucket(STATE_BUCKET).await {
         tracing::warn!(%error, "firehose state bucket");
@@ -66,7 +66,7 @@ pub async fn run(invoker: Invoker, http: reqwest::Client, moto_url: String) {
                     }
                     let (sender, receiver) = tokio::sync::watch::channel(Some(config.clone()));
                     running.insert(name.clone(), (config.created_ms, sender));
-                    tokio::spawn(Delivery::new(invoker.clone(), moto.clone(), receiver).run());
+                    tokio::spawn(Delivery::new(invoker.clone(), moto.clone(), metrics.clone(), receiver).run());
                 }
             }
         }

@@ -6,6 +6,7 @@
 use super::config::Processor;
 use super::record::Failure;
 use crate::lambda::Invoker;
+use crate::metrics::firehose::DeliveryStreamMetrics;
 use futures::StreamExt;
 use serde_json::Value;
 use std::time::Duration;
@@ -21,12 +22,14 @@ pub struct Processed {
     pub failures: Vec<Failure>,
 }
 
-/// The processor of one delivery stream, and what its event names.
+/// The processor of one delivery stream, with what its event names and where its work is
+/// measured.
 pub struct Processing<'a> {
     pub invoker: &'a Invoker,
     pub processor: &'a Processor,
     pub delivery_stream_arn: &'a str,
     pub source_stream_arn: &'a str,
+    pub metrics: &'a DeliveryStreamMetrics,
 }
 
 /// Splits records into batches within the processor's buffer size and Lambda's 6 MB
@@ -73,7 +76,9 @@ async fn process_batch(processing: &Processing<'_>, batch: Vec<SourceRecord>) ->
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;
+        let started = std::time::Instant::now();
         let outcome = processing.invoker.invoke(&processor.function_arn, payload.clone()).await;
+        processing.metrics.processing_invocation(started.elapsed().as_secs_f64() * 1000.0, outcome.error_type.is_none());
         if outcome.error_type.is_none() || attempts > processor.retries {
             break outcome;
         }
@@ -89,14 +94,16 @@ async fn process_batch(processing: &Processing<'_>, batch: Vec<SourceRecord>) ->
     }
     let checked = processing::check(&ids, &outcome.payload);
     let mut processed = Processed::default();
+    let (mut succeeded, mut succeeded_bytes) = (0, 0);
     for (mut record, result) in batch.into_iter().zip(checked.records) {
         match (result.result, result.error, result.data) {
             (_, Some(error), _) => processed.failures.push(Failure::processing(record, "Lambda.InvalidResponse", &error, attempts)),
             (Outcome::Ok, None, Some(data)) => {
+                (succeeded, succeeded_bytes) = (succeeded + 1, succeeded_bytes + record.data.len());
                 record.data = data;
                 processed.kept.push(record);
             }
-            (Outcome::Dropped, None, _) => {}
+            (Outcome::Dropped, None, _) => (succeeded, succeeded_bytes) = (succeeded + 1, succeeded_bytes + record.data.len()),
             (Outcome::ProcessingFailed, None, _) | (Outcome::Ok, None, None) => processed.failures.push(Failure::processing(
                 record,
                 "Lambda.ProcessingFailedStatus",
@@ -105,6 +112,7 @@ async fn process_batch(processing: &Processing<'_>, batch: Vec<SourceRecord>) ->
             )),
         }
     }
+    processing.metrics.processed(succeeded, succeeded_bytes);
     processed
 }
 

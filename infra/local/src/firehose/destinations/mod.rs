@@ -6,17 +6,29 @@ pub mod parquet;
 pub mod redshift;
 pub mod s3;
 
-use super::aws::MotoJson;
+use crate::moto_client::MotoJson;
 use super::config::Config;
 use super::record::Failure;
+use crate::metrics::firehose::DeliveryStreamMetrics;
+use std::time::Instant;
 use tributary::firehose::processing::SourceRecord;
 
-/// Where one batch goes.
+/// Where one batch goes, and what delivering it is measured against.
 pub struct Target<'a> {
     pub moto: &'a MotoJson,
     pub config: &'a Config,
+    pub metrics: &'a DeliveryStreamMetrics,
+    /// When the batch's oldest record got into the delivery stream.
+    pub buffered_since: Instant,
     /// Whether the delivery stream was deleted meanwhile (a retried load then stops).
     pub gone: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl Target<'_> {
+    /// Reports the age of the oldest record not yet delivered.
+    pub fn report_freshness(&self) {
+        self.metrics.data_freshness(self.buffered_since.elapsed().as_secs_f64());
+    }
 }
 
 /// Delivers processed records and their failures (conversion failures added to them).
@@ -26,17 +38,27 @@ pub async fn deliver(target: &Target<'_>, kept: &[SourceRecord], mut failures: V
     let data = match &config.parquet {
         Some((database, table)) => {
             let (file, conversion_failures) = parquet::convert(moto, database, table, kept).await;
+            let failed_bytes: usize = conversion_failures.iter().map(|f| f.record.data.len()).sum();
+            let converted = kept.len() - conversion_failures.len();
+            let converted_bytes = kept.iter().map(|r| r.data.len()).sum::<usize>() - failed_bytes;
+            target.metrics.converted(converted, converted_bytes);
+            target.metrics.conversion_failed(conversion_failures.len(), failed_bytes);
             failures.extend(conversion_failures);
-            file
+            file.map(|file| (file, converted))
         }
-        None if !kept.is_empty() => Some(kept.iter().flat_map(|r| r.data.iter().copied()).collect()),
+        None if !kept.is_empty() => Some((kept.iter().flat_map(|r| r.data.iter().copied()).collect(), kept.len())),
         None => None,
     };
-    if let Some(bytes) = data {
-        let key = s3::write_object(moto, config, bytes.clone(), now).await?;
+    if let Some((bytes, records)) = data {
+        let written = s3::write_object(moto, config, bytes.clone(), now).await;
+        target.metrics.s3_put(written.is_ok());
+        let key = written?;
+        target.metrics.delivered_to_s3(records, bytes.len());
         if let Some(load) = &config.redshift {
-            redshift::load(target, load, &key, &bytes).await?;
+            redshift::load(target, load, &key, &bytes, records).await?;
         }
     }
-    s3::write_failures(moto, config, &failures, now).await
+    s3::write_failures(moto, config, &failures, now).await?;
+    target.report_freshness();
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Firehose's record format conversion to Parquet: JSON records and the Glue table's
 //! columns give one Snappy-compressed Parquet file; records that do not fit are reported.
 
-use crate::firehose::aws::MotoJson;
+use crate::moto_client::MotoJson;
 use crate::firehose::record::Failure;
 use serde_json::json;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! either lands whole or not at all (as Redshift's COPY).
 
 use super::layout;
-use crate::firehose::aws::MotoJson;
+use crate::moto_client::MotoJson;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tributary::redshift::{self, Credentials, JdbcUrl, TableName};
@@ -65,13 +65,15 @@ impl Load {
 /// object is skipped and a manifest naming it lands under the error prefix. Fails only when
 /// that manifest cannot be written (and the whole flush is retried). Stops retrying when
 /// `gone()` says the delivery stream was deleted.
-pub async fn load(target: &super::Target<'_>, load: &Load, key: &str, object: &[u8]) -> Result<(), String> {
+pub async fn load(target: &super::Target<'_>, load: &Load, key: &str, object: &[u8], records: usize) -> Result<(), String> {
     let (moto, config) = (target.moto, target.config);
     let started = Instant::now();
     let mut attempt: u32 = 0;
     let error = loop {
         attempt += 1;
-        let error = match load.copy(moto, object).await {
+        let copied = load.copy(moto, object).await;
+        target.metrics.redshift_copy(copied.is_ok(), records, object.len());
+        let error = match copied {
             Ok(rows) => {
                 tracing::info!(delivery_stream = %config.name, table = %load.table, rows, attempt, "loaded into Redshift");
                 return Ok(());
@@ -84,6 +86,7 @@ pub async fn load(target: &super::Target<'_>, load: &Load, key: &str, object: &[
         }
         tracing::warn!(delivery_stream = %config.name, %error, attempt, "COPY into Redshift failed; retrying");
         tokio::time::sleep(pause).await;
+        target.report_freshness();
         if (target.gone)() {
             return Ok(());
         }

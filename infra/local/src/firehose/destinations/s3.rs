@@ -2,7 +2,7 @@
 //! JSON lines under the error prefix, one object per error output type.
 
 use super::layout;
-use crate::firehose::aws::MotoJson;
+use crate::moto_client::MotoJson;
 use crate::firehose::config::Config;
 use crate::firehose::record::{ErrorOutput, Failure};
 use base64::Engine;

@@ -1,8 +1,9 @@
 //! A Kinesis data stream as a delivery stream's source: every shard read from the delivery
 //! stream's creation on (`AT_TIMESTAMP`), or after its checkpoint, as Firehose reads it.
 
-use crate::firehose::aws::MotoJson;
+use crate::moto_client::MotoJson;
 use crate::firehose::destinations::layout;
+use crate::metrics::firehose::DeliveryStreamMetrics;
 use base64::Engine;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -43,7 +44,7 @@ impl KinesisSource {
     }
 
     /// Reads every shard once.
-    pub async fn read(&mut self, moto: &MotoJson) -> Vec<SourceRecord> {
+    pub async fn read(&mut self, moto: &MotoJson, metrics: &DeliveryStreamMetrics) -> Vec<SourceRecord> {
         if self.last_shard_listing.is_none_or(|t| t.elapsed() > SHARD_LISTING_PERIOD) {
             if let Err(error) = self.discover_shards(moto).await {
                 tracing::debug!(%error, "listing shards");
@@ -65,6 +66,7 @@ impl KinesisSource {
                     continue;
                 }
             };
+            let read_before = records.len();
             for record in answer["Records"].as_array().cloned().unwrap_or_default() {
                 let data = base64::engine::general_purpose::STANDARD.decode(record["Data"].as_str().unwrap_or_default()).unwrap_or_default();
                 let sequence = record["SequenceNumber"].as_str().unwrap_or_default().to_string();
@@ -76,6 +78,10 @@ impl KinesisSource {
                     shard_id: shard_id.clone(),
                     approximate_arrival_ms: layout::epoch_ms(&record["ApproximateArrivalTimestamp"]).unwrap_or_else(layout::now_ms),
                 });
+            }
+            if records.len() > read_before {
+                let bytes = records[read_before..].iter().map(|r| r.data.len()).sum();
+                metrics.read_from_kinesis(records.len() - read_before, bytes, answer["MillisBehindLatest"].as_f64().unwrap_or(0.0));
             }
             self.iterators.insert(shard_id, answer["NextShardIterator"].as_str().map(str::to_string));
         }

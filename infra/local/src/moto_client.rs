@@ -1,5 +1,5 @@
-//! The AWS calls the delivery makes, straight to moto (as Firehose's own calls would not go
-//! through a tenant-facing endpoint).
+//! tributary-local's own AWS calls (Firehose's reads and writes, EventBridge's deliveries),
+//! straight to moto: on AWS, services call each other, not through a tenant-facing endpoint.
 
 use crate::aws_wire::fake_signature;
 use serde_json::Value;
@@ -16,11 +16,15 @@ impl MotoJson {
     }
 
     async fn call(&self, service: &str, target: &str, body: Value) -> Result<Value, String> {
+        self.call_json(service, "application/x-amz-json-1.1", target, body).await
+    }
+
+    async fn call_json(&self, service: &str, content_type: &str, target: &str, body: Value) -> Result<Value, String> {
         let answer = self
             .http
             .post(&self.url)
             .header("x-amz-target", target)
-            .header("content-type", "application/x-amz-json-1.1")
+            .header("content-type", content_type)
             .header("authorization", fake_signature(service))
             .body(body.to_string())
             .send()
@@ -44,6 +48,14 @@ impl MotoJson {
 
     pub async fn secretsmanager(&self, operation: &str, body: Value) -> Result<Value, String> {
         self.call("secretsmanager", &format!("secretsmanager.{operation}"), body).await
+    }
+
+    pub async fn sqs(&self, operation: &str, body: Value) -> Result<Value, String> {
+        self.call_json("sqs", "application/x-amz-json-1.0", &format!("AmazonSQS.{operation}"), body).await
+    }
+
+    pub async fn events(&self, operation: &str, body: Value) -> Result<Value, String> {
+        self.call("events", &format!("AWSEvents.{operation}"), body).await
     }
 
     pub async fn glue(&self, operation: &str, body: Value) -> Result<Value, String> {

@@ -1,8 +1,10 @@
-//! The automation handler: a schedule reconciles jobs with their executions, and Step
-//! Functions status-change events fail the jobs of executions that failed.
+//! The automation handler: a schedule reconciles jobs with their executions, Step
+//! Functions status-change events fail the jobs of executions that failed, and S3's
+//! "Object Created" events of error objects count failed records onto their consumers.
 
 use crate::aws::workflows::Workflows;
 use crate::model::{Job, JobError, JobStatus, ResourceStatus};
+use crate::operations::failures::FailureCounter;
 use crate::store::Store;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -11,6 +13,7 @@ use serde_json::{json, Value};
 pub struct Automation {
     store: Store,
     workflows: Workflows,
+    failures: FailureCounter,
     /// How long a job may wait for its execution, or for its outcome to be recorded,
     /// before the reconciler steps in.
     grace_seconds: i64,
@@ -23,15 +26,22 @@ fn age_seconds(timestamp: &str) -> i64 {
 }
 
 impl Automation {
-    pub fn new(store: Store, workflows: Workflows, grace_seconds: i64) -> Self {
-        Automation { store, workflows, grace_seconds }
+    pub fn new(store: Store, workflows: Workflows, failures: FailureCounter, grace_seconds: i64) -> Self {
+        Automation { store, workflows, failures, grace_seconds }
     }
 
     pub async fn handle(&self, event: EventBridgeEvent<Value>) -> Result<Value, String> {
-        if event.source == "aws.states" {
-            return self.on_execution_status_change(&event.detail).await;
+        match event.source.as_str() {
+            "aws.states" => self.on_execution_status_change(&event.detail).await,
+            "aws.s3" if event.detail_type == "Object Created" => {
+                let (bucket, key) = (&event.detail["bucket"]["name"], &event.detail["object"]["key"]);
+                let (Some(bucket), Some(key)) = (bucket.as_str(), key.as_str()) else {
+                    return Err(format!("an Object Created event without bucket and key: {}", event.detail));
+                };
+                self.failures.on_object_created(bucket, key).await.map_err(|e| e.to_string())
+            }
+            _ => self.reconcile().await,
         }
-        self.reconcile().await
     }
 
     /// Restarts jobs whose execution never started; fails jobs whose execution ended

@@ -11,6 +11,7 @@ pub mod config;
 pub mod events;
 pub mod firehose;
 pub mod model;
+pub mod operations;
 pub mod redshift;
 pub mod status;
 pub mod store;

@@ -6,6 +6,7 @@ use serde_json::Value;
 use tributary::automation::Automation;
 use tributary::aws::workflows::Workflows;
 use tributary::config::{load_aws_config, Settings};
+use tributary::operations::failures::{FailureCounter, FailureLog};
 use tributary::store::Store;
 
 #[tokio::main]
@@ -14,9 +15,11 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let grace_seconds = std::env::var("RECONCILE_GRACE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
     let aws = load_aws_config().await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), &settings.table_name);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let store = Store::new(dynamodb.clone(), &settings.table_name);
+    let failures = FailureCounter::new(tributary::config::s3_client(&aws), FailureLog::new(dynamodb, &settings.table_name));
     let workflows = Workflows::new(aws_sdk_sfn::Client::new(&aws), settings);
-    let automation = Automation::new(store, workflows, grace_seconds);
+    let automation = Automation::new(store, workflows, failures, grace_seconds);
     run(service_fn(|event: LambdaEvent<EventBridgeEvent<Value>>| async {
         automation.handle(event.payload).await.map_err(Error::from)
     }))

@@ -15,7 +15,7 @@ fn active() -> HashMap<String, AttributeValue> {
 }
 
 impl Api {
-    async fn load_consumer(&self, tenant: &str, stream_id: &str, consumer_id: &str) -> Result<Consumer, ApiError> {
+    pub(super) async fn load_consumer(&self, tenant: &str, stream_id: &str, consumer_id: &str) -> Result<Consumer, ApiError> {
         self.store
             .get::<Consumer>(tenant, consumer_id)
             .await?

@@ -3,9 +3,11 @@
 
 pub mod lambda;
 mod consumers;
+mod cost;
 mod datasets;
 mod jobs;
 mod problem;
+mod status;
 mod streams;
 mod transforms;
 
@@ -13,6 +15,8 @@ pub use problem::ApiError;
 
 use crate::aws::workflows::Workflows;
 use crate::config::Settings;
+use crate::operations::failures::FailureLog;
+use crate::operations::metrics::MetricReader;
 use crate::store::{IdempotencyRecord, IdempotentWrite, Store};
 use http::{HeaderMap, Method};
 use serde_json::Value;
@@ -133,6 +137,11 @@ pub struct ApiClients {
     pub secrets: aws_sdk_secretsmanager::Client,
     pub functions: aws_sdk_lambda::Client,
     pub artifacts: crate::aws::artifacts::Artifacts,
+    /// Status: delivery streams, streams' shards, CloudWatch metrics, counted failures.
+    pub firehose: aws_sdk_firehose::Client,
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub metrics: MetricReader,
+    pub failures: FailureLog,
 }
 
 pub struct Api {
@@ -141,13 +150,17 @@ pub struct Api {
     secrets: aws_sdk_secretsmanager::Client,
     functions: aws_sdk_lambda::Client,
     artifacts: crate::aws::artifacts::Artifacts,
+    firehose: aws_sdk_firehose::Client,
+    kinesis: aws_sdk_kinesis::Client,
+    metrics: MetricReader,
+    failures: FailureLog,
     settings: Settings,
 }
 
 impl Api {
     pub fn new(store: Store, clients: ApiClients, settings: Settings) -> Self {
-        let ApiClients { workflows, secrets, functions, artifacts } = clients;
-        Api { store, workflows, secrets, functions, artifacts, settings }
+        let ApiClients { workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures } = clients;
+        Api { store, workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, settings }
     }
 
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
@@ -168,6 +181,8 @@ impl Api {
             (["streams", id], &Method::PATCH) => self.change(tenant, request, |c| self.patch_stream(c, id, request)).await,
             (["streams", id], &Method::DELETE) => self.change(tenant, request, |c| self.delete_stream(c, id, request)).await,
             (["streams", id, "credentials"], &Method::GET) => self.get_credentials(tenant, id).await,
+            (["streams", id, "status"], &Method::GET) => self.stream_status(tenant, id, request).await,
+            (["streams", id, "cost"], &Method::GET) => self.stream_cost(tenant, id, request).await,
             (["streams", id, "credentials", "rotate"], &Method::POST) => {
                 self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await
             }
@@ -184,6 +199,7 @@ impl Api {
             (["streams", sid, "consumers"], &Method::GET) => self.list_consumers(tenant, sid, request).await,
             (["streams", sid, "consumers"], &Method::POST) => self.change(tenant, request, |c| self.create_consumer(c, sid, request)).await,
             (["streams", sid, "consumers", cid], &Method::GET) => self.get_consumer(tenant, sid, cid).await,
+            (["streams", sid, "consumers", cid, "status"], &Method::GET) => self.consumer_status(tenant, sid, cid, request).await,
             (["streams", sid, "consumers", cid], &Method::PATCH) => {
                 self.change(tenant, request, |c| self.patch_consumer(c, sid, cid, request)).await
             }
@@ -199,12 +215,15 @@ impl Api {
             (["streams"]
             | ["streams", _]
             | ["streams", _, "credentials"]
+            | ["streams", _, "status"]
+            | ["streams", _, "cost"]
             | ["streams", _, "credentials", "rotate"]
             | ["streams", _, "transforms"]
             | ["streams", _, "transforms", _]
             | ["streams", _, "transforms", _, "test"]
             | ["streams", _, "consumers"]
             | ["streams", _, "consumers", _]
+            | ["streams", _, "consumers", _, "status"]
             | ["datasets"]
             | ["datasets", _]
             | ["jobs"]

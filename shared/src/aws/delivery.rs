@@ -353,6 +353,49 @@ pub async fn state(firehose: &Firehose, name: &str) -> Result<DeliveryState, Aws
     })
 }
 
+/// What a consumer's status reads of its delivery stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryDescription {
+    pub status: String,
+    pub failure: Option<String>,
+    /// The name of the Kinesis stream it reads.
+    pub source_stream: Option<String>,
+    /// Whether it converts records to Parquet.
+    pub converts_records: bool,
+}
+
+/// DescribeDeliveryStream, for status; `None` when there is no such delivery stream.
+pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<DeliveryDescription>, AwsError> {
+    let answer = match firehose.describe_delivery_stream().delivery_stream_name(name).send().await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let error = AwsError::from_sdk("firehose:DescribeDeliveryStream", e);
+            return if error.is("ResourceNotFoundException") { Ok(None) } else { Err(error) };
+        }
+    };
+    let Some(description) = answer.delivery_stream_description else { return Ok(None) };
+    let source_stream = description
+        .source
+        .as_ref()
+        .and_then(|s| s.kinesis_stream_source_description.as_ref())
+        .and_then(|k| k.kinesis_stream_arn.as_deref())
+        .and_then(|arn| arn.split_once(":stream/"))
+        .map(|(_, name)| name.to_string());
+    let converts_records = description.destinations.iter().any(|d| {
+        d.extended_s3_destination_description
+            .as_ref()
+            .and_then(|e| e.data_format_conversion_configuration.as_ref())
+            .and_then(|c| c.enabled)
+            .unwrap_or(false)
+    });
+    Ok(Some(DeliveryDescription {
+        status: description.delivery_stream_status.as_str().to_string(),
+        failure: description.failure_description.map(|f| format!("{}: {}", f.r#type.as_str(), f.details)),
+        source_stream,
+        converts_records,
+    }))
+}
+
 /// Changes buffering and the processor in place (UpdateDestination, with the version id
 /// that guards against concurrent changes).
 pub async fn update(firehose: &Firehose, spec: &DeliverySpec, version_id: &str, destination_id: &str) -> Result<(), AwsError> {

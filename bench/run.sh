@@ -49,6 +49,9 @@ done
 echo "## Requests per API operation and peak RSS"
 .venv/bin/python bench/aws_calls.py
 echo
+echo "## Consumer status: one call against the raw calls"
+.venv/bin/python bench/status.py
+echo
 echo "## Transforms"
 .venv/bin/python bench/transforms.py
 echo

@@ -1,6 +1,13 @@
 //! tributary-local: the whole Tributary system on one machine. Only endpoints differ
 //! from AWS: the handler binaries, state machines and table come from the same files
 //! (`infra/template.yaml`, `statemachines/`).
+//!
+//! moto ([`moto`]) serves most of AWS; what it lacks, this crate supplies as AWS does it:
+//! running functions ([`lambda`], [`functions`]), API Gateway ([`apigw`]), Firehose
+//! delivery ([`firehose`]), CloudWatch metrics from services ([`metrics`]), EventBridge
+//! rules with function targets ([`eventbridge`]) and event sources ([`triggers`]), all
+//! behind one endpoint ([`endpoint`]); wired from the template ([`template`],
+//! [`bootstrap`]).
 
 pub mod apigw;
 pub mod aws_wire;

@@ -95,6 +95,10 @@ impl Metrics {
             return;
         }
         let key = Key { namespace, dimension: (dimension.0, dimension.1.to_string()), name, unit, minute: this_minute() };
+        self.add(key, set);
+    }
+
+    fn add(&self, key: Key, set: StatisticSet) {
         let mut pending = self.pending.lock().unwrap();
         match pending.get_mut(&key) {
             Some(existing) => existing.add(set),
@@ -124,19 +128,9 @@ impl Metrics {
                 if let Err(error) = self.put_metric_data(namespace, chunk).await {
                     tracing::warn!(%error, namespace, "PutMetricData failed; keeping the samples for the next round");
                     for (key, set) in chunk {
-                        self.record_again(key.clone(), *set);
+                        self.add(key.clone(), *set);
                     }
                 }
-            }
-        }
-    }
-
-    fn record_again(&self, key: Key, set: StatisticSet) {
-        let mut pending = self.pending.lock().unwrap();
-        match pending.get_mut(&key) {
-            Some(existing) => existing.add(set),
-            None => {
-                pending.insert(key, set);
             }
         }
     }

@@ -87,6 +87,18 @@ pub async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Respo
     if service == "kinesis" && (operation == "PutRecord" || operation == "PutRecords") {
         return endpoint.put_to_kinesis(&operation, parts, body).await;
     }
+    if service == "firehose" && (operation == "PutRecord" || operation == "PutRecordBatch") {
+        // Firehose delivery is tributary-local's: so are the records put into it.
+        let moto = crate::moto_client::MotoJson::new(endpoint.http.clone(), endpoint.moto_url.clone());
+        return match crate::firehose::sources::direct_put::accept(&moto, &endpoint.metrics, &operation, &body).await {
+            Ok(answer) => {
+                let mut response = (StatusCode::OK, answer.to_string()).into_response();
+                response.headers_mut().insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+                response
+            }
+            Err((status, error_type, message)) => json_error(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), error_type, &message),
+        };
+    }
     endpoint.proxy(parts, body).await
 }
 

@@ -92,6 +92,42 @@ impl MotoJson {
         }
     }
 
+    /// The keys under `prefix` after `start_after`, in order (one ListObjectsV2 page).
+    pub async fn list_keys(&self, bucket: &str, prefix: &str, start_after: Option<&str>) -> Result<Vec<String>, String> {
+        let mut query = vec![("list-type", "2"), ("prefix", prefix)];
+        if let Some(after) = start_after {
+            query.push(("start-after", after));
+        }
+        let answer = self
+            .http
+            .get(format!("{}/{bucket}", self.url))
+            .query(&query)
+            .header("authorization", fake_signature("s3"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !answer.status().is_success() {
+            return Err(format!("ListObjectsV2 {bucket}/{prefix}: {}", answer.status()));
+        }
+        let xml = answer.text().await.map_err(|e| e.to_string())?;
+        // Keys are the only <Key> elements of the answer; ours need no XML unescaping.
+        Ok(xml.split("<Key>").skip(1).filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_string())).collect())
+    }
+
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), String> {
+        let answer = self
+            .http
+            .delete(format!("{}/{bucket}/{key}", self.url))
+            .header("authorization", fake_signature("s3"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        match answer.status().is_success() {
+            true => Ok(()),
+            false => Err(format!("DeleteObject {bucket}/{key}: {}", answer.status())),
+        }
+    }
+
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), String> {
         let answer = self
             .http

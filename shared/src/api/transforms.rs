@@ -145,7 +145,7 @@ impl Api {
         let delivery_stream_arn = format!("arn:aws:firehose:{}:{account}:deliverystream/tributary-dry-run-{transform_id}", self.settings.region);
         let (event, ids) = processing::event(&processing::Batch {
             delivery_stream_arn: &delivery_stream_arn,
-            source_stream_arn: &stream_arn,
+            source_stream_arn: Some(&stream_arn),
             region: &self.settings.region,
             records: &records,
         });

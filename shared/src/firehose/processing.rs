@@ -23,7 +23,9 @@ pub struct SourceRecord {
 /// Where the batch comes from, as the event names it.
 pub struct Batch<'a> {
     pub delivery_stream_arn: &'a str,
-    pub source_stream_arn: &'a str,
+    /// The Kinesis stream read, if any: records put straight into the delivery stream
+    /// (DirectPut) come without `sourceKinesisStreamArn` and `kinesisRecordMetadata`.
+    pub source_stream_arn: Option<&'a str>,
     pub region: &'a str,
     pub records: &'a [SourceRecord],
 }
@@ -40,27 +42,32 @@ pub fn event(batch: &Batch<'_>) -> (Value, Vec<String>) {
             // Firehose's ids are opaque; these are unique within the batch and tell its order.
             let record_id = format!("{}{:08}", record.sequence_number, index);
             ids.push(record_id.clone());
-            json!({
+            let mut value = json!({
                 "recordId": record_id,
                 "approximateArrivalTimestamp": record.approximate_arrival_ms,
                 "data": base64::engine::general_purpose::STANDARD.encode(&record.data),
-                "kinesisRecordMetadata": {
+            });
+            if batch.source_stream_arn.is_some() {
+                value["kinesisRecordMetadata"] = json!({
                     "sequenceNumber": record.sequence_number,
                     "subsequenceNumber": 0,
                     "partitionKey": record.partition_key,
                     "shardId": record.shard_id,
                     "approximateArrivalTimestamp": record.approximate_arrival_ms,
-                },
-            })
+                });
+            }
+            value
         })
         .collect();
-    let event = json!({
+    let mut event = json!({
         "invocationId": invocation_id,
         "deliveryStreamArn": batch.delivery_stream_arn,
-        "sourceKinesisStreamArn": batch.source_stream_arn,
         "region": batch.region,
         "records": records,
     });
+    if let Some(arn) = batch.source_stream_arn {
+        event["sourceKinesisStreamArn"] = json!(arn);
+    }
     (event, ids)
 }
 
@@ -186,10 +193,14 @@ mod tests {
     #[test]
     fn given_a_batch_when_the_event_is_built_then_data_is_base64_and_ids_are_unique() {
         let record = SourceRecord { data: b"x,y".to_vec(), partition_key: "k".into(), sequence_number: "1".into(), shard_id: "shardId-0".into(), approximate_arrival_ms: 5 };
-        let batch = Batch { delivery_stream_arn: "d", source_stream_arn: "s", region: "r", records: &[record.clone(), record] };
+        let batch = Batch { delivery_stream_arn: "d", source_stream_arn: Some("s"), region: "r", records: &[record.clone(), record.clone()] };
         let (event, ids) = event(&batch);
         assert_eq!(event["records"][0]["data"], "eCx5");
+        assert_eq!(event["records"][0]["kinesisRecordMetadata"]["partitionKey"], "k");
         assert_ne!(ids[0], ids[1]);
+        let direct = Batch { source_stream_arn: None, records: &[record], ..batch };
+        let (event, _) = super::event(&direct);
+        assert!(event.get("sourceKinesisStreamArn").is_none() && event["records"][0].get("kinesisRecordMetadata").is_none());
     }
 
     #[test]

@@ -13,8 +13,7 @@ pub struct Config {
     pub name: String,
     pub arn: String,
     pub created_ms: i64,
-    pub stream_name: String,
-    pub stream_arn: String,
+    pub source: Source,
     pub bucket: String,
     pub prefix: String,
     pub error_prefix: String,
@@ -28,6 +27,24 @@ pub struct Config {
     pub version_id: String,
 }
 
+/// Where a delivery stream's records come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Read from a Kinesis data stream (`KinesisStreamAsSource`).
+    Kinesis { stream_name: String, stream_arn: String },
+    /// Put into the delivery stream with PutRecord / PutRecordBatch.
+    DirectPut,
+}
+
+impl Source {
+    pub fn kinesis_stream_arn(&self) -> Option<&str> {
+        match self {
+            Source::Kinesis { stream_arn, .. } => Some(stream_arn),
+            Source::DirectPut => None,
+        }
+    }
+}
+
 /// The Lambda processor of a delivery stream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Processor {
@@ -36,11 +53,15 @@ pub struct Processor {
     pub batch_bytes: usize,
 }
 
-/// The configuration of a delivery stream with a Kinesis source (None for any other).
+/// The configuration of a delivery stream with a Kinesis or a DirectPut source and an S3 or
+/// a Redshift destination (None for any other).
 pub fn parse(description: &Value) -> Option<Config> {
     let d = &description["DeliveryStreamDescription"];
-    let source = &d["Source"]["KinesisStreamSourceDescription"];
-    let stream_arn = source["KinesisStreamARN"].as_str()?.to_string();
+    let source = match d["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"].as_str() {
+        Some(arn) => Source::Kinesis { stream_name: arn.rsplit('/').next()?.to_string(), stream_arn: arn.to_string() },
+        None if d["DeliveryStreamType"] == "DirectPut" => Source::DirectPut,
+        None => return None,
+    };
     let described = &d["Destinations"][0];
     // A Redshift destination keeps its bucket in an S3 member; its processor is its own.
     let (destination, s3, redshift) = match described.get("RedshiftDestinationDescription") {
@@ -70,8 +91,7 @@ pub fn parse(description: &Value) -> Option<Config> {
         name: d["DeliveryStreamName"].as_str()?.to_string(),
         arn: d["DeliveryStreamARN"].as_str()?.to_string(),
         created_ms: layout::epoch_ms(&d["CreateTimestamp"]).unwrap_or_else(layout::now_ms),
-        stream_name: stream_arn.rsplit('/').next()?.to_string(),
-        stream_arn,
+        source,
         bucket,
         prefix: s3["Prefix"].as_str().unwrap_or_default().to_string(),
         error_prefix: s3["ErrorOutputPrefix"].as_str().unwrap_or_default().to_string(),
@@ -107,7 +127,7 @@ mod tests {
             }}]
         }});
         let config = parse(&description).unwrap();
-        assert_eq!(config.stream_name, "orders-1234");
+        assert_eq!(config.source, Source::Kinesis { stream_name: "orders-1234".into(), stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/orders-1234".into() });
         assert_eq!(config.bucket, "data");
         assert_eq!(config.created_ms, 1764100000500);
         assert_eq!(config.buffer_bytes, MIB);
@@ -117,11 +137,12 @@ mod tests {
     }
 
     #[test]
-    fn a_delivery_stream_without_a_kinesis_source_is_not_one_to_read() {
-        let description = json!({"DeliveryStreamDescription": {
-            "DeliveryStreamName": "direct", "DeliveryStreamARN": "arn", "Source": {},
+    fn a_direct_put_delivery_stream_takes_its_records_from_puts() {
+        let description = |kind: &str| json!({"DeliveryStreamDescription": {
+            "DeliveryStreamName": "direct", "DeliveryStreamARN": "arn", "DeliveryStreamType": kind,
             "Destinations": [{"ExtendedS3DestinationDescription": {"BucketARN": "arn:aws:s3:::data"}}]
         }});
-        assert!(parse(&description).is_none());
+        assert_eq!(parse(&description("DirectPut")).unwrap().source, Source::DirectPut);
+        assert!(parse(&description("MSKAsSource")).is_none());
     }
 }

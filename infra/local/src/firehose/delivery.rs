@@ -7,7 +7,7 @@ use super::checkpoint::Checkpoints;
 use super::config::Config;
 use super::destinations;
 use super::processor::{self, Processed, Processing};
-use super::sources::kinesis::KinesisSource;
+use super::sources::Reader;
 use crate::lambda::Invoker;
 use crate::metrics::firehose::DeliveryStreamMetrics;
 use crate::metrics::Metrics;
@@ -71,7 +71,7 @@ impl Delivery {
     pub async fn run(mut self) {
         tracing::info!(delivery_stream = %self.config.name, "delivering");
         let mut checkpoints = Checkpoints::load(&self.moto, &self.config.name, self.config.created_ms).await;
-        let mut source = KinesisSource::new(&self.config.stream_name, self.config.created_ms, checkpoints.positions().clone());
+        let mut source = Reader::open(&self.config, checkpoints.positions());
         let mut buffer = Buffer::default();
         loop {
             if self.config_updates.has_changed().unwrap_or(true) {
@@ -90,7 +90,7 @@ impl Delivery {
                 let buffered_since = buffer.started.unwrap_or_else(Instant::now);
                 loop {
                     let flushed = match self.flush(&buffer.records, buffered_since).await {
-                        Ok(()) => checkpoints.save(&self.moto, source.positions()).await,
+                        Ok(()) => checkpoints.save(&self.moto, &source.positions()).await,
                         failed => failed,
                     };
                     match flushed {
@@ -102,6 +102,7 @@ impl Delivery {
                         }
                     }
                 }
+                source.after_checkpoint(&self.moto).await;
                 buffer.clear();
             }
             if read == 0 {
@@ -118,7 +119,7 @@ impl Delivery {
                     invoker: &self.invoker,
                     processor,
                     delivery_stream_arn: &self.config.arn,
-                    source_stream_arn: &self.config.stream_arn,
+                    source_stream_arn: self.config.source.kinesis_stream_arn(),
                     metrics: &self.metrics,
                 };
                 processor::process(&processing, records.to_vec()).await

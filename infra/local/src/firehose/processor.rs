@@ -28,7 +28,7 @@ pub struct Processing<'a> {
     pub invoker: &'a Invoker,
     pub processor: &'a Processor,
     pub delivery_stream_arn: &'a str,
-    pub source_stream_arn: &'a str,
+    pub source_stream_arn: Option<&'a str>,
     pub metrics: &'a DeliveryStreamMetrics,
 }
 

@@ -31,6 +31,13 @@ impl DeliveryStreamMetrics {
         self.metrics.record(NAMESPACE, (DIMENSION, &self.name), name, unit, value);
     }
 
+    /// One PutRecord / PutRecordBatch call into a DirectPut delivery stream.
+    pub fn direct_put(&self, records: usize, bytes: usize) {
+        self.record("IncomingPutRequests", Unit::Count, 1.0);
+        self.record("IncomingRecords", Unit::Count, records as f64);
+        self.record("IncomingBytes", Unit::Bytes, bytes as f64);
+    }
+
     /// One GetRecords call on the source that returned records.
     pub fn read_from_kinesis(&self, records: usize, bytes: usize, millis_behind_latest: f64) {
         self.record("DataReadFromKinesisStream.Records", Unit::Count, records as f64);

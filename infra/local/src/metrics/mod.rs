@@ -109,7 +109,7 @@ impl Metrics {
     }
 
     /// Records one sample (a counter's sample is what one call or batch added).
-    fn record(&self, namespace: &'static str, dimension: (&'static str, &str), name: &'static str, unit: Unit, value: f64) {
+    pub(crate) fn record(&self, namespace: &'static str, dimension: (&'static str, &str), name: &'static str, unit: Unit, value: f64) {
         self.record_set(namespace, dimension, name, unit, StatisticSet::of(1.0, value, value, value));
     }
 

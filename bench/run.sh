@@ -52,6 +52,9 @@ echo
 echo "## Consumer status: one call against the raw calls"
 .venv/bin/python bench/status.py
 echo
+echo "## Redrive and replay"
+.venv/bin/python bench/recovery.py
+echo
 echo "## Transforms"
 .venv/bin/python bench/transforms.py
 echo

@@ -14,6 +14,8 @@ use serde_json::json;
 pub enum Effect {
     /// Ends the job if it is about this resource.
     FinishJob { tenant: String, job_id: String, resource_id: String, status: JobStatus, error: Option<crate::model::JobError> },
+    /// A consumer's redrive or replay ended, however it did: the consumer takes another.
+    EndRecovery { tenant: String, consumer_id: String, job_id: String },
     Publish(DomainEvent),
 }
 
@@ -80,18 +82,41 @@ pub fn resource_effects(before: Option<&ResourceImage>, after: Option<&ResourceI
 /// The effects of a change to a job item: an event whenever its status moves.
 pub fn job_effects(before: Option<&Job>, after: Option<&Job>) -> Vec<Effect> {
     match (before, after) {
-        (old, Some(new)) if old.map(|o| o.status) != Some(new.status) => vec![Effect::Publish(DomainEvent {
-            detail_type: "Job Status Changed",
-            detail: json!({
-                "Tenant": new.tenant,
-                "JobId": new.job_id,
-                "Operation": new.operation,
-                "ResourceType": new.resource_type,
-                "ResourceId": new.resource_id,
-                "Status": new.status,
-                "Error": new.error,
-            }),
-        })],
+        (old, Some(new)) if old.map(|o| o.status) != Some(new.status) => {
+            let mut effects = vec![Effect::Publish(DomainEvent {
+                detail_type: "Job Status Changed",
+                detail: json!({
+                    "Tenant": new.tenant,
+                    "JobId": new.job_id,
+                    "Operation": new.operation,
+                    "ResourceType": new.resource_type,
+                    "ResourceId": new.resource_id,
+                    "Status": new.status,
+                    "Error": new.error,
+                    "Result": new.result,
+                }),
+            })];
+            if new.operation.leaves_status() && new.status.is_terminal() {
+                effects.push(Effect::EndRecovery { tenant: new.tenant.clone(), consumer_id: new.resource_id.clone(), job_id: new.job_id.clone() });
+                if new.status == JobStatus::Succeeded {
+                    let detail_type = match new.operation {
+                        crate::model::Operation::RedriveConsumer => "Redrive Completed",
+                        _ => "Replay Completed",
+                    };
+                    effects.push(Effect::Publish(DomainEvent {
+                        detail_type,
+                        detail: json!({
+                            "Tenant": new.tenant,
+                            "JobId": new.job_id,
+                            "ConsumerId": new.resource_id,
+                            "ResourceId": new.resource_id,
+                            "Result": new.result,
+                        }),
+                    }));
+                }
+            }
+            effects
+        }
         _ => vec![],
     }
 }
@@ -111,7 +136,8 @@ impl StatusHandler {
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
         let mut response = DynamoDbEventResponse::default();
         for record in &event.records {
-            if let Err(error) = self.apply(record).await {
+            // Boxed: unboxed, the handler's future is deeper than the compiler lays out.
+            if let Err(error) = Box::pin(self.apply(record)).await {
                 tracing::error!(event_id = %record.event_id, %error, "status change not applied");
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = record.change.sequence_number.clone();
@@ -140,6 +166,13 @@ impl StatusHandler {
                 Effect::FinishJob { tenant, job_id, resource_id, status, error } => {
                     let ended = self.store.finish_job_of(&tenant, &job_id, Some(&resource_id), status, error).await.map_err(|e| e.to_string())?;
                     tracing::info!(%job_id, status = status.as_str(), ended, "job outcome");
+                }
+                Effect::EndRecovery { tenant, consumer_id, job_id } => {
+                    let now = crate::model::now_epoch_seconds();
+                    self.store
+                        .modify::<crate::model::Consumer, _>(&tenant, &consumer_id, |c| c.end_recovery(&job_id, now))
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
                 Effect::Publish(event) => events.push(event),
             }

@@ -561,6 +561,45 @@ impl Store {
         }
     }
 
+    /// Records how far a running job is, and where its workflow resumes.
+    pub async fn record_job_progress(&self, tenant: &str, job_id: &str, progress: &crate::model::Progress, cursor: &serde_json::Value) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(job_sk(job_id)))
+            .update_expression("SET Progress = :progress, #cursor = :cursor, UpdatedAt = :now")
+            .condition_expression("#status = :running")
+            .expression_attribute_names("#status", "Status")
+            .expression_attribute_names("#cursor", "Cursor")
+            .expression_attribute_values(":progress", AttributeValue::M(serde_dynamo::to_item(progress).expect("progress serializes")))
+            .expression_attribute_values(":cursor", serde_dynamo::to_attribute_value(cursor).expect("a cursor serializes"))
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Records what a running job did, before it ends.
+    pub async fn record_job_result(&self, tenant: &str, job_id: &str, result: &serde_json::Value) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(job_sk(job_id)))
+            .update_expression("SET #result = :result, UpdatedAt = :now")
+            .condition_expression("#status = :running")
+            .expression_attribute_names("#status", "Status")
+            .expression_attribute_names("#result", "Result")
+            .expression_attribute_values(":result", serde_dynamo::to_attribute_value(result).expect("a result serializes"))
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// Ends a job once: returns false if it had already ended. With `resource_id`, only a
     /// job about that resource is ended (a dataset created by a consumer's job changes
     /// status under that job, but the consumer's outcome ends it).
@@ -569,6 +608,15 @@ impl Store {
     }
 
     pub async fn finish_job_of(&self, tenant: &str, job_id: &str, resource_id: Option<&str>, status: JobStatus, error: Option<JobError>) -> Result<bool, StoreError> {
+        self.end_job(tenant, job_id, resource_id, status, error, None).await
+    }
+
+    /// Ends a job once with what it did (its `Result`).
+    pub async fn finish_job_with_result(&self, tenant: &str, job_id: &str, status: JobStatus, error: Option<JobError>, result: serde_json::Value) -> Result<bool, StoreError> {
+        self.end_job(tenant, job_id, None, status, error, Some(result)).await
+    }
+
+    async fn end_job(&self, tenant: &str, job_id: &str, resource_id: Option<&str>, status: JobStatus, error: Option<JobError>, result: Option<serde_json::Value>) -> Result<bool, StoreError> {
         let Some(mut job) = self.get_job(tenant, job_id).await? else { return Ok(false) };
         if job.status.is_terminal() || resource_id.is_some_and(|id| id != job.resource_id) {
             return Ok(false);
@@ -576,8 +624,11 @@ impl Store {
         let previous = job.status;
         job.status = status;
         job.error = error;
+        if result.is_some() {
+            job.result = result.clone();
+        }
         job.updated_at = crate::model::now_rfc3339();
-        let result = self
+        let written = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -587,10 +638,10 @@ impl Store {
             .expression_attribute_values(":previous", s(previous.as_str()))
             .send()
             .await;
-        match result {
+        match written {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 // Someone moved it meanwhile (PENDING → RUNNING, or ended it): look again.
-                Box::pin(self.finish_job_of(tenant, job_id, resource_id, status, job.error)).await
+                Box::pin(self.end_job(tenant, job_id, resource_id, status, job.error, result)).await
             }
             other => other.map(|_| true).map_err(Into::into),
         }

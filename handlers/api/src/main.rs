@@ -5,6 +5,7 @@ use tributary::api::{lambda, Api, ApiClients};
 use tributary::aws::artifacts::Artifacts;
 use tributary::aws::workflows::Workflows;
 use tributary::config::{load_aws_config, Settings};
+use tributary::operations::failed_records::FailedRecords;
 use tributary::operations::failures::FailureLog;
 use tributary::operations::metrics::MetricReader;
 use tributary::store::Store;
@@ -24,7 +25,8 @@ async fn main() -> Result<(), Error> {
         firehose: aws_sdk_firehose::Client::new(&aws),
         kinesis: aws_sdk_kinesis::Client::new(&aws),
         metrics: MetricReader::new(aws_sdk_cloudwatch::Client::new(&aws)),
-        failures: FailureLog::new(dynamodb, &settings.table_name),
+        failures: FailureLog::new(dynamodb.clone(), &settings.table_name),
+        failed_records: FailedRecords::new(FailureLog::new(dynamodb, &settings.table_name), tributary::config::s3_client(&aws)),
     };
     let api = Api::new(store, clients, settings);
     run(service_fn(|request: Request| lambda::handle(&api, request))).await

@@ -4,14 +4,18 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use tributary::config::{load_aws_config, Settings};
 use tributary::store::Store;
 use tributary::aws::artifacts::Artifacts;
-use tributary::workflow::{Catalog, ConsumerTasks, DatasetTasks, StreamTasks, TaskInput, TransformTasks, Worker};
+use tributary::operations::failed_records::FailedRecords;
+use tributary::operations::failures::FailureLog;
+use tributary::operations::metrics::MetricReader;
+use tributary::workflow::{Catalog, ConsumerTasks, DatasetTasks, RecoveryTasks, StreamTasks, TaskInput, TransformTasks, Worker};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tributary::telemetry::init();
     let settings = Settings::from_env()?;
     let aws = load_aws_config().await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&aws), &settings.table_name);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let store = Store::new(dynamodb.clone(), &settings.table_name);
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let streams = StreamTasks::new(
         store.clone(),
@@ -32,13 +36,18 @@ async fn main() -> Result<(), Error> {
         secrets,
     };
     let datasets = DatasetTasks::new(store.clone(), catalog.clone());
-    let consumers = ConsumerTasks::new(
+    let firehose = aws_sdk_firehose::Client::new(&aws);
+    let consumers = ConsumerTasks::new(store.clone(), firehose.clone(), aws_sdk_iam::Client::new(&aws), catalog, settings.region.clone());
+    let failures = FailureLog::new(dynamodb, &settings.table_name);
+    let recovery = RecoveryTasks::new(
         store.clone(),
-        aws_sdk_firehose::Client::new(&aws),
-        aws_sdk_iam::Client::new(&aws),
-        catalog,
+        firehose,
+        aws_sdk_kinesis::Client::new(&aws),
+        MetricReader::new(aws_sdk_cloudwatch::Client::new(&aws)),
+        FailedRecords::new(failures.clone(), tributary::config::s3_client(&aws)),
+        failures,
         settings.region.clone(),
     );
-    let worker = Worker { store, streams, transforms, datasets, consumers };
+    let worker = Worker { store, streams, transforms, datasets, consumers, recovery };
     run(service_fn(|event: LambdaEvent<TaskInput>| worker.run(event.payload))).await
 }

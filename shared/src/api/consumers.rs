@@ -23,6 +23,14 @@ impl Api {
             .ok_or_else(|| ApiError::not_found(format!("consumer {consumer_id} does not exist on stream {stream_id}")))
     }
 
+    /// A consumer is not changed while a redrive or replay runs through its twin.
+    fn check_not_recovering(consumer: &Consumer) -> Result<(), ApiError> {
+        match consumer.running_recovery() {
+            Some(running) => Err(ApiError::conflict(format!("the consumer's {} job {} is running; wait for it to end", running.operation.as_str(), running.job_id))),
+            None => Ok(()),
+        }
+    }
+
     /// A transform a consumer may use: one of this stream's, ACTIVE.
     async fn usable_transform(&self, tenant: &str, stream_id: &str, transform_id: &str) -> Result<Transform, ApiError> {
         let transform = self
@@ -144,6 +152,7 @@ impl Api {
         let mut consumer = self.load_consumer(change.tenant, stream_id, consumer_id).await?;
         let requested = ConsumerChange::parse(&request.body, &consumer).map_err(ApiError::invalid)?;
         Self::check_changeable(&consumer, request)?;
+        Self::check_not_recovering(&consumer)?;
         if requested.is_empty() {
             let response = ApiResponse::json(200, &consumer.to_api());
             change.remember(&response);
@@ -164,6 +173,7 @@ impl Api {
     pub(super) async fn delete_consumer(&self, mut change: Change<'_>, stream_id: &str, consumer_id: &str, request: &ApiRequest) -> ApiResult {
         let mut consumer = self.load_consumer(change.tenant, stream_id, consumer_id).await?;
         Self::check_changeable(&consumer, request)?;
+        Self::check_not_recovering(&consumer)?;
         self.begin_job(&mut change, &mut consumer, Operation::DeleteConsumer, ResourceStatus::Deleting, None, request).await
     }
 }

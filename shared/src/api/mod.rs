@@ -7,6 +7,7 @@ mod cost;
 mod datasets;
 mod jobs;
 mod problem;
+mod recovery;
 mod status;
 mod streams;
 mod transforms;
@@ -15,6 +16,7 @@ pub use problem::ApiError;
 
 use crate::aws::workflows::Workflows;
 use crate::config::Settings;
+use crate::operations::failed_records::FailedRecords;
 use crate::operations::failures::FailureLog;
 use crate::operations::metrics::MetricReader;
 use crate::store::{IdempotencyRecord, IdempotentWrite, Store};
@@ -142,6 +144,8 @@ pub struct ApiClients {
     pub kinesis: aws_sdk_kinesis::Client,
     pub metrics: MetricReader,
     pub failures: FailureLog,
+    /// Failed records: their index and the error objects.
+    pub failed_records: FailedRecords,
 }
 
 pub struct Api {
@@ -154,13 +158,14 @@ pub struct Api {
     kinesis: aws_sdk_kinesis::Client,
     metrics: MetricReader,
     failures: FailureLog,
+    failed_records: FailedRecords,
     settings: Settings,
 }
 
 impl Api {
     pub fn new(store: Store, clients: ApiClients, settings: Settings) -> Self {
-        let ApiClients { workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures } = clients;
-        Api { store, workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, settings }
+        let ApiClients { workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records } = clients;
+        Api { store, workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records, settings }
     }
 
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
@@ -200,6 +205,9 @@ impl Api {
             (["streams", sid, "consumers"], &Method::POST) => self.change(tenant, request, |c| self.create_consumer(c, sid, request)).await,
             (["streams", sid, "consumers", cid], &Method::GET) => self.get_consumer(tenant, sid, cid).await,
             (["streams", sid, "consumers", cid, "status"], &Method::GET) => self.consumer_status(tenant, sid, cid, request).await,
+            (["streams", sid, "consumers", cid, "failed-records"], &Method::GET) => self.list_failed_records(tenant, sid, cid, request).await,
+            (["streams", sid, "consumers", cid, "redrive"], &Method::POST) => self.change(tenant, request, |c| self.redrive(c, sid, cid, request)).await,
+            (["streams", sid, "consumers", cid, "replay"], &Method::POST) => self.change(tenant, request, |c| self.replay(c, sid, cid, request)).await,
             (["streams", sid, "consumers", cid], &Method::PATCH) => {
                 self.change(tenant, request, |c| self.patch_consumer(c, sid, cid, request)).await
             }
@@ -224,6 +232,9 @@ impl Api {
             | ["streams", _, "consumers"]
             | ["streams", _, "consumers", _]
             | ["streams", _, "consumers", _, "status"]
+            | ["streams", _, "consumers", _, "failed-records"]
+            | ["streams", _, "consumers", _, "redrive"]
+            | ["streams", _, "consumers", _, "replay"]
             | ["datasets"]
             | ["datasets", _]
             | ["jobs"]

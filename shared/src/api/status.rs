@@ -69,7 +69,7 @@ impl Api {
         let (since, until) = status_window(request)?;
         let consumer = self.load_consumer(tenant, stream_id, consumer_id).await?;
         let described = self.describe_delivery(&consumer).await;
-        let specs = health::metric_specs(&consumer.delivery_stream_name(), &described.source_stream);
+        let specs = consumer_metric_specs(&consumer, &described.source_stream, since, until);
         let series = self.metrics.read(&specs, Window::new(since, until)).await.map_err(ApiError::unavailable)?;
         let failures = self.failures_of(&consumer, since, until).await?;
         Ok(ApiResponse::json(200, &consumer_report(&consumer, &described, &series, &failures, since, until)))
@@ -86,17 +86,19 @@ impl Api {
         };
         let mut specs = stream_metric_specs(&stream);
         let mut described = vec![];
+        let mut ranges = vec![];
         for consumer in &consumers {
             let d = self.describe_delivery(consumer).await;
-            specs.extend(health::metric_specs(&consumer.delivery_stream_name(), &stream.kinesis_stream_name));
+            let own = consumer_metric_specs(consumer, &stream.kinesis_stream_name, since, until);
+            ranges.push(specs.len()..specs.len() + own.len());
+            specs.extend(own);
             described.push(d);
         }
         let series = self.metrics.read(&specs, Window::new(since, until)).await.map_err(ApiError::unavailable)?;
         let mut consumer_health = vec![];
-        for (i, (consumer, described)) in consumers.iter().zip(&described).enumerate() {
-            let own = &series[STREAM_METRICS + i * METRICS_PER_CONSUMER..STREAM_METRICS + (i + 1) * METRICS_PER_CONSUMER];
+        for ((consumer, described), range) in consumers.iter().zip(&described).zip(ranges) {
             let failures = self.failures_of(consumer, since, until).await?;
-            let report = consumer_report(consumer, described, own, &failures, since, until);
+            let report = consumer_report(consumer, described, &series[range], &failures, since, until);
             consumer_health.push(json!({
                 "ConsumerId": consumer.consumer_id,
                 "ConsumerName": consumer.consumer_name,
@@ -127,9 +129,6 @@ impl Api {
     }
 }
 
-/// How many series [`stream_metric_specs`] asks for.
-const STREAM_METRICS: usize = 3;
-
 fn stream_metric_specs(stream: &Stream) -> Vec<MetricSpec> {
     let name = &stream.kinesis_stream_name;
     vec![
@@ -147,10 +146,25 @@ fn utilization(records: &Series, bytes: &Series, shards: i64, period: i64) -> f6
     (share * 10_000.0).round() / 100.0
 }
 
-/// A consumer's status answer.
+/// The metrics of a consumer's delivery stream, then of each twin (redrive, replay) that
+/// delivered for it in the window.
+fn consumer_metric_specs(consumer: &Consumer, source_stream: &str, since: i64, until: i64) -> Vec<MetricSpec> {
+    let mut specs = health::metric_specs(&consumer.delivery_stream_name(), source_stream);
+    for twin in consumer.recoveries.iter().filter(|r| r.overlaps(since, until)) {
+        specs.extend(health::metric_specs(&twin.delivery_stream, ""));
+    }
+    specs
+}
+
+/// A consumer's status answer, from the series of [`consumer_metric_specs`].
 fn consumer_report(consumer: &Consumer, described: &Described, series: &[Series], failures: &FailureSummary, since: i64, until: i64) -> Value {
     let created = epoch_seconds(&consumer.created_at).unwrap_or(since);
-    let figures = Figures::from_series(series, consumer.target_location == TargetLocation::Redshift, described.converts_records, created);
+    let redshift = consumer.target_location == TargetLocation::Redshift;
+    let mut chunks = series.chunks(METRICS_PER_CONSUMER);
+    let mut figures = Figures::from_series(chunks.next().unwrap_or_default(), redshift, described.converts_records, created);
+    for twin in chunks {
+        figures.add_twin(&Figures::from_series(twin, redshift, described.converts_records, created));
+    }
     let status = consumer.status.as_str();
     let evidence = Evidence {
         consumer_status: status,

@@ -42,6 +42,8 @@ pub struct DeliverySpec {
     pub redshift: Option<RedshiftLoad>,
     pub region: String,
     pub account: String,
+    /// Fed with PutRecordBatch (a redrive's or replay's twin) instead of reading the stream.
+    pub direct_put: bool,
 }
 
 /// What Firehose's COPY into a Redshift table is made of.
@@ -290,16 +292,18 @@ fn redshift_destination(spec: &DeliverySpec, load: &RedshiftLoad) -> RedshiftDes
 
 /// Creates the delivery stream; an existing one of this name (a retried task) is kept.
 pub async fn create(firehose: &Firehose, spec: &DeliverySpec) -> Result<(), AwsError> {
-    let source = KinesisStreamSourceConfiguration::builder()
-        .kinesis_stream_arn(&spec.stream_arn)
-        .role_arn(&spec.role_arn)
-        .build()
-        .expect("stream and role are set");
-    let request = firehose
-        .create_delivery_stream()
-        .delivery_stream_name(&spec.name)
-        .delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource)
-        .kinesis_stream_source_configuration(source);
+    let request = firehose.create_delivery_stream().delivery_stream_name(&spec.name);
+    let request = match spec.direct_put {
+        true => request.delivery_stream_type(DeliveryStreamType::DirectPut),
+        false => {
+            let source = KinesisStreamSourceConfiguration::builder()
+                .kinesis_stream_arn(&spec.stream_arn)
+                .role_arn(&spec.role_arn)
+                .build()
+                .expect("stream and role are set");
+            request.delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource).kinesis_stream_source_configuration(source)
+        }
+    };
     let request = match &spec.redshift {
         Some(load) => request.redshift_destination_configuration(redshift_destination(spec, load)),
         None => request.extended_s3_destination_configuration(extended_s3_destination(spec)),
@@ -449,6 +453,7 @@ mod tests {
             redshift: None,
             region: "us-east-1".into(),
             account: "123456789012".into(),
+            direct_put: false,
         }
     }
 

@@ -37,7 +37,15 @@ pub struct Consumer {
     pub created_at: String,
     pub last_modified_at: String,
     pub version: i64,
+    /// Its redrives and replays: the one running (at most one), and those of the last
+    /// 15 days, whose twins' deliveries its status counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recoveries: Vec<super::Recovery>,
 }
+
+/// How long a consumer remembers its redrives and replays: as long as CloudWatch keeps
+/// their twins' one-minute metrics.
+const RECOVERY_MEMORY_SECONDS: i64 = 15 * 86_400;
 
 crate::lifecycle_resource!(Consumer, super::ResourceType::Consumer, consumer_id, |c| Some(format!(
     "NAME#CONSUMER#{}#{}",
@@ -48,6 +56,34 @@ impl Consumer {
     /// Firehose names are unique per account: the consumer's id makes it so.
     pub fn delivery_stream_name(&self) -> String {
         format!("tributary-{}", self.consumer_id)
+    }
+
+    /// The redrive or replay running now, if one is.
+    pub fn running_recovery(&self) -> Option<&super::Recovery> {
+        self.recoveries.iter().find(|r| r.ended_at.is_none())
+    }
+
+    /// Starts a redrive or replay under `job_id` (forgetting those long over).
+    pub fn begin_recovery(&mut self, job_id: &str, operation: super::Operation, now: i64) {
+        self.recoveries.retain(|r| r.ended_at.is_none_or(|ended| now - ended < RECOVERY_MEMORY_SECONDS));
+        self.recoveries.push(super::Recovery {
+            job_id: job_id.to_string(),
+            operation,
+            delivery_stream: super::Recovery::twin_name(&self.consumer_id, job_id),
+            started_at: now,
+            ended_at: None,
+        });
+    }
+
+    /// Ends the recovery of `job_id`; whether it was running.
+    pub fn end_recovery(&mut self, job_id: &str, now: i64) -> bool {
+        match self.recoveries.iter_mut().find(|r| r.job_id == job_id && r.ended_at.is_none()) {
+            Some(recovery) => {
+                recovery.ended_at = Some(now);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The IAM role Firehose assumes for this consumer alone.
@@ -69,6 +105,7 @@ impl Consumer {
             "DeliveryStreamARN": self.delivery_stream_arn,
             "Status": self.status,
             "StatusReason": self.status_reason,
+            "RecoveryJobId": self.running_recovery().map(|r| r.job_id.clone()),
             "CreatedAt": self.created_at,
             "LastModifiedAt": self.last_modified_at,
             "Version": self.version,
@@ -175,6 +212,7 @@ impl ConsumerRequest {
             created_at: now.clone(),
             last_modified_at: now,
             version: 1,
+            recoveries: vec![],
         }
     }
 }

@@ -16,10 +16,16 @@ pub enum Operation {
     CreateConsumer,
     UpdateConsumer,
     DeleteConsumer,
+    /// A consumer's failed records sent through it again (design §5: `REDRIVE`).
+    #[serde(rename = "REDRIVE")]
+    RedriveConsumer,
+    /// A window of the stream delivered again through one consumer (`REPLAY`).
+    #[serde(rename = "REPLAY")]
+    ReplayConsumer,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 14] = [
         Operation::CreateStream,
         Operation::UpdateStream,
         Operation::RotateStreamCredentials,
@@ -32,9 +38,21 @@ impl Operation {
         Operation::CreateConsumer,
         Operation::UpdateConsumer,
         Operation::DeleteConsumer,
+        Operation::RedriveConsumer,
+        Operation::ReplayConsumer,
     ];
 
+    /// The operation as jobs name it.
     pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::RedriveConsumer => "REDRIVE",
+            Operation::ReplayConsumer => "REPLAY",
+            other => other.workflow_name(),
+        }
+    }
+
+    /// The name of its workflow.
+    fn workflow_name(self) -> &'static str {
         match self {
             Operation::CreateStream => "CreateStream",
             Operation::UpdateStream => "UpdateStream",
@@ -48,6 +66,8 @@ impl Operation {
             Operation::CreateConsumer => "CreateConsumer",
             Operation::UpdateConsumer => "UpdateConsumer",
             Operation::DeleteConsumer => "DeleteConsumer",
+            Operation::RedriveConsumer => "RedriveConsumer",
+            Operation::ReplayConsumer => "ReplayConsumer",
         }
     }
 
@@ -55,7 +75,7 @@ impl Operation {
     /// e.g. `CREATE_STREAM_STATE_MACHINE_ARN`.
     pub fn state_machine_env_var(self) -> String {
         let mut screaming = String::new();
-        for (i, c) in self.as_str().chars().enumerate() {
+        for (i, c) in self.workflow_name().chars().enumerate() {
             if c.is_ascii_uppercase() && i > 0 {
                 screaming.push('_');
             }
@@ -68,11 +88,21 @@ impl Operation {
         matches!(self, Operation::DeleteStream | Operation::DeleteTransform | Operation::DeleteDataset | Operation::DeleteConsumer)
     }
 
+    /// Whether the job works on a resource without changing its lifecycle (a consumer stays
+    /// ACTIVE while its failed records are redriven): it ends the job itself.
+    pub fn leaves_status(self) -> bool {
+        matches!(self, Operation::RedriveConsumer | Operation::ReplayConsumer)
+    }
+
     pub fn resource_type(self) -> ResourceType {
         match self {
             Operation::CreateTransform | Operation::UpdateTransform | Operation::DeleteTransform => ResourceType::Transform,
             Operation::CreateDataset | Operation::DeleteDataset => ResourceType::Dataset,
-            Operation::CreateConsumer | Operation::UpdateConsumer | Operation::DeleteConsumer => ResourceType::Consumer,
+            Operation::CreateConsumer
+            | Operation::UpdateConsumer
+            | Operation::DeleteConsumer
+            | Operation::RedriveConsumer
+            | Operation::ReplayConsumer => ResourceType::Consumer,
             Operation::CreateStream | Operation::UpdateStream | Operation::RotateStreamCredentials | Operation::DeleteStream => ResourceType::Stream,
         }
     }
@@ -126,6 +156,15 @@ impl JobStatus {
     }
 }
 
+/// How far a job is through its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Progress {
+    pub done: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
 /// Why a job failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -149,6 +188,14 @@ pub struct Job {
     /// What was asked for, for operations that need more than the resource id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<Value>,
+    /// What the job did, as counts (REDRIVE, REPLAY).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// Where the workflow is in its input, so that a retried step resumes there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -165,6 +212,9 @@ impl Job {
             status: JobStatus::Pending,
             error: None,
             request,
+            result: None,
+            progress: None,
+            cursor: None,
             created_at: now.clone(),
             updated_at: now,
         }
@@ -179,6 +229,8 @@ impl Job {
             "ResourceId": self.resource_id,
             "Status": self.status,
             "Error": self.error,
+            "Result": self.result,
+            "Progress": self.progress,
             "CreatedAt": self.created_at,
             "UpdatedAt": self.updated_at,
         })
@@ -210,6 +262,14 @@ mod tests {
             Operation::RotateStreamCredentials.state_machine_env_var(),
             "ROTATE_STREAM_CREDENTIALS_STATE_MACHINE_ARN"
         );
+    }
+
+    #[test]
+    fn redrive_and_replay_are_named_as_the_design_names_them() {
+        assert_eq!(serde_json::to_value(Operation::RedriveConsumer).unwrap(), "REDRIVE");
+        assert_eq!(Operation::ReplayConsumer.as_str(), "REPLAY");
+        assert_eq!(Operation::RedriveConsumer.state_machine_env_var(), "REDRIVE_CONSUMER_STATE_MACHINE_ARN");
+        assert_eq!(Operation::CreateStream.as_str(), "CreateStream");
     }
 
     #[test]

@@ -3,13 +3,15 @@
 mod consumer;
 mod dataset;
 mod job;
+mod recovery;
 mod resource;
 mod stream;
 mod transform;
 
 pub use consumer::{Consumer, ConsumerChange, ConsumerRequest, DatasetChoice, MAX_CONSUMERS_PER_TRANSFORM};
 pub use dataset::{glue_database_name, Column, Dataset, DatasetRequest, FileType, RedshiftTable, TargetLocation};
-pub use job::{Job, JobError, JobStatus, Operation, ResourceType};
+pub use job::{Job, JobError, JobStatus, Operation, Progress, ResourceType};
+pub use recovery::{Recovery, RedriveRequest, ReplayRequest, MAX_REDRIVE_IDS};
 pub use resource::{Resource, ResourceImage};
 pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest, MAX_TRANSFORMS_PER_TENANT};
 pub use stream::{kinesis_stream_name, ResourceStatus, Stream, StreamChange, StreamMode, StreamPatch, StreamRequest};

@@ -5,10 +5,15 @@
 //! "Object Created" event through EventBridge, is counted onto its consumer once, per
 //! minute, and the status call reads the counts without listing the bucket.
 //!
-//! Items: `PK = FAILURES#<ConsumerId>`, `SK = MINUTE#<yyyy-MM-ddTHH:mm>` with the counts of
-//! that minute (per output type and per error code) and its latest error; `SK = OBJECT#<key>`
-//! marks an object as counted (written in the same transaction, so a repeated event counts
-//! nothing). Both expire after the 15 days CloudWatch keeps one-minute data.
+//! Items, in partition `PK = FAILURES#<ConsumerId>`, written in one transaction per object:
+//! - `SK = OBJECT#<yyyy-MM-ddTHH:mm:ss>#<key>`: the object itself (when it was written, its
+//!   output type, its records; later the lines a redrive sent), so that a repeated event
+//!   counts nothing and failed records can be listed and redriven in the order they failed;
+//!   kept 90 days;
+//! - `SK = MINUTE#<yyyy-MM-ddTHH:mm>`: the counts of that minute per output type and error
+//!   code, and its latest error; kept the 15 days CloudWatch keeps one-minute data;
+//! - `SK = STREAM#<delivery stream>`: counts per delivery stream (a consumer's own, or the
+//!   twin of a redrive or replay, which names the consumer too).
 
 use crate::aws::AwsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -18,6 +23,8 @@ use time::OffsetDateTime;
 
 /// How long failure counts are kept, as CloudWatch keeps one-minute metrics.
 pub const RETENTION_SECONDS: i64 = 15 * 24 * 3600;
+/// How long failed records can be listed and redriven.
+pub const OBJECT_RETENTION_SECONDS: i64 = 90 * 24 * 3600;
 const CODE_PREFIX: &str = "Code:";
 
 /// What kind of failure an error object holds.
@@ -41,6 +48,15 @@ impl FailureKind {
         }
     }
 
+    /// The error output type Firehose names it by.
+    pub fn output_type(self) -> &'static str {
+        match self {
+            FailureKind::ProcessingFailed => "processing-failed",
+            FailureKind::FormatConversionFailed => "format-conversion-failed",
+            FailureKind::DeliveryFailed => "manifests",
+        }
+    }
+
     fn attribute(self) -> &'static str {
         match self {
             FailureKind::ProcessingFailed => "ProcessingFailed",
@@ -57,6 +73,9 @@ pub struct ErrorObject {
     pub key: String,
     pub kind: FailureKind,
     pub consumer_id: String,
+    /// The delivery stream that wrote it: the consumer's, or a twin of its
+    /// (`tributary-<ConsumerId>-<suffix>`).
+    pub delivery_stream: String,
     /// When Firehose wrote it (from its name), seconds since the epoch.
     pub written_at: i64,
 }
@@ -76,6 +95,8 @@ impl ErrorObject {
         let name = key.rsplit('/').next()?;
         let rest = name.strip_prefix("tributary-")?;
         let consumer_id = rest.get(..36).filter(|id| is_uuid(id))?;
+        // <name>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>: the name is what precedes the version.
+        let delivery_stream = name.get(..name.len().checked_sub(36 + 1 + 19 + 1)?)?.rsplit_once('-')?.0.to_string();
         // The name ends with -<yyyy-MM-dd-HH-mm-ss>-<uuid>.
         let object_uuid = name.get(name.len().checked_sub(36)?..)?;
         let before_uuid = name.get(..name.len().checked_sub(37)?)?;
@@ -85,7 +106,17 @@ impl ErrorObject {
         }
         let format = time::macros::format_description!("[year]-[month]-[day]-[hour]-[minute]-[second]");
         let written = time::PrimitiveDateTime::parse(stamp, &format).ok()?.assume_utc();
-        Some(ErrorObject { key: key.to_string(), kind, consumer_id: consumer_id.to_string(), written_at: written.unix_timestamp() })
+        Some(ErrorObject { key: key.to_string(), kind, consumer_id: consumer_id.to_string(), delivery_stream, written_at: written.unix_timestamp() })
+    }
+
+    /// The sort key of its index item: the time it was written, then its key.
+    pub fn sort_key(&self) -> String {
+        format!("{OBJECT_PREFIX}{}#{}", second_stamp(self.written_at), self.key)
+    }
+
+    /// The uuid ending its name.
+    pub fn object_uuid(&self) -> &str {
+        &self.key[self.key.len() - 36..]
     }
 }
 
@@ -186,6 +217,16 @@ impl FailureSummary {
     }
 }
 
+/// Index items of error objects sort by this prefix, then the second they were written.
+pub const OBJECT_PREFIX: &str = "OBJECT#";
+
+/// `yyyy-MM-ddTHH:mm:ss` of a time (seconds since the epoch).
+pub fn second_stamp(epoch_seconds: i64) -> String {
+    let when = OffsetDateTime::from_unix_timestamp(epoch_seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    when.format(&format).expect("a second formats")
+}
+
 fn minute_key(epoch_seconds: i64) -> String {
     let when = OffsetDateTime::from_unix_timestamp(epoch_seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let format = time::macros::format_description!("MINUTE#[year]-[month]-[day]T[hour]:[minute]");
@@ -212,24 +253,49 @@ impl FailureLog {
         FailureLog { client, table: table.into() }
     }
 
-    fn partition(consumer_id: &str) -> String {
+    pub fn partition(consumer_id: &str) -> String {
         format!("FAILURES#{consumer_id}")
+    }
+
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
     }
 
     /// Counts an object's failures onto its consumer, unless it was counted before;
     /// returns whether it was counted now.
-    pub async fn record(&self, object: &ErrorObject, tally: &Tally) -> Result<bool, AwsError> {
+    pub async fn record(&self, bucket: &str, object: &ErrorObject, tally: &Tally) -> Result<bool, AwsError> {
         let pk = Self::partition(&object.consumer_id);
         let expires = object.written_at + RETENTION_SECONDS;
-        let marker = Put::builder()
+        let index = Put::builder()
             .table_name(&self.table)
             .item("PK", s(&pk))
-            .item("SK", s(format!("OBJECT#{}", object.key)))
+            .item("SK", s(object.sort_key()))
             .item("Type", s("FailureObject"))
-            .item("ExpiresAt", n(expires))
+            .item("Bucket", s(bucket))
+            .item("ObjectKey", s(&object.key))
+            .item("ErrorType", s(object.kind.output_type()))
+            .item("DeliveryStream", s(&object.delivery_stream))
+            .item("Records", n(tally.records))
+            .item("ExpiresAt", n(object.written_at + OBJECT_RETENTION_SECONDS))
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .expect("table and item are set");
+        let per_stream = Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(&pk))
+            .key("SK", s(format!("STREAM#{}", object.delivery_stream)))
+            .update_expression("SET #type = :type, ExpiresAt = :expires ADD #kind :records")
+            .expression_attribute_names("#type", "Type")
+            .expression_attribute_names("#kind", object.kind.attribute())
+            .expression_attribute_values(":type", s("FailureTotals"))
+            .expression_attribute_values(":expires", n(object.written_at + OBJECT_RETENTION_SECONDS))
+            .expression_attribute_values(":records", n(tally.records))
+            .build()
+            .expect("table, key and expression are set");
         let mut names = HashMap::from([("#kind".to_string(), object.kind.attribute().to_string())]);
         let mut values = HashMap::from([
             (":records".to_string(), n(tally.records)),
@@ -262,8 +328,9 @@ impl FailureLog {
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(marker).build())
+            .transact_items(TransactWriteItem::builder().put(index).build())
             .transact_items(TransactWriteItem::builder().update(counts).build())
+            .transact_items(TransactWriteItem::builder().update(per_stream).build())
             .send()
             .await;
         match result {
@@ -280,6 +347,25 @@ impl FailureLog {
                 }
             }
         }
+    }
+
+    /// The failures counted for one delivery stream (a consumer's, or a twin's) in all.
+    pub async fn totals_of(&self, consumer_id: &str, delivery_stream: &str) -> Result<FailureSummary, AwsError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(Self::partition(consumer_id)))
+            .key("SK", s(format!("STREAM#{delivery_stream}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("dynamodb:GetItem", e))?;
+        let mut summary = FailureSummary::default();
+        if let Some(item) = answer.item {
+            add_minute(&mut summary, &item);
+        }
+        Ok(summary)
     }
 
     /// The failures counted for a consumer in the minutes from `since` to `until`
@@ -380,7 +466,7 @@ impl FailureCounter {
             }
             _ => Tally::of_lines(&bytes, object.written_at),
         };
-        let counted = self.log.record(&object, &tally).await?;
+        let counted = self.log.record(bucket, &object, &tally).await?;
         tracing::info!(key, consumer = %object.consumer_id, records = tally.records, counted, "error object");
         Ok(serde_json::json!({"Key": key, "ConsumerId": object.consumer_id, "Records": tally.records, "Counted": counted}))
     }
@@ -400,6 +486,12 @@ mod tests {
     fn given_an_error_objects_key_when_read_then_it_names_its_consumer_kind_and_time() {
         let object = ErrorObject::from_key(&key("processing-failed")).unwrap();
         assert_eq!(object.consumer_id, CONSUMER);
+        assert_eq!(object.delivery_stream, format!("tributary-{CONSUMER}"));
+        assert_eq!(object.sort_key(), format!("OBJECT#2026-12-01T21:17:05#{}", key("processing-failed")));
+        assert_eq!(object.object_uuid(), "7c1a0a3e-1b6f-4a52-9d8e-3f0c2b1a4d5e");
+        let twin = key("processing-failed").replace(&format!("tributary-{CONSUMER}-1-"), &format!("tributary-{CONSUMER}-0f3a9c21-1-"));
+        let twin = ErrorObject::from_key(&twin).unwrap();
+        assert_eq!((twin.consumer_id.as_str(), twin.delivery_stream.clone()), (CONSUMER, format!("tributary-{CONSUMER}-0f3a9c21")));
         assert_eq!(object.kind, FailureKind::ProcessingFailed);
         assert_eq!(object.written_at, time::macros::datetime!(2026-12-01 21:17:05 UTC).unix_timestamp());
         assert_eq!(ErrorObject::from_key(&key("manifests")).unwrap().kind, FailureKind::DeliveryFailed);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Every `AWS/Firehose` metric a consumer's status reads, in the order of [`Figures::from_series`].
-const FIREHOSE_METRICS: [(&str, Stat); 17] = [
+const FIREHOSE_METRICS: [(&str, Stat); 19] = [
     ("DataReadFromKinesisStream.Records", Stat::Sum),
     ("DataReadFromKinesisStream.Bytes", Stat::Sum),
     ("KinesisMillisBehindLatest", Stat::Maximum),
@@ -27,6 +27,9 @@ const FIREHOSE_METRICS: [(&str, Stat); 17] = [
     ("DeliveryToRedshift.Records", Stat::Sum),
     ("DeliveryToRedshift.Bytes", Stat::Sum),
     ("DeliveryToRedshift.Success", Stat::Maximum),
+    // Put into the delivery stream (the twin of a redrive or replay) rather than read.
+    ("IncomingRecords", Stat::Sum),
+    ("IncomingBytes", Stat::Sum),
 ];
 
 /// The metrics of one consumer's delivery stream, and of its source stream's incoming records.
@@ -70,7 +73,7 @@ impl Figures {
     /// `since_created`: periods before the consumer existed are not its records.
     pub fn from_series(series: &[Series], redshift: bool, converted: bool, since_created: i64) -> Figures {
         let get = |i: usize| series.get(i).cloned().unwrap_or_default();
-        let [read, read_bytes, behind, invocations, invocations_ok, duration, processed_ok, conversion_ok, conversion_failed, s3_records, s3_bytes, s3_puts_ok, s3_success_max, freshness, redshift_records, redshift_bytes, redshift_success_max] =
+        let [read, read_bytes, behind, invocations, invocations_ok, duration, processed_ok, conversion_ok, conversion_failed, s3_records, s3_bytes, s3_puts_ok, s3_success_max, freshness, redshift_records, redshift_bytes, redshift_success_max, put, put_bytes] =
             std::array::from_fn(get);
         let incoming = get(FIREHOSE_METRICS.len());
         let (delivered, delivered_bytes) = if redshift { (&redshift_records, &redshift_bytes) } else { (&s3_records, &s3_bytes) };
@@ -90,8 +93,8 @@ impl Figures {
             .find(|(t, v)| *v > 0.0 && *t >= since_created - since_created.rem_euclid(60) + 60 && last_read.is_none_or(|r| *t > r))
             .map(|(t, _)| *t);
         Figures {
-            records_read: read.total(),
-            bytes_read: read_bytes.total(),
+            records_read: read.total() + put.total(),
+            bytes_read: read_bytes.total() + put_bytes.total(),
             records_delivered: delivered.total(),
             bytes_delivered: delivered_bytes.total(),
             records_dropped,
@@ -101,11 +104,27 @@ impl Figures {
             transform_duration_ms: (invocations.total() > 0.0).then(|| duration.total() / invocations.total()),
             millis_behind_latest: behind.latest(),
             data_freshness_seconds: freshness.latest(),
-            last_read,
+            last_read: last_read.max(put.last_active()),
             last_delivery: delivered.last_active(),
             delivery_failing,
             unread_since,
         }
+    }
+}
+
+impl Figures {
+    /// Adds what a twin of the consumer's (a redrive's or replay's) delivered; lag,
+    /// freshness and failing deliveries stay those of the consumer's own delivery stream.
+    pub fn add_twin(&mut self, twin: &Figures) {
+        self.records_read += twin.records_read;
+        self.bytes_read += twin.bytes_read;
+        self.records_delivered += twin.records_delivered;
+        self.bytes_delivered += twin.bytes_delivered;
+        self.records_dropped += twin.records_dropped;
+        self.objects_written += twin.objects_written;
+        self.transform_invocations += twin.transform_invocations;
+        self.transform_errors += twin.transform_errors;
+        self.last_delivery = self.last_delivery.max(twin.last_delivery);
     }
 }
 

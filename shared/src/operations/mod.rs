@@ -4,6 +4,7 @@
 //! [`cost`] prices a stream and its consumers.
 
 pub mod cost;
+pub mod failed_records;
 pub mod failures;
 pub mod health;
 pub mod metrics;

@@ -20,9 +20,16 @@ pub struct ConsumerTasks {
 }
 
 /// A consumer and everything its delivery stream is built from.
-struct Plan {
-    dataset: Dataset,
-    spec: DeliverySpec,
+pub(super) struct Plan {
+    pub dataset: Dataset,
+    pub spec: DeliverySpec,
+}
+
+async fn get_resource<R: Resource>(store: &Store, tenant: &str, id: &str) -> Result<R, TaskError> {
+    store
+        .get::<R>(tenant, id)
+        .await?
+        .ok_or_else(|| TaskError::failed("ResourceNotFound", format!("{} {id} is not recorded", R::TYPE.as_str().to_lowercase())))
 }
 
 impl ConsumerTasks {
@@ -54,56 +61,14 @@ impl ConsumerTasks {
     }
 
     async fn get<R: Resource>(&self, tenant: &str, id: &str) -> Result<R, TaskError> {
-        self.store
-            .get::<R>(tenant, id)
-            .await?
-            .ok_or_else(|| TaskError::failed("ResourceNotFound", format!("{} {id} is not recorded", R::TYPE.as_str().to_lowercase())))
+        get_resource(&self.store, tenant, id).await
     }
 
     /// What the delivery stream must be once the job is done.
     async fn plan(&self, job: &JobRef) -> Result<Plan, TaskError> {
         let consumer: Consumer = super::load(&self.store, job).await?;
         let change = self.change(job).await?;
-        let stream: Stream = self.get(&job.tenant, &consumer.stream_id).await?;
-        let dataset: Dataset = self.get(&job.tenant, &consumer.dataset_id).await?;
-        let stream_arn = stream.stream_arn.clone().ok_or_else(|| TaskError::failed("StreamNotReady", "the stream has no ARN"))?;
-        let account = stream_arn.split(':').nth(4).unwrap_or_default().to_string();
-        let function_arn = match change.transform_after(&consumer) {
-            None => None,
-            Some(transform_id) => {
-                let transform: Transform = self.get(&job.tenant, transform_id).await?;
-                Some(transform.function_arn.ok_or_else(|| TaskError::failed("TransformNotReady", "the transform has no function"))?)
-            }
-        };
-        let parquet_table = match (dataset.file_type, &dataset.glue_database, &dataset.glue_table) {
-            (FileType::Parquet, Some(database), Some(table)) => Some((database.clone(), table.clone())),
-            _ => None,
-        };
-        let redshift = dataset.redshift.as_ref().map(|target| RedshiftLoad {
-            jdbc_url: target.url().with_database(&target.database),
-            table: target.table_name.clone(),
-            columns: dataset.schema.iter().map(|c| c.name.to_ascii_lowercase()).collect(),
-            copy_options: RedshiftLoad::copy_options(dataset.file_type).to_string(),
-            secret_arn: target.secret_arn.clone(),
-            retry_seconds: target.retry_duration,
-        });
-        let spec = DeliverySpec {
-            name: consumer.delivery_stream_name(),
-            role_name: consumer.delivery_role_name(),
-            role_arn: format!("arn:aws:iam::{account}:role/{}", consumer.delivery_role_name()),
-            stream_arn,
-            bucket: dataset.bucket.clone(),
-            prefix: dataset.prefix.clone(),
-            error_prefix: dataset.error_prefix.clone(),
-            buffer_size_mib: change.buffer_size.unwrap_or(consumer.buffer_size),
-            buffer_interval_seconds: change.buffer_interval.unwrap_or(consumer.buffer_interval),
-            function_arn,
-            parquet_table,
-            redshift,
-            region: self.region.clone(),
-            account,
-        };
-        Ok(Plan { dataset, spec })
+        delivery_plan(&self.store, &self.region, &consumer, &change).await
     }
 
     /// Whether this job created the consumer's dataset (and so provisions and cleans it).
@@ -310,4 +275,49 @@ impl ConsumerTasks {
         }
         super::record_failure::<Consumer>(&self.store, job, caught).await
     }
+}
+
+/// What a consumer's delivery stream is built from, once `change` is made.
+pub(super) async fn delivery_plan(store: &Store, region: &str, consumer: &Consumer, change: &ConsumerChange) -> Result<Plan, TaskError> {
+    let stream: Stream = get_resource(store, &consumer.tenant, &consumer.stream_id).await?;
+    let dataset: Dataset = get_resource(store, &consumer.tenant, &consumer.dataset_id).await?;
+    let stream_arn = stream.stream_arn.clone().ok_or_else(|| TaskError::failed("StreamNotReady", "the stream has no ARN"))?;
+    let account = stream_arn.split(':').nth(4).unwrap_or_default().to_string();
+    let function_arn = match change.transform_after(consumer) {
+        None => None,
+        Some(transform_id) => {
+            let transform: Transform = get_resource(store, &consumer.tenant, transform_id).await?;
+            Some(transform.function_arn.ok_or_else(|| TaskError::failed("TransformNotReady", "the transform has no function"))?)
+        }
+    };
+    let parquet_table = match (dataset.file_type, &dataset.glue_database, &dataset.glue_table) {
+        (FileType::Parquet, Some(database), Some(table)) => Some((database.clone(), table.clone())),
+        _ => None,
+    };
+    let redshift = dataset.redshift.as_ref().map(|target| RedshiftLoad {
+        jdbc_url: target.url().with_database(&target.database),
+        table: target.table_name.clone(),
+        columns: dataset.schema.iter().map(|c| c.name.to_ascii_lowercase()).collect(),
+        copy_options: RedshiftLoad::copy_options(dataset.file_type).to_string(),
+        secret_arn: target.secret_arn.clone(),
+        retry_seconds: target.retry_duration,
+    });
+    let spec = DeliverySpec {
+        name: consumer.delivery_stream_name(),
+        role_name: consumer.delivery_role_name(),
+        role_arn: format!("arn:aws:iam::{account}:role/{}", consumer.delivery_role_name()),
+        stream_arn,
+        bucket: dataset.bucket.clone(),
+        prefix: dataset.prefix.clone(),
+        error_prefix: dataset.error_prefix.clone(),
+        buffer_size_mib: change.buffer_size.unwrap_or(consumer.buffer_size),
+        buffer_interval_seconds: change.buffer_interval.unwrap_or(consumer.buffer_interval),
+        function_arn,
+        parquet_table,
+        redshift,
+        region: region.to_string(),
+        account,
+        direct_put: false,
+    };
+    Ok(Plan { dataset, spec })
 }

@@ -6,6 +6,7 @@
 
 mod consumer_tasks;
 mod dataset_tasks;
+mod recovery_tasks;
 mod stream_tasks;
 mod transform_tasks;
 
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 pub use consumer_tasks::ConsumerTasks;
 pub use dataset_tasks::{Catalog, DatasetTasks};
+pub use recovery_tasks::RecoveryTasks;
 pub use stream_tasks::StreamTasks;
 pub use transform_tasks::{TransformTasks, TRANSFORM_COUNTER};
 
@@ -171,6 +173,7 @@ pub struct Worker {
     pub transforms: TransformTasks,
     pub datasets: DatasetTasks,
     pub consumers: ConsumerTasks,
+    pub recovery: RecoveryTasks,
 }
 
 impl Worker {
@@ -182,6 +185,7 @@ impl Worker {
             return Ok(Value::Null);
         }
         let result = match input.job.operation.resource_type() {
+            _ if input.job.operation.leaves_status() => self.recovery.run(&input.task, &input.job, input.error.as_ref()).await,
             ResourceType::Stream => self.streams.run(&input.task, &input.job, input.error.as_ref()).await,
             ResourceType::Transform => self.transforms.run(&input.task, &input.job, input.error.as_ref()).await,
             ResourceType::Dataset => self.datasets.run(&input.task, &input.job, input.error.as_ref()).await,

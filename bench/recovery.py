@@ -20,10 +20,9 @@ import uuid
 from pathlib import Path
 
 import boto3
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from tributary_api import AWS, call, delete, wait_job  # noqa: E402  (after the path)
+from tributary_api import AWS, Pipeline, call, endpoint_requests, requests_by, wait_job  # noqa: E402  (after the path)
 
 FAILS_ALL = '''
 def lambda_handler(event, context):
@@ -34,21 +33,6 @@ KEEPS_ALL = FAILS_ALL.replace('"ProcessingFailed"', '"Ok"')
 
 def log(message):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def counts():
-    return requests.get(f"{AWS}/_local/metrics", timeout=10).json()["Requests"]
-
-
-def made_by(caller, before, after):
-    out = {}
-    for key, n in after.items():
-        who, _, operation = key.partition(" ")
-        if who == caller and n - before.get(key, 0) > 0:
-            if operation.startswith("s3:/"):
-                operation = "s3 (objects)"
-            out[operation] = out.get(operation, 0) + n - before.get(key, 0)
-    return out
 
 
 def run(path, kind, body):
@@ -63,23 +47,9 @@ def main():
     parser.add_argument("--records", type=int, default=50000)
     parser.add_argument("--shards", type=int, default=4)
     args = parser.parse_args()
-    tag = uuid.uuid4().hex[:8]
-    stream = call("POST", "/streams", {"StreamName": f"bench-recovery-{tag}", "ShardCount": args.shards})
-    sid = stream["StreamId"]
-    cleanup = [f"/streams/{sid}"]
+    pipeline = Pipeline(f"recovery-{uuid.uuid4().hex[:8]}", FAILS_ALL, shards=args.shards, report=log)
     try:
-        wait_job(stream["Job"]["JobId"], "stream")
-        transform = call("POST", f"/streams/{sid}/transforms", {"FunctionName": f"bench-recovery-{tag}", "LambdaHandler": "fix.lambda_handler", "Code": {"Inline": FAILS_ALL}})
-        cleanup.insert(0, f"/streams/{sid}/transforms/{transform['TransformId']}")
-        wait_job(transform["Job"]["JobId"], "transform")
-        body = {"ConsumerName": "recovery", "BufferSize": 5, "BufferInterval": 1, "TransformId": transform["TransformId"], "TargetLocation": "s3",
-                "CreateDataset": True, "DatasetConfiguration": {"DatasetName": f"bench_recovery_{tag}", "Domain": "bench", "FileType": "csv"}}
-        consumer = call("POST", f"/streams/{sid}/consumers", body)
-        cid = consumer["ConsumerId"]
-        cleanup[:0] = [f"/streams/{sid}/consumers/{cid}"]
-        cleanup.append(f"/datasets/{consumer['DatasetId']}")
-        wait_job(consumer["Job"]["JobId"], "consumer")
-        stream_name = call("GET", f"/streams/{sid}", expect=(200,))["StreamARN"].split(":stream/", 1)[1]
+        stream_name, sid, transform_id = pipeline.stream_name, pipeline.stream_id, pipeline.transform_id
         kinesis = boto3.client("kinesis", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="x")
 
         put_from = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
@@ -89,19 +59,19 @@ def main():
             while batch:
                 answer = kinesis.put_records(StreamName=stream_name, Records=batch)
                 batch = [r for r, result in zip(batch, answer["Records"]) if result.get("ErrorCode")]
-        path = f"/streams/{sid}/consumers/{cid}"
+        path = pipeline.consumer_path
         deadline = time.monotonic() + 1800
         while call("GET", f"{path}/status", expect=(200,))["Metrics"]["RecordsFailed"] < args.records:
             if time.monotonic() > deadline:
                 raise SystemExit("the failed records were not all counted within 30 minutes")
             time.sleep(2)
         log("every record failed and was counted; fixing the transform")
-        fixed = call("PATCH", f"/streams/{sid}/transforms/{transform['TransformId']}", {"Code": {"Inline": KEEPS_ALL}})
+        fixed = call("PATCH", f"/streams/{sid}/transforms/{transform_id}", {"Code": {"Inline": KEEPS_ALL}})
         wait_job(fixed["Job"]["JobId"], "transform fix")
 
-        before = counts()
+        before = endpoint_requests()
         redrive, redrive_seconds = run(path, "redrive", {})
-        worker_requests = made_by("tributary-worker", before, counts())
+        worker_requests = requests_by("tributary-worker", before, endpoint_requests())
         log(f"redrive: {redrive['Result']} in {redrive_seconds:.1f} s")
         replay, replay_seconds = run(path, "replay", {"From": put_from})
         log(f"replay: {replay['Result']} in {replay_seconds:.1f} s")
@@ -119,8 +89,7 @@ def main():
         for operation, n in sorted(worker_requests.items()):
             print(f"| {operation} | {n} | {n * 1000 / args.records:.1f} |")
     finally:
-        for resource in cleanup:
-            delete(resource, resource, lambda message: message.startswith("deleted") or log(message))
+        pipeline.cleanup()
 
 
 if __name__ == "__main__":

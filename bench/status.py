@@ -19,10 +19,9 @@ import uuid
 from pathlib import Path
 
 import boto3
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from tributary_api import API, AWS, call, delete, session, wait_job  # noqa: E402  (after the path)
+from tributary_api import API, AWS, Pipeline, call, endpoint_requests, requests_by, session  # noqa: E402  (after the path)
 
 SEED_FILTER = (Path(__file__).resolve().parent.parent / "tests" / "seed" / "filter_technology.py").read_text()
 FIREHOSE_METRICS = [
@@ -41,22 +40,6 @@ def log(message):
 
 def boto(service):
     return boto3.client(service, endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="bench-user", aws_secret_access_key="x")
-
-
-def counts():
-    return requests.get(f"{AWS}/_local/metrics", timeout=10).json()["Requests"]
-
-
-def made_by(caller, before, after):
-    """Requests of `caller` between two snapshots by operation (the endpoint names S3's by path)."""
-    out = {}
-    for key, n in after.items():
-        who, _, operation = key.partition(" ")
-        if who == caller and n - before.get(key, 0) > 0:
-            if operation.startswith("s3:/"):
-                operation = "s3:GetObject" if "/" in operation[len("s3:/"):] else "s3:ListObjectsV2"
-            out[operation] = out.get(operation, 0) + n - before.get(key, 0)
-    return out
 
 
 def timed(call_once, rounds):
@@ -92,25 +75,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--batches", type=int, default=20)
     args = parser.parse_args()
-    tag = uuid.uuid4().hex[:8]
-    stream = call("POST", "/streams", {"StreamName": f"bench-status-{tag}"})
-    sid = stream["StreamId"]
-    cleanup = [f"/streams/{sid}"]
+    pipeline = Pipeline(f"status-{uuid.uuid4().hex[:8]}", SEED_FILTER, buffer_size=1, report=log)
     try:
-        wait_job(stream["Job"]["JobId"], "stream")
-        transform = call("POST", f"/streams/{sid}/transforms", {"FunctionName": f"bench-status-{tag}", "LambdaHandler": "filter.lambda_handler", "Code": {"Inline": SEED_FILTER}})
-        cleanup.insert(0, f"/streams/{sid}/transforms/{transform['TransformId']}")
-        wait_job(transform["Job"]["JobId"], "transform")
-        body = {"ConsumerName": "status", "BufferSize": 1, "BufferInterval": 1, "TransformId": transform["TransformId"], "TargetLocation": "s3",
-                "CreateDataset": True, "DatasetConfiguration": {"DatasetName": f"bench_status_{tag}", "Domain": "bench", "FileType": "csv"}}
-        consumer = call("POST", f"/streams/{sid}/consumers", body)
-        cid = consumer["ConsumerId"]
-        cleanup[:0] = [f"/streams/{sid}/consumers/{cid}"]
-        cleanup.append(f"/datasets/{consumer['DatasetId']}")
-        wait_job(consumer["Job"]["JobId"], "consumer")
-        dataset = call("GET", f"/datasets/{consumer['DatasetId']}", expect=(200,))
+        dataset, consumer = pipeline.dataset, pipeline.consumer
         kinesis = boto("kinesis")
-        stream_name = call("GET", f"/streams/{sid}", expect=(200,))["StreamARN"].split(":stream/", 1)[1]
+        stream_name = pipeline.stream_name
         # a fifth of the records name no known sector: ProcessingFailed
         records = [f"{i},company {i},1.0,{'TECHNOLOGY' if i % 5 else 'UNKNOWN'}\n" for i in range(args.records)]
         # in --batches puts a little more than the buffer interval apart: one error object each
@@ -118,7 +87,7 @@ def main():
         for start in range(0, len(records), size):
             kinesis.put_records(StreamName=stream_name, Records=[{"Data": r.encode(), "PartitionKey": str(start + i)} for i, r in enumerate(records[start:start + size])])
             time.sleep(1.5)
-        path = f"/streams/{sid}/consumers/{cid}/status"
+        path = f"{pipeline.consumer_path}/status"
         deadline = time.monotonic() + 300
         while call("GET", path, expect=(200,))["Metrics"]["RecordsFailed"] < args.records // 5:
             if time.monotonic() > deadline:
@@ -127,12 +96,12 @@ def main():
         bucket, _, prefix = dataset["ErrorLocation"][len("s3://"):].partition("/")
         objects = sum(len(page.get("Contents", [])) for page in boto("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix))
 
-        before = counts()
+        before = endpoint_requests()
         call("GET", path, expect=(200,))
-        ours = made_by("tributary-api", before, counts())
-        before = counts()
+        ours = requests_by("tributary-api", before, endpoint_requests())
+        before = endpoint_requests()
         by_hand(consumer["DeliveryStreamName"], stream_name, dataset["ErrorLocation"])
-        theirs = made_by("bench-user", before, counts())
+        theirs = requests_by("bench-user", before, endpoint_requests())
         status_ms = timed(lambda: session.get(API + path, timeout=60).raise_for_status(), args.rounds)
         hand_ms = timed(lambda: by_hand(consumer["DeliveryStreamName"], stream_name, dataset["ErrorLocation"]), args.rounds)
 
@@ -144,8 +113,7 @@ def main():
         print(f"| GET …/consumers/{{cid}}/status | {describe(ours)} | {status_ms[0]:.1f} | {status_ms[1]:.1f} |")
         print(f"| by hand (boto3) | {describe(theirs)} | {hand_ms[0]:.1f} | {hand_ms[1]:.1f} |")
     finally:
-        for resource in cleanup:
-            delete(resource, resource, lambda message: message.startswith("deleted") or log(message))
+        pipeline.cleanup()
 
 
 if __name__ == "__main__":

@@ -63,3 +63,53 @@ def delete(path, what, report, timeout=JOB_TIMEOUT):
             continue
         report(f"could not delete {what}: {resp.status_code} {resp.text[:500]}")
         return
+
+
+class Pipeline:
+    """A stream (`shards`), a Python transform (`source`, handler `fix.lambda_handler`) and a
+    consumer of it writing CSV to a new s3 dataset, each waited for; `cleanup()` deletes them
+    in dependency order."""
+
+    def __init__(self, tag, source, shards=1, buffer_size=5, buffer_interval=1, report=print):
+        self.report = report
+        self.paths = []
+        stream = call("POST", "/streams", {"StreamName": f"bench-{tag}", "ShardCount": shards})
+        self.stream_id = stream["StreamId"]
+        self.paths.append(f"/streams/{self.stream_id}")
+        wait_job(stream["Job"]["JobId"], "stream")
+        self.stream_name = call("GET", f"/streams/{self.stream_id}", expect=(200,))["StreamARN"].split(":stream/", 1)[1]
+        transform = call("POST", f"/streams/{self.stream_id}/transforms", {"FunctionName": f"bench-{tag}", "LambdaHandler": "fix.lambda_handler", "Code": {"Inline": source}})
+        self.transform_id = transform["TransformId"]
+        self.paths.insert(0, f"/streams/{self.stream_id}/transforms/{self.transform_id}")
+        wait_job(transform["Job"]["JobId"], "transform")
+        body = {"ConsumerName": "bench", "BufferSize": buffer_size, "BufferInterval": buffer_interval, "TransformId": self.transform_id, "TargetLocation": "s3",
+                "CreateDataset": True, "DatasetConfiguration": {"DatasetName": f"bench_{tag.replace('-', '_')}", "Domain": "bench", "FileType": "csv"}}
+        consumer = call("POST", f"/streams/{self.stream_id}/consumers", body)
+        self.consumer = consumer
+        self.consumer_path = f"/streams/{self.stream_id}/consumers/{consumer['ConsumerId']}"
+        self.paths.insert(0, self.consumer_path)
+        self.paths.append(f"/datasets/{consumer['DatasetId']}")
+        wait_job(consumer["Job"]["JobId"], "consumer")
+        self.dataset = call("GET", f"/datasets/{consumer['DatasetId']}", expect=(200,))
+
+    def cleanup(self):
+        for path in self.paths:
+            delete(path, path, lambda message: message.startswith("deleted") or self.report(message))
+
+
+def endpoint_requests():
+    """The local AWS endpoint's request counts, by `caller service:Operation`."""
+    return requests.get(f"{AWS}/_local/metrics", timeout=10).json()["Requests"]
+
+
+def requests_by(caller, before, after):
+    """`caller`'s requests between two counts, by operation (the endpoint names S3's by path:
+    a bucket's are listings, a key's are object reads or writes)."""
+    out = {}
+    for key, n in after.items():
+        who, _, operation = key.partition(" ")
+        if who == caller and n - before.get(key, 0) > 0:
+            if operation.startswith("s3:/"):
+                operation = "s3:(object)" if "/" in operation[len("s3:/"):] else "s3:(bucket listing)"
+            out[operation] = out.get(operation, 0) + n - before.get(key, 0)
+    return out

@@ -4,7 +4,6 @@ the CloudWatch metrics the local Firehose delivery and the local endpoint publis
 and Kinesis do, and the failures counted from the error objects (S3 → EventBridge → the
 automation function). Every wait polls with a timeout."""
 
-import base64
 import datetime
 import json
 import time

@@ -15,8 +15,6 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     FINANCIAL_FILTER,
     consumer_body,
     dataset_configuration,
-    delivery_stream_exists,
-    json_lines_of,
     lines_of,
     poll,
     put_records_batched,
@@ -26,7 +24,7 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
 )
 from test_delivery import DELIVERY_TIMEOUT, seed_csv, sector_of, snapshot_parquet
 from test_events import bus_listener  # noqa: F401  (a fixture)
-from test_redshift import redshift_consumer, rows_of, secret, secrets, wait_for_rows  # noqa: F401  (fixtures)
+from test_redshift import redshift_consumer, secret, secrets, wait_for_rows  # noqa: F401  (fixtures)
 
 RECOVERY_TIMEOUT = 180
 

@@ -136,6 +136,7 @@ impl Api {
                 data: text.as_bytes().to_vec(),
                 partition_key: format!("dry-run-{i}"),
                 sequence_number: format!("{:056}", i),
+                subsequence_number: 0,
                 shard_id: "shardId-000000000000".into(),
                 approximate_arrival_ms: now_ms,
             })

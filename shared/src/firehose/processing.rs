@@ -16,6 +16,8 @@ pub struct SourceRecord {
     pub data: Vec<u8>,
     pub partition_key: String,
     pub sequence_number: String,
+    /// Its place in a KPL aggregate (0 for a record that was put on its own).
+    pub subsequence_number: u64,
     pub shard_id: String,
     pub approximate_arrival_ms: i64,
 }
@@ -50,7 +52,7 @@ pub fn event(batch: &Batch<'_>) -> (Value, Vec<String>) {
             if batch.source_stream_arn.is_some() {
                 value["kinesisRecordMetadata"] = json!({
                     "sequenceNumber": record.sequence_number,
-                    "subsequenceNumber": 0,
+                    "subsequenceNumber": record.subsequence_number,
                     "partitionKey": record.partition_key,
                     "shardId": record.shard_id,
                     "approximateArrivalTimestamp": record.approximate_arrival_ms,
@@ -192,7 +194,7 @@ mod tests {
 
     #[test]
     fn given_a_batch_when_the_event_is_built_then_data_is_base64_and_ids_are_unique() {
-        let record = SourceRecord { data: b"x,y".to_vec(), partition_key: "k".into(), sequence_number: "1".into(), shard_id: "shardId-0".into(), approximate_arrival_ms: 5 };
+        let record = SourceRecord { data: b"x,y".to_vec(), partition_key: "k".into(), sequence_number: "1".into(), subsequence_number: 0, shard_id: "shardId-0".into(), approximate_arrival_ms: 5 };
         let batch = Batch { delivery_stream_arn: "d", source_stream_arn: Some("s"), region: "r", records: &[record.clone(), record.clone()] };
         let (event, ids) = event(&batch);
         assert_eq!(event["records"][0]["data"], "eCx5");

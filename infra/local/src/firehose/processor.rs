@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     fn record(size: usize) -> SourceRecord {
-        SourceRecord { data: vec![b'x'; size], partition_key: "k".into(), sequence_number: "1".into(), shard_id: "s".into(), approximate_arrival_ms: 0 }
+        SourceRecord { data: vec![b'x'; size], partition_key: "k".into(), sequence_number: "1".into(), subsequence_number: 0, shard_id: "s".into(), approximate_arrival_ms: 0 }
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn failure_line(config: &Config, failure: &Failure, now_ms: i64) -> Value {
         }
         ErrorOutput::FormatConversionFailed => {
             line["sequenceNumber"] = json!(failure.record.sequence_number);
-            line["subSequenceNumber"] = json!(0);
+            line["subSequenceNumber"] = json!(failure.record.subsequence_number);
             if let Some((database, table)) = &config.parquet {
                 line["dataCatalogTable"] = json!({"databaseName": database, "tableName": table, "region": crate::template::REGION, "versionId": "LATEST"});
             }
@@ -82,7 +82,7 @@ mod tests {
     }
 
     fn record() -> SourceRecord {
-        SourceRecord { data: b"x".to_vec(), partition_key: "k".into(), sequence_number: "7".into(), shard_id: "s".into(), approximate_arrival_ms: 5 }
+        SourceRecord { data: b"x".to_vec(), partition_key: "k".into(), sequence_number: "7".into(), subsequence_number: 2, shard_id: "s".into(), approximate_arrival_ms: 5 }
     }
 
     #[test]
@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn a_conversion_failure_names_the_record_and_the_table() {
         let line = failure_line(&config(), &Failure::conversion(record(), "DataFormatConversion.MalformedData", "bad"), 9);
-        assert_eq!(line["sequenceNumber"], "7");
+        assert_eq!((line["sequenceNumber"].as_str(), line["subSequenceNumber"].as_u64()), (Some("7"), Some(2)));
         assert_eq!(line["dataCatalogTable"]["tableName"], "t");
         assert!(line.get("lambdaArn").is_none());
     }

@@ -135,6 +135,7 @@ impl DirectPutSource {
                     data,
                     partition_key: String::new(),
                     sequence_number: format!("{}-{index:03}", key.rsplit('/').next().unwrap_or_default().trim_end_matches(".json")),
+                    subsequence_number: 0,
                     shard_id: String::new(),
                     approximate_arrival_ms: arrival,
                 });

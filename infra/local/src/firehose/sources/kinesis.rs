@@ -66,22 +66,30 @@ impl KinesisSource {
                     continue;
                 }
             };
-            let read_before = records.len();
+            let (mut read, mut bytes) = (0, 0);
             for record in answer["Records"].as_array().cloned().unwrap_or_default() {
                 let data = base64::engine::general_purpose::STANDARD.decode(record["Data"].as_str().unwrap_or_default()).unwrap_or_default();
                 let sequence = record["SequenceNumber"].as_str().unwrap_or_default().to_string();
                 self.read_up_to.insert(shard_id.clone(), sequence.clone());
-                records.push(SourceRecord {
+                (read, bytes) = (read + 1, bytes + data.len());
+                let partition_key = record["PartitionKey"].as_str().unwrap_or_default().to_string();
+                let arrival = layout::epoch_ms(&record["ApproximateArrivalTimestamp"]).unwrap_or_else(layout::now_ms);
+                let record = |data: Vec<u8>, partition_key: String, subsequence_number: u64| SourceRecord {
                     data,
-                    partition_key: record["PartitionKey"].as_str().unwrap_or_default().to_string(),
-                    sequence_number: sequence,
+                    partition_key,
+                    sequence_number: sequence.clone(),
+                    subsequence_number,
                     shard_id: shard_id.clone(),
-                    approximate_arrival_ms: layout::epoch_ms(&record["ApproximateArrivalTimestamp"]).unwrap_or_else(layout::now_ms),
-                });
+                    approximate_arrival_ms: arrival,
+                };
+                // A KPL aggregate is its user records, each a record of its own.
+                match super::kpl::deaggregate(&data) {
+                    Some(users) => records.extend(users.into_iter().enumerate().map(|(i, u)| record(u.data, u.partition_key, i as u64))),
+                    None => records.push(record(data, partition_key, 0)),
+                }
             }
-            if records.len() > read_before {
-                let bytes = records[read_before..].iter().map(|r| r.data.len()).sum();
-                metrics.read_from_kinesis(records.len() - read_before, bytes, answer["MillisBehindLatest"].as_f64().unwrap_or(0.0));
+            if read > 0 {
+                metrics.read_from_kinesis(read, bytes, answer["MillisBehindLatest"].as_f64().unwrap_or(0.0));
             }
             self.iterators.insert(shard_id, answer["NextShardIterator"].as_str().map(str::to_string));
         }

@@ -31,7 +31,7 @@ def bus_listener(aws):
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
             if until(seen):
                 return seen
-        pytest.fail(f"events seen for {resource_id}: {[(e['detail-type'], e['detail']['Status']) for e in seen]}")
+        pytest.fail(f"events seen for {resource_id}: {[(e['detail-type'], e['detail'].get('Status')) for e in seen]}")
 
     yield received
     events.remove_targets(Rule=name, EventBusName=BUS, Ids=["queue"])
@@ -44,12 +44,12 @@ def test_a_created_stream_and_its_job_announce_each_status(api, streams, bus_lis
     assert_job_succeeded(api, accepted["Job"]["JobId"])
 
     def complete(events):
-        return ("Job Status Changed", "SUCCEEDED") in {(e["detail-type"], e["detail"]["Status"]) for e in events}
+        return ("Job Status Changed", "SUCCEEDED") in {(e["detail-type"], e["detail"].get("Status")) for e in events}
 
     events = bus_listener(accepted["StreamId"], complete)
     assert all(e["source"] == "tributary" for e in events)
-    stream_statuses = [e["detail"]["Status"] for e in events if e["detail-type"] == "Stream Status Changed"]
-    job_statuses = [e["detail"]["Status"] for e in events if e["detail-type"] == "Job Status Changed"]
+    stream_statuses = [e["detail"].get("Status") for e in events if e["detail-type"] == "Stream Status Changed"]
+    job_statuses = [e["detail"].get("Status") for e in events if e["detail-type"] == "Job Status Changed"]
     assert stream_statuses[:2] == ["CREATING", "ACTIVE"]
     assert job_statuses == ["PENDING", "RUNNING", "SUCCEEDED"]
     assert {e["detail"]["Tenant"] for e in events} == {"dev"}

@@ -305,6 +305,22 @@ def test_bad_failed_record_queries_are_named(api, streams, resources):
     assert api.get(path).json() == {"FailedRecords": [], "NextToken": None}
 
 
+def test_a_producer_key_cannot_put_into_a_twin_or_any_delivery_stream(api, streams, resources):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from conftest import aws_error_code, get_credentials
+
+    stream = streams.create(unique_name("rec-key"))
+    consumer = resources.create_consumer(stream["StreamId"])
+    creds = get_credentials(api, stream["StreamId"])
+    firehose = boto3.client("firehose", region_name=creds["Region"], endpoint_url=creds["Endpoint"], aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"])
+    for name in (f"tributary-{consumer['ConsumerId']}-0f3a9c21", consumer["DeliveryStreamName"]):
+        with pytest.raises(ClientError) as raised:
+            firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": b"x"}])
+        assert aws_error_code(raised.value) == "AccessDeniedException", raised.value.response
+
+
 def test_another_tenant_finds_no_failed_records_redrive_or_replay(api, streams, resources):
     stream = streams.create(unique_name("rec-tenant"))
     consumer = resources.create_consumer(stream["StreamId"])

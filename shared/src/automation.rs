@@ -14,6 +14,8 @@ pub struct Automation {
     store: Store,
     workflows: Workflows,
     failures: FailureCounter,
+    /// Deletes rotated-out producer keys once their overlap ended.
+    iam: aws_sdk_iam::Client,
     /// How long a job may wait for its execution, or for its outcome to be recorded,
     /// before the reconciler steps in.
     grace_seconds: i64,
@@ -26,8 +28,8 @@ fn age_seconds(timestamp: &str) -> i64 {
 }
 
 impl Automation {
-    pub fn new(store: Store, workflows: Workflows, failures: FailureCounter, grace_seconds: i64) -> Self {
-        Automation { store, workflows, failures, grace_seconds }
+    pub fn new(store: Store, workflows: Workflows, failures: FailureCounter, iam: aws_sdk_iam::Client, grace_seconds: i64) -> Self {
+        Automation { store, workflows, failures, iam, grace_seconds }
     }
 
     pub async fn handle(&self, event: EventBridgeEvent<Value>) -> Result<Value, String> {
@@ -72,7 +74,28 @@ impl Automation {
                 Some(_) => {}
             }
         }
-        Ok(json!({"Examined": jobs.len(), "Restarted": restarted, "Failed": failed, "Settled": settled}))
+        let expired = self.expire_keys().await?;
+        Ok(json!({"Examined": jobs.len(), "Restarted": restarted, "Failed": failed, "Settled": settled, "KeysExpired": expired}))
+    }
+
+    /// Deletes the rotated-out producer keys whose overlap ended, and forgets them.
+    async fn expire_keys(&self) -> Result<usize, String> {
+        let now = crate::model::now_epoch_seconds();
+        let due = self.store.due_expiring_keys(now, 100).await.map_err(|e| e.to_string())?;
+        for key in &due {
+            crate::aws::producer::delete_key(&self.iam, &key.user_name, &key.access_key_id).await.map_err(|e| e.to_string())?;
+            self.store
+                .modify::<crate::model::Stream, _>(&key.tenant, &key.stream_id, |s| {
+                    let before = s.producer_keys.len();
+                    s.producer_keys.retain(|k| k.access_key_id != key.access_key_id);
+                    s.producer_keys.len() != before
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            self.store.delete_expiring_key(&key.tenant, &key.stream_id, &key.access_key_id).await.map_err(|e| e.to_string())?;
+            tracing::info!(stream = %key.stream_id, key = %key.access_key_id, "producer key expired");
+        }
+        Ok(due.len())
     }
 
     /// Ends a job whose outcome the worker did record on the resource but whose job was

@@ -79,6 +79,54 @@ pub fn resource_effects(before: Option<&ResourceImage>, after: Option<&ResourceI
     }
 }
 
+/// The producer keys a stream item records.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamKeys {
+    pub tenant: String,
+    pub stream_id: String,
+    #[serde(default)]
+    pub producer_keys: Vec<crate::model::ProducerKey>,
+}
+
+/// Events for a stream's producer keys: one created, one rotated out (expiring), one gone
+/// (expired, or revoked before it expired).
+pub fn key_effects(before: Option<&StreamKeys>, after: Option<&StreamKeys>) -> Vec<Effect> {
+    let empty = StreamKeys::default();
+    let (old, new) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
+    let stream = after.or(before).expect("a stream item on one side");
+    let event = |detail_type: &'static str, key: &crate::model::ProducerKey, extra: serde_json::Value| {
+        let mut detail = json!({
+            "Tenant": stream.tenant,
+            "StreamId": stream.stream_id,
+            "ResourceId": stream.stream_id,
+            "AccessKeyId": key.access_key_id,
+            "ExpiresAt": key.to_api()["ExpiresAt"],
+        });
+        if let (Some(detail), Some(extra)) = (detail.as_object_mut(), extra.as_object()) {
+            detail.extend(extra.clone());
+        }
+        Effect::Publish(DomainEvent { detail_type, detail })
+    };
+    let mut effects = vec![];
+    for key in &new.producer_keys {
+        match old.producer_keys.iter().find(|k| k.access_key_id == key.access_key_id) {
+            None => effects.push(event("Producer Key Created", key, json!({}))),
+            Some(previous) if previous.is_active() && !key.is_active() => effects.push(event("Producer Key Rotated Out", key, json!({}))),
+            _ => {}
+        }
+    }
+    // A stream that is deleted takes its keys along: that is its own event.
+    if after.is_some() {
+        let now = crate::model::now_epoch_seconds();
+        for key in old.producer_keys.iter().filter(|k| !new.producer_keys.iter().any(|n| n.access_key_id == k.access_key_id)) {
+            let expired = key.expires_at.is_some_and(|at| at <= now);
+            effects.push(event("Producer Key Deleted", key, json!({"Reason": if expired { "EXPIRED" } else { "REVOKED" }})));
+        }
+    }
+    effects
+}
+
 /// The effects of a change to a job item: an event whenever its status moves.
 pub fn job_effects(before: Option<&Job>, after: Option<&Job>) -> Vec<Effect> {
     match (before, after) {
@@ -153,7 +201,12 @@ impl StatusHandler {
         let kind = item_type(&change.new_image).or_else(|| item_type(&change.old_image));
         tracing::debug!(kind = ?kind, event = %record.event_name, seq = ?change.sequence_number, "table change");
         let effects = match kind.as_deref() {
-            Some("Stream" | "Transform" | "Dataset" | "Consumer") => resource_effects(
+            Some("Stream") => {
+                let mut effects = resource_effects(image::<ResourceImage>(&change.old_image)?.as_ref(), image::<ResourceImage>(&change.new_image)?.as_ref());
+                effects.extend(key_effects(image::<StreamKeys>(&change.old_image)?.as_ref(), image::<StreamKeys>(&change.new_image)?.as_ref()));
+                effects
+            }
+            Some("Transform" | "Dataset" | "Consumer") => resource_effects(
                 image::<ResourceImage>(&change.old_image)?.as_ref(),
                 image::<ResourceImage>(&change.new_image)?.as_ref(),
             ),

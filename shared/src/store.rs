@@ -73,6 +73,23 @@ fn idempotency_sk(key: &str) -> String {
     format!("IDEM#{key}")
 }
 const ACTIVE_JOBS: &str = "ACTIVE_JOB";
+/// GSI2 also holds, under this key, the rotated-out producer keys the schedule deletes.
+const EXPIRING_KEYS: &str = "EXPIRING_KEY";
+
+/// A rotated-out producer key that works until `expires_at` (seconds since the epoch).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExpiringKey {
+    pub tenant: String,
+    pub stream_id: String,
+    pub access_key_id: String,
+    pub user_name: String,
+    pub expires_at: i64,
+}
+
+fn expiring_key_sk(stream_id: &str, access_key_id: &str) -> String {
+    format!("KEYEXPIRY#{stream_id}#{access_key_id}")
+}
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -522,6 +539,42 @@ impl Store {
             .last_evaluated_key
             .and_then(|key| key.get("GSI1SK").and_then(|v| v.as_s().ok()).map(|sk| encode_page_token(sk)));
         Ok(Page { items, next_token })
+    }
+
+    /// Records a rotated-out key for the schedule to delete when it expires.
+    pub async fn put_expiring_key(&self, key: &ExpiringKey) -> Result<(), StoreError> {
+        let mut item = to_item(key, tenant_pk(&key.tenant), expiring_key_sk(&key.stream_id, &key.access_key_id), "ExpiringKey");
+        item.insert("GSI2PK".into(), s(EXPIRING_KEYS));
+        item.insert("GSI2SK".into(), s(format!("{:012}#{}", key.expires_at, key.access_key_id)));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
+        Ok(())
+    }
+
+    pub async fn delete_expiring_key(&self, tenant: &str, stream_id: &str, access_key_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(expiring_key_sk(stream_id, access_key_id)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Rotated-out keys of every tenant whose overlap ended by `now`, soonest first.
+    pub async fn due_expiring_keys(&self, now: i64, limit: i32) -> Result<Vec<ExpiringKey>, StoreError> {
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :expiring AND GSI2SK < :until")
+            .expression_attribute_values(":expiring", s(EXPIRING_KEYS))
+            .expression_attribute_values(":until", s(format!("{:012}$", now)))
+            .limit(limit)
+            .send()
+            .await?;
+        answer.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
 
     /// Unfinished jobs of every tenant, oldest first (GSI2 holds only those).

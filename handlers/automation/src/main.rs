@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let store = Store::new(dynamodb.clone(), &settings.table_name);
     let failures = FailureCounter::new(tributary::config::s3_client(&aws), FailureLog::new(dynamodb, &settings.table_name));
     let workflows = Workflows::new(aws_sdk_sfn::Client::new(&aws), settings);
-    let automation = Automation::new(store, workflows, failures, grace_seconds);
+    let automation = Automation::new(store, workflows, failures, aws_sdk_iam::Client::new(&aws), grace_seconds);
     run(service_fn(|event: LambdaEvent<EventBridgeEvent<Value>>| async {
         automation.handle(event.payload).await.map_err(Error::from)
     }))

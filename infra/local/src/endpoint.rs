@@ -31,6 +31,8 @@ pub struct Endpoint {
     pub dynamodb_rollbacks: Arc<std::sync::atomic::AtomicU64>,
     /// What services publish to CloudWatch (here: Kinesis, for the puts passed on).
     pub metrics: crate::metrics::Metrics,
+    /// IAM checks on requests signed with IAM-issued (producer) keys.
+    pub gate: crate::producer_gate::ProducerGate,
 }
 
 /// moto applies TransactWriteItems item by item and, when a condition fails, puts back a
@@ -68,6 +70,20 @@ pub async fn handle(State(endpoint): State<Endpoint>, request: Request) -> Respo
     // Local functions sign with their own name as access key, so counts tell who called.
     let operation = operation(&parts.headers, &parts.uri, &body);
     *endpoint.counts.lock().unwrap().entry(format!("{caller} {service}:{operation}")).or_default() += 1;
+    if let Err((service, refusal)) = endpoint.gate.check(&parts.method, &parts.uri, &parts.headers, &body, &operation).await {
+        tracing::info!(caller, %service, operation, refusal = %refusal.message(), "refused by the producer gate");
+        return refusal.into_response(&service);
+    }
+    if service == "iam" {
+        // The gate learns keys from IAM's answers, and forgets policies on IAM's writes.
+        let answer = endpoint.forward(parts, body.clone()).await;
+        if let Ok((status, _, bytes)) = &answer {
+            if status.is_success() {
+                endpoint.gate.observe_iam(&operation, &body, bytes).await;
+            }
+        }
+        return respond(answer);
+    }
     if service == "lambda" || path.starts_with("/2015-03-31/functions") {
         return endpoint.lambda_api(&parts.method, &path, &parts.headers, body).await;
     }

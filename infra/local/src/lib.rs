@@ -21,5 +21,6 @@ pub mod lambda;
 pub mod metrics;
 pub mod moto;
 pub mod moto_client;
+pub mod producer_gate;
 pub mod template;
 pub mod triggers;

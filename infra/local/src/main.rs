@@ -66,6 +66,19 @@ async fn run() -> Result<(), String> {
     // What AWS services publish to CloudWatch, which moto's services do not.
     let metrics = tributary_local::metrics::Metrics::new(http.clone(), moto.url.clone());
     tokio::spawn(metrics.clone().run());
+    // IAM as AWS enforces it, for producer keys (moto's enforcement stays off).
+    let moto_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.url)
+        .region(aws_config::Region::new(template::REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tributary-local"))
+        .load()
+        .await;
+    let gate = tributary_local::producer_gate::ProducerGate::load(
+        aws_sdk_iam::Client::new(&moto_config),
+        tributary_local::moto_client::MotoJson::new(http.clone(), moto.url.clone()),
+        template::ACCOUNT,
+    )
+    .await;
     let endpoint = Endpoint {
         lambda: lambda.clone(),
         functions,
@@ -77,6 +90,7 @@ async fn run() -> Result<(), String> {
         dynamodb_rollbacks: Default::default(),
         kinesis_puts: Default::default(),
         metrics: metrics.clone(),
+        gate,
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", aws_port)).await.map_err(|e| format!("port {aws_port}: {e}"))?;
     let aws_router = axum::Router::new().fallback(endpoint::handle).with_state(endpoint.clone());

@@ -191,6 +191,10 @@ impl Api {
             (["streams", id, "credentials", "rotate"], &Method::POST) => {
                 self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await
             }
+            (["streams", id, "credentials", "keys"], &Method::GET) => self.list_producer_keys(tenant, id).await,
+            (["streams", id, "credentials", "keys", key], &Method::DELETE) => {
+                self.change(tenant, request, |c| self.revoke_producer_key(c, id, key, request)).await
+            }
             (["streams", sid, "transforms"], &Method::GET) => self.list_transforms(tenant, sid, request).await,
             (["streams", sid, "transforms"], &Method::POST) => self.change(tenant, request, |c| self.create_transform(c, sid, request)).await,
             (["streams", sid, "transforms", tid], &Method::GET) => self.get_transform(tenant, sid, tid).await,
@@ -226,6 +230,8 @@ impl Api {
             | ["streams", _, "status"]
             | ["streams", _, "cost"]
             | ["streams", _, "credentials", "rotate"]
+            | ["streams", _, "credentials", "keys"]
+            | ["streams", _, "credentials", "keys", _]
             | ["streams", _, "transforms"]
             | ["streams", _, "transforms", _]
             | ["streams", _, "transforms", _, "test"]

@@ -2,7 +2,7 @@
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
 use crate::aws::producer;
-use crate::model::{Job, Operation, Resource, ResourceStatus, Stream, StreamPatch, StreamRequest};
+use crate::model::{Job, Operation, Resource, ResourceStatus, RevokeRequest, RotateRequest, Stream, StreamPatch, StreamRequest};
 use crate::store::StoreError;
 use serde_json::json;
 
@@ -145,14 +145,43 @@ impl Api {
 
     pub(super) async fn rotate_credentials(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
         let mut stream = self.load_stream(change.tenant, stream_id).await?;
+        let parsed = RotateRequest::parse(&request.body).map_err(ApiError::invalid)?;
         Self::check_changeable(&stream, request)?;
-        if !request.body.iter().all(u8::is_ascii_whitespace) && request.body != b"{}" {
-            return Err(ApiError::invalid_field(crate::validation::BODY, "must be empty"));
-        }
         if !matches!(stream.status, ResourceStatus::Active | ResourceStatus::UpdateFailed) {
             return Err(ApiError::conflict(format!("the stream is {}: it has no credentials to rotate", stream.status.as_str())));
         }
-        self.begin_job(&mut change, &mut stream, Operation::RotateStreamCredentials, ResourceStatus::Updating, None, request).await
+        if let Some(expiring) = stream.expiring_key() {
+            return Err(ApiError::conflict(format!(
+                "key {} is still expiring (until {}): rotate again once it expired, or revoke it",
+                expiring.access_key_id,
+                expiring.to_api()["ExpiresAt"].as_str().unwrap_or_default()
+            )));
+        }
+        let requested = serde_json::to_value(&parsed).expect("a rotation serializes");
+        self.begin_job(&mut change, &mut stream, Operation::RotateStreamCredentials, ResourceStatus::Updating, Some(requested), request).await
+    }
+
+    pub(super) async fn list_producer_keys(&self, tenant: &str, stream_id: &str) -> ApiResult {
+        let stream = self.load_stream(tenant, stream_id).await?;
+        let keys: Vec<_> = stream.producer_keys.iter().map(|k| k.to_api()).collect();
+        Ok(ApiResponse::json(200, &json!({"Keys": keys})))
+    }
+
+    /// Stops a key at once: the only ACTIVE one cannot be (producers would have none).
+    pub(super) async fn revoke_producer_key(&self, mut change: Change<'_>, stream_id: &str, access_key_id: &str, request: &ApiRequest) -> ApiResult {
+        let mut stream = self.load_stream(change.tenant, stream_id).await?;
+        let key = stream
+            .producer_keys
+            .iter()
+            .find(|k| k.access_key_id == access_key_id)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("the stream has no key {access_key_id}")))?;
+        Self::check_changeable(&stream, request)?;
+        if key.is_active() && stream.producer_keys.iter().filter(|k| k.is_active()).count() == 1 {
+            return Err(ApiError::conflict("this is the stream's only ACTIVE key: rotate first, then revoke the key rotated out"));
+        }
+        let requested = serde_json::to_value(RevokeRequest { access_key_id: access_key_id.to_string() }).expect("a revoke serializes");
+        self.begin_job(&mut change, &mut stream, Operation::RevokeStreamCredentials, ResourceStatus::Updating, Some(requested), request).await
     }
 
     /// Hands a resource to a new job for `operation` (its request, if any, recorded with

@@ -74,23 +74,24 @@ pub async fn create(iam: &Iam, secrets: &Secrets, who: &ProducerIdentity, stream
     store(secrets, &who.secret_name, &key, stored.is_some()).await
 }
 
-/// Replaces the access key: the new one is stored before the old one is deleted, so a
-/// producer reading the secret always finds a working key.
-pub async fn rotate(iam: &Iam, secrets: &Secrets, who: &ProducerIdentity) -> Result<(), AwsError> {
-    let current = read(secrets, &who.secret_name).await?;
+/// Adds a key and stores it in the secret, where producers find the newest; the key the
+/// stream records as `current` stays (a rotation's overlap). Safe to repeat: a stored key
+/// other than `current` was made by an earlier try and is kept; other stray keys go.
+/// Returns the new key's id.
+pub async fn add_key(iam: &Iam, secrets: &Secrets, who: &ProducerIdentity, current: &str) -> Result<String, AwsError> {
+    let stored = read(secrets, &who.secret_name).await?;
     let keys = list_keys(iam, &who.user_name).await?;
-    // A key that is not the stored one is left from an interrupted rotation.
-    for stray in keys.iter().filter(|k| Some(k.as_str()) != current.as_ref().map(|c| c.access_key_id.as_str())) {
+    if let Some(stored) = &stored {
+        if stored.access_key_id != current && keys.contains(&stored.access_key_id) {
+            return Ok(stored.access_key_id.clone());
+        }
+    }
+    for stray in keys.iter().filter(|k| k.as_str() != current) {
         delete_key(iam, &who.user_name, stray).await?;
     }
     let key = create_key(iam, &who.user_name).await?;
-    store(secrets, &who.secret_name, &key, current.is_some()).await?;
-    if let Some(old) = current {
-        if keys.contains(&old.access_key_id) {
-            delete_key(iam, &who.user_name, &old.access_key_id).await?;
-        }
-    }
-    Ok(())
+    store(secrets, &who.secret_name, &key, stored.is_some()).await?;
+    Ok(key.access_key_id)
 }
 
 /// Removes keys, policy, user and secret; whatever is already gone is skipped.
@@ -148,7 +149,8 @@ async fn create_key(iam: &Iam, user_name: &str) -> Result<AccessKey, AwsError> {
     Ok(AccessKey { access_key_id: key.access_key_id, secret_access_key: key.secret_access_key })
 }
 
-async fn delete_key(iam: &Iam, user_name: &str, key_id: &str) -> Result<(), AwsError> {
+/// Deletes one key; one already gone is fine.
+pub async fn delete_key(iam: &Iam, user_name: &str, key_id: &str) -> Result<(), AwsError> {
     let result = iam.delete_access_key().user_name(user_name).access_key_id(key_id).send().await;
     ignore_missing(result.map(|_| ()).map_err(|e| AwsError::from_sdk("iam:DeleteAccessKey", e)), &["NoSuchEntity"])
 }

@@ -7,6 +7,7 @@ pub enum Operation {
     CreateStream,
     UpdateStream,
     RotateStreamCredentials,
+    RevokeStreamCredentials,
     DeleteStream,
     CreateTransform,
     UpdateTransform,
@@ -25,10 +26,11 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 15] = [
         Operation::CreateStream,
         Operation::UpdateStream,
         Operation::RotateStreamCredentials,
+        Operation::RevokeStreamCredentials,
         Operation::DeleteStream,
         Operation::CreateTransform,
         Operation::UpdateTransform,
@@ -57,6 +59,7 @@ impl Operation {
             Operation::CreateStream => "CreateStream",
             Operation::UpdateStream => "UpdateStream",
             Operation::RotateStreamCredentials => "RotateStreamCredentials",
+            Operation::RevokeStreamCredentials => "RevokeStreamCredentials",
             Operation::DeleteStream => "DeleteStream",
             Operation::CreateTransform => "CreateTransform",
             Operation::UpdateTransform => "UpdateTransform",
@@ -103,7 +106,11 @@ impl Operation {
             | Operation::DeleteConsumer
             | Operation::RedriveConsumer
             | Operation::ReplayConsumer => ResourceType::Consumer,
-            Operation::CreateStream | Operation::UpdateStream | Operation::RotateStreamCredentials | Operation::DeleteStream => ResourceType::Stream,
+            Operation::CreateStream
+            | Operation::UpdateStream
+            | Operation::RotateStreamCredentials
+            | Operation::RevokeStreamCredentials
+            | Operation::DeleteStream => ResourceType::Stream,
         }
     }
 }

@@ -3,6 +3,7 @@
 mod consumer;
 mod dataset;
 mod job;
+mod producer_key;
 mod recovery;
 mod resource;
 mod stream;
@@ -11,6 +12,7 @@ mod transform;
 pub use consumer::{Consumer, ConsumerChange, ConsumerRequest, DatasetChoice, MAX_CONSUMERS_PER_TRANSFORM};
 pub use dataset::{glue_database_name, Column, Dataset, DatasetRequest, FileType, RedshiftTable, TargetLocation};
 pub use job::{Job, JobError, JobStatus, Operation, Progress, ResourceType};
+pub use producer_key::{ProducerKey, RevokeRequest, RotateRequest, DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS};
 pub use recovery::{Recovery, RedriveRequest, ReplayRequest, MAX_REDRIVE_IDS};
 pub use resource::{Resource, ResourceImage};
 pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest, MAX_TRANSFORMS_PER_TENANT};

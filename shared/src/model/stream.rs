@@ -99,6 +99,9 @@ pub struct Stream {
     pub created_at: String,
     pub last_modified_at: String,
     pub version: i64,
+    /// Its producer's access keys (ids only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub producer_keys: Vec<super::ProducerKey>,
 }
 
 impl Stream {
@@ -110,6 +113,16 @@ impl Stream {
     /// The Secrets Manager secret holding the producer's access key.
     pub fn producer_secret_name(&self) -> String {
         format!("tributary/streams/{}/producer-credentials", self.stream_id)
+    }
+
+    /// The key producers are given now.
+    pub fn active_key(&self) -> Option<&super::ProducerKey> {
+        self.producer_keys.iter().rev().find(|k| k.is_active())
+    }
+
+    /// A rotated-out key still working, if one is.
+    pub fn expiring_key(&self) -> Option<&super::ProducerKey> {
+        self.producer_keys.iter().find(|k| !k.is_active())
     }
 
     /// The stream as the API shows it.
@@ -215,6 +228,7 @@ impl StreamRequest {
             created_at: now.clone(),
             last_modified_at: now,
             version: 1,
+            producer_keys: vec![],
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use super::{CaughtError, JobRef, TaskError};
 use crate::aws::{kinesis, producer};
-use crate::model::{Operation, Resource, ResourceStatus, Stream, StreamChange, StreamMode};
-use crate::store::Store;
+use crate::model::{Operation, ProducerKey, Resource, ResourceStatus, RevokeRequest, RotateRequest, Stream, StreamChange, StreamMode};
+use crate::store::{ExpiringKey, Store};
 use serde_json::{json, Value};
 
 pub struct StreamTasks {
@@ -25,6 +25,7 @@ impl StreamTasks {
             "CreateProducerCredentials" => self.create_producer_credentials(job).await,
             "ApplyStreamChange" => self.apply_stream_change(job).await,
             "RotateProducerCredentials" => self.rotate_producer_credentials(job).await,
+            "RevokeProducerKey" => self.revoke_producer_key(job).await,
             "DeleteProducerCredentials" => self.delete_producer_credentials(job).await,
             "DeleteKinesisStream" => self.delete_kinesis_stream(job).await,
             "RemoveCreatedResources" => {
@@ -68,7 +69,31 @@ impl StreamTasks {
             .await?
             .ok_or_else(|| TaskError::failed("StreamNotFound", "the Kinesis stream disappeared"))?;
         producer::create(&self.iam, &self.secrets, &identity(&stream), &found.arn).await?;
+        let stored = producer::read(&self.secrets, &stream.producer_secret_name()).await?;
+        let Some(stored) = stored else { return Err(TaskError::Retryable("the producer's key is not stored yet".into())) };
+        self.record_keys(job, |keys| {
+            if !keys.iter().any(|k| k.access_key_id == stored.access_key_id) {
+                keys.retain(|k| !k.is_active());
+                keys.push(ProducerKey { access_key_id: stored.access_key_id.clone(), created_at: crate::model::now_rfc3339(), expires_at: None });
+            }
+        })
+        .await?;
         Ok(Value::Null)
+    }
+
+    /// Changes the stream's recorded keys while this job is in charge of it.
+    async fn record_keys(&self, job: &JobRef, change: impl Fn(&mut Vec<ProducerKey>)) -> Result<(), TaskError> {
+        self.store
+            .modify::<Stream, _>(&job.tenant, &job.resource_id, |s| {
+                if s.job_id != job.job_id || !s.status.is_transitional() {
+                    return false;
+                }
+                let before = s.producer_keys.clone();
+                change(&mut s.producer_keys);
+                s.producer_keys != before
+            })
+            .await?;
+        Ok(())
     }
 
     /// Applies one step of the requested change (for a new stream: the settings
@@ -109,9 +134,54 @@ impl StreamTasks {
         Ok(json!({"Done": true}))
     }
 
+    /// A new key for producers; the one it replaces works until the overlap ends (the
+    /// schedule deletes it then), or stops at once with no overlap.
     async fn rotate_producer_credentials(&self, job: &JobRef) -> Result<Value, TaskError> {
         let stream = self.load(job).await?;
-        producer::rotate(&self.iam, &self.secrets, &identity(&stream)).await?;
+        let request: RotateRequest = super::requested_change(&self.store, job).await.unwrap_or(RotateRequest { overlap_seconds: crate::model::DEFAULT_OVERLAP_SECONDS });
+        let who = identity(&stream);
+        // A stream from before keys were recorded: its stored key is the current one.
+        let current = match stream.active_key() {
+            Some(key) => key.access_key_id.clone(),
+            None => producer::read(&self.secrets, &who.secret_name).await?.map(|k| k.access_key_id).unwrap_or_default(),
+        };
+        let new_key = producer::add_key(&self.iam, &self.secrets, &who, &current).await?;
+        let expires_at = crate::model::now_epoch_seconds() + request.overlap_seconds;
+        if !current.is_empty() && current != new_key {
+            if request.overlap_seconds == 0 {
+                producer::delete_key(&self.iam, &who.user_name, &current).await?;
+            } else {
+                let expiring = ExpiringKey { tenant: job.tenant.clone(), stream_id: stream.stream_id.clone(), access_key_id: current.clone(), user_name: who.user_name.clone(), expires_at };
+                self.store.put_expiring_key(&expiring).await?;
+            }
+        }
+        let now = crate::model::now_rfc3339();
+        let rotated_out = !current.is_empty() && current != new_key;
+        self.record_keys(job, |keys| {
+            if rotated_out {
+                match keys.iter_mut().find(|k| k.access_key_id == current) {
+                    Some(key) => key.expires_at = Some(expires_at),
+                    None => keys.push(ProducerKey { access_key_id: current.clone(), created_at: stream.created_at.clone(), expires_at: Some(expires_at) }),
+                }
+                if request.overlap_seconds == 0 {
+                    keys.retain(|k| k.access_key_id != current);
+                }
+            }
+            if !keys.iter().any(|k| k.access_key_id == new_key) {
+                keys.push(ProducerKey { access_key_id: new_key.clone(), created_at: now.clone(), expires_at: None });
+            }
+        })
+        .await?;
+        Ok(Value::Null)
+    }
+
+    /// Deletes one key now.
+    async fn revoke_producer_key(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let stream = self.load(job).await?;
+        let request: RevokeRequest = super::requested_change(&self.store, job).await?;
+        producer::delete_key(&self.iam, &stream.producer_user_name(), &request.access_key_id).await?;
+        self.store.delete_expiring_key(&job.tenant, &stream.stream_id, &request.access_key_id).await?;
+        self.record_keys(job, |keys| keys.retain(|k| k.access_key_id != request.access_key_id)).await?;
         Ok(Value::Null)
     }
 

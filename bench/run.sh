@@ -49,6 +49,10 @@ done
 echo "## Requests per API operation and peak RSS"
 .venv/bin/python bench/aws_calls.py
 echo
+echo "## Producer gate"
+./target/$profile/producer-gate-cost
+.venv/bin/python bench/producer_gate.py
+echo
 echo "## Consumer status: one call against the raw calls"
 .venv/bin/python bench/status.py
 echo

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from conftest import assert_problem, aws_error_code, get_credentials, kinesis_name_from_arn, unique_name, wait_for_job
@@ -87,6 +88,17 @@ def test_a_wrong_secret_and_a_deleted_key_are_refused(api, aws, two_streams):
     refused(lambda: wrong.put_record(StreamName=creds["StreamName"], Data=b"x", PartitionKey="k"), "InvalidSignatureException")
     unknown = boto3.client("kinesis", region_name="us-east-1", endpoint_url=creds["Endpoint"], aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x" * 40)
     refused(lambda: unknown.put_record(StreamName=creds["StreamName"], Data=b"x", PartitionKey="k"), "UnrecognizedClientException")
+
+    # a producer key in a header the gate cannot verify (garbled SigV4, SigV2) is refused, not let through
+    body = json.dumps({"StreamName": creds["StreamName"], "Data": "eA==", "PartitionKey": "k"})
+    for authorization in (f"AWS4-HMAC-SHA256 Credential={creds['AccessKeyId']}/garbled", f"AWS {creds['AccessKeyId']}:c2lnbmF0dXJl"):
+        headers = {"Authorization": authorization, "X-Amz-Target": "Kinesis_20131202.PutRecord", "Content-Type": "application/x-amz-json-1.1"}
+        answer = requests.post(creds["Endpoint"], data=body, headers=headers, timeout=10)
+        assert (answer.status_code, answer.json().get("__type")) == (400, "IncompleteSignatureException"), answer.text
+    admin = aws("kinesis")
+    for shard in admin.list_shards(StreamName=creds["StreamName"])["Shards"]:
+        iterator = admin.get_shard_iterator(StreamName=creds["StreamName"], ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        assert admin.get_records(ShardIterator=iterator)["Records"] == [], "a refused put wrote a record"
 
     iam = aws("iam")
     user = next(u["UserName"] for u in iam.list_users()["Users"] if any(k["AccessKeyId"] == creds["AccessKeyId"] for k in iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]))

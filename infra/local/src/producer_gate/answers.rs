@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 pub enum Refusal {
     /// The key does not exist (any more) or is inactive.
     UnknownKey,
+    /// An Authorization header that cannot be read as a SigV4 one.
+    IncompleteSignature(String),
     BadSignature(String),
     AccessDenied { user_arn: String, action: String, resource: String, explicit: bool },
 }
@@ -36,6 +38,9 @@ impl Refusal {
             (Refusal::UnknownKey, "s3", _) => "InvalidAccessKeyId",
             (Refusal::UnknownKey, _, true) => "UnrecognizedClientException",
             (Refusal::UnknownKey, _, false) => "InvalidClientTokenId",
+            (Refusal::IncompleteSignature(_), "s3", _) => "AuthorizationHeaderMalformed",
+            (Refusal::IncompleteSignature(_), _, true) => "IncompleteSignatureException",
+            (Refusal::IncompleteSignature(_), _, false) => "IncompleteSignature",
             (Refusal::BadSignature(_), _, true) => "InvalidSignatureException",
             (Refusal::BadSignature(_), _, false) => "SignatureDoesNotMatch",
             (Refusal::AccessDenied { .. }, _, true) => "AccessDeniedException",
@@ -46,6 +51,7 @@ impl Refusal {
     pub fn message(&self) -> String {
         match self {
             Refusal::UnknownKey => "The security token included in the request is invalid.".into(),
+            Refusal::IncompleteSignature(detail) => detail.clone(),
             Refusal::BadSignature(detail) if detail.starts_with("Signature expired") => detail.clone(),
             Refusal::BadSignature(_) => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
             Refusal::AccessDenied { user_arn, action, resource, explicit } => {
@@ -71,7 +77,10 @@ impl Refusal {
                 format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>", escape(&message)),
             ),
             Protocol::S3 => (
-                StatusCode::FORBIDDEN,
+                match self {
+                    Refusal::IncompleteSignature(_) => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::FORBIDDEN,
+                },
                 "application/xml",
                 format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>", escape(&message)),
             ),

@@ -40,6 +40,24 @@ fn issued_by_iam(access_key: &str) -> bool {
     access_key.len() == 20 && (access_key.starts_with("AKIA") || access_key.starts_with("ASIA"))
 }
 
+const INCOMPLETE: &str = "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters of an AWS4-HMAC-SHA256 signature.";
+
+/// Whether an Authorization header carries an IAM-issued key anywhere (SigV4 or SigV2 shape).
+fn names_an_iam_key(header: &[u8]) -> bool {
+    String::from_utf8_lossy(header).split([' ', ',', '=', '/', ':']).any(issued_by_iam)
+}
+
+/// The service whose error shape answers a header that names none: JSON services carry
+/// `X-Amz-Target`, query services a form body, the rest is S3.
+fn protocol_of_unsigned(headers: &HeaderMap) -> &'static str {
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    match (headers.contains_key("x-amz-target"), content_type.starts_with("application/x-www-form-urlencoded")) {
+        (true, _) => "kinesis",
+        (false, true) => "iam",
+        _ => "s3",
+    }
+}
+
 /// The text of `<tag>…</tag>` in an XML answer (IAM's values need no unescaping here).
 fn xml_value<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
@@ -115,7 +133,11 @@ impl ProducerGate {
     /// `Err` with AWS's refusal when a request signed with an IAM-issued key may not pass.
     pub async fn check(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8], operation: &str) -> Result<(), (String, Refusal)> {
         let Some(authorization) = sigv4::Authorization::parse(headers) else {
-            return self.check_unsigned(uri);
+            return match headers.get("authorization") {
+                // An IAM-issued key in a header that is not SigV4 (malformed, or SigV2): refused, never let through.
+                Some(value) if names_an_iam_key(value.as_bytes()) => Err((protocol_of_unsigned(headers).into(), Refusal::IncompleteSignature(INCOMPLETE.into()))),
+                _ => self.check_unsigned(uri),
+            };
         };
         if !issued_by_iam(&authorization.access_key) {
             return Ok(());
@@ -127,6 +149,7 @@ impl ProducerGate {
         match sigv4::verify(method, uri, headers, body, &authorization, &key.secret, std::time::SystemTime::now()) {
             Ok(()) => {}
             Err(sigv4::Refusal::Expired(detail)) => return refuse(Refusal::BadSignature(detail)),
+            Err(sigv4::Refusal::Malformed(detail)) => return refuse(Refusal::IncompleteSignature(detail)),
             Err(_) => return refuse(Refusal::BadSignature(String::new())),
         }
         let action = format!("{service}:{}", if operation.is_empty() || operation.starts_with('/') { "Unknown" } else { operation });
@@ -250,6 +273,13 @@ mod tests {
     fn iam_issued_keys_are_told_from_the_systems_own() {
         assert!(issued_by_iam("AKIAIOSFODNN7EXAMPLE"));
         assert!(!issued_by_iam("tributary-worker") && !issued_by_iam("test") && !issued_by_iam("AKIA"));
+    }
+
+    #[test]
+    fn an_iam_key_is_found_in_any_authorization_header() {
+        assert!(names_an_iam_key(b"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/garbled"));
+        assert!(names_an_iam_key(b"AWS AKIAIOSFODNN7EXAMPLE:c2lnbmF0dXJl"));
+        assert!(!names_an_iam_key(b"AWS4-HMAC-SHA256 Credential=tributary-worker/20261201/us-east-1/kinesis/aws4_request"));
     }
 
     #[test]

@@ -14,6 +14,11 @@ export TRIBUTARY_API_URL="http://127.0.0.1:${TRIBUTARY_API_PORT}"
 export TRIBUTARY_AWS_ENDPOINT="http://127.0.0.1:${TRIBUTARY_AWS_PORT}"
 export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-test.pid"
 export TRIBUTARY_TEST_PG_PORT=${TRIBUTARY_TEST_PG_PORT:-5499}
+# Template parameters, shortened so that a test sees a scale-down within minutes (as
+# `sam deploy --parameter-overrides` would set them).
+export TRIBUTARY_PARAMETER_ScaleUpLookbackMinutes=${TRIBUTARY_PARAMETER_ScaleUpLookbackMinutes:-2}
+export TRIBUTARY_PARAMETER_ScaleDownWindowMinutes=${TRIBUTARY_PARAMETER_ScaleDownWindowMinutes:-1}
+export TRIBUTARY_PARAMETER_ScaleDownCooloffSeconds=${TRIBUTARY_PARAMETER_ScaleDownCooloffSeconds:-60}
 
 bash infra/local/postgres.sh start "$TRIBUTARY_TEST_PG_PORT" || exit 1
 

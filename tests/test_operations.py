@@ -154,7 +154,10 @@ def test_a_transform_that_raises_is_the_last_error_with_its_type_and_message(api
     consumer = resources.create_consumer(stream["StreamId"], consumer_body(TransformId=transform["TransformId"]))
     put_records_batched(aws("kinesis"), kinesis_name_from_arn(stream["StreamARN"]), [f"r-{i}\n" for i in range(5)])
 
-    status = wait_for_consumer_status(api, stream["StreamId"], consumer["ConsumerId"], lambda s: s["Metrics"]["RecordsFailed"] == 5, "5 failed records")
+    # error objects are counted as they land, metrics once their minute is published
+    status = wait_for_consumer_status(
+        api, stream["StreamId"], consumer["ConsumerId"], lambda s: s["Metrics"]["RecordsFailed"] == 5 and s["Metrics"]["TransformErrors"] >= 1, "5 failed records"
+    )
     assert status["Failures"]["ByErrorCode"] == {"Lambda.FunctionError": 5}, status
     assert status["LastError"]["Code"] == "Lambda.FunctionError", status
     assert "ZeroDivisionError" in status["LastError"]["Message"] and "division by zero" in status["LastError"]["Message"], status

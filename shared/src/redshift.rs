@@ -405,6 +405,23 @@ pub async fn prepare_table(client: &Client, table: &TableName, columns: &[Column
     Ok(true)
 }
 
+/// Appends the columns the table lacks, as nullable columns (`ALTER TABLE … ADD COLUMN`,
+/// one per statement as Redshift takes them); a retried call adds nothing twice.
+pub async fn add_columns(client: &Client, table: &TableName, columns: &[Column]) -> Result<usize, RedshiftError> {
+    let existing = table_columns(client, table).await?.ok_or_else(|| RedshiftError::Mismatch { table: table.to_string(), problems: vec!["it does not exist".into()] })?;
+    let mut added = 0;
+    for column in columns {
+        let name = column.name.to_ascii_lowercase();
+        if existing.iter().any(|c| c.name == name) {
+            continue;
+        }
+        let statement = format!("ALTER TABLE {} ADD COLUMN \"{name}\" {}", table.quoted(), sql_type(&column.column_type));
+        client.batch_execute(&statement).await.map_err(query_error)?;
+        added += 1;
+    }
+    Ok(added)
+}
+
 /// Drops the table if Tributary created it for this dataset (a table that was there
 /// before stays, with its rows).
 pub async fn drop_own_table(client: &Client, table: &TableName, dataset_id: &str) -> Result<bool, RedshiftError> {

@@ -45,8 +45,55 @@ fn status_event(resource: &ResourceImage, status: &str) -> DomainEvent {
     }
 }
 
+/// A `Drift Detected` event when the schedule found a difference the resource did not
+/// show before (the same drift seen again says nothing new).
+fn drift_effects(before: Option<&ResourceImage>, after: Option<&ResourceImage>) -> Vec<Effect> {
+    let Some((resource, drift)) = after.and_then(|r| r.drift.as_ref().map(|d| (r, d))) else { return vec![] };
+    if before.and_then(|b| b.drift.as_ref()).is_some_and(|old| old.differences == drift.differences) {
+        return vec![];
+    }
+    vec![Effect::Publish(DomainEvent {
+        detail_type: "Drift Detected",
+        detail: json!({
+            "Tenant": resource.tenant,
+            "ResourceType": resource.kind,
+            "ResourceId": resource.resource_id,
+            "DetectedAt": drift.detected_at,
+            "Differences": drift.differences,
+        }),
+    })]
+}
+
+/// A `Schema Drift Detected` event when a dataset's records showed members not reported before.
+fn schema_drift_effects(before: Option<&ResourceImage>, after: Option<&ResourceImage>) -> Vec<Effect> {
+    let Some((resource, drift)) = after.and_then(|r| r.schema_drift.as_ref().map(|d| (r, d))) else { return vec![] };
+    let known = |name: &str| before.and_then(|b| b.schema_drift.as_ref()).is_some_and(|old| old.fields.iter().any(|f| f.name == name));
+    let fresh: Vec<&crate::model::NewField> = drift.fields.iter().filter(|f| !known(&f.name)).collect();
+    if fresh.is_empty() {
+        return vec![];
+    }
+    vec![Effect::Publish(DomainEvent {
+        detail_type: "Schema Drift Detected",
+        detail: json!({
+            "Tenant": resource.tenant,
+            "ResourceType": resource.kind,
+            "ResourceId": resource.resource_id,
+            "DatasetId": resource.resource_id,
+            "DetectedAt": drift.detected_at,
+            "Fields": fresh,
+        }),
+    })]
+}
+
 /// The effects of a change to a resource item.
 pub fn resource_effects(before: Option<&ResourceImage>, after: Option<&ResourceImage>) -> Vec<Effect> {
+    let mut effects = lifecycle_effects(before, after);
+    effects.extend(drift_effects(before, after));
+    effects.extend(schema_drift_effects(before, after));
+    effects
+}
+
+fn lifecycle_effects(before: Option<&ResourceImage>, after: Option<&ResourceImage>) -> Vec<Effect> {
     match (before, after) {
         (None, Some(created)) => vec![Effect::Publish(status_event(created, created.status.as_str()))],
         (Some(old), Some(new)) if old.status != new.status => {
@@ -144,6 +191,21 @@ pub fn job_effects(before: Option<&Job>, after: Option<&Job>) -> Vec<Effect> {
                     "Result": new.result,
                 }),
             })];
+            // The autoscaler's decision, with the numbers it was made on, once carried out.
+            if new.operation == crate::model::Operation::ScaleStream && new.status == JobStatus::Succeeded {
+                let request = new.request.clone().unwrap_or_default();
+                effects.push(Effect::Publish(DomainEvent {
+                    detail_type: "Stream Scaled",
+                    detail: json!({
+                        "Tenant": new.tenant,
+                        "JobId": new.job_id,
+                        "StreamId": new.resource_id,
+                        "ResourceId": new.resource_id,
+                        "ShardCount": request["ShardCount"],
+                        "Decision": request["Decision"],
+                    }),
+                }));
+            }
             if new.operation.leaves_status() && new.status.is_terminal() {
                 effects.push(Effect::EndRecovery { tenant: new.tenant.clone(), consumer_id: new.resource_id.clone(), job_id: new.job_id.clone() });
                 if new.status == JobStatus::Succeeded {
@@ -247,7 +309,20 @@ mod tests {
             status,
             job_id: "job-1".into(),
             job_error: None,
+            drift: None,
+            schema_drift: None,
         }
+    }
+
+    #[test]
+    fn given_a_new_difference_when_recorded_then_drift_is_announced_once() {
+        let before = stream(ResourceStatus::Active);
+        let mut after = before.clone();
+        after.drift = Some(crate::model::Drift { detected_at: "2026-12-02T00:00:00Z".into(), differences: vec![crate::model::Difference::new("DataRetentionPeriod", 24, 48)] });
+        let effects = resource_effects(Some(&before), Some(&after));
+        assert!(matches!(&effects[..], [Effect::Publish(e)] if e.detail_type == "Drift Detected" && e.detail["Differences"][0]["Actual"] == 48), "{effects:?}");
+        assert!(resource_effects(Some(&after), Some(&after.clone())).is_empty(), "the same drift again says nothing new");
+        assert!(resource_effects(Some(&after), Some(&before)).is_empty(), "a cleared drift is no event");
     }
 
     #[test]

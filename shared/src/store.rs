@@ -4,7 +4,8 @@
 //! no request can name another tenant's partition. Names are claimed by a `NAME#…` item
 //! written in the same transaction as the resource, so two concurrent creates of one name
 //! cannot both succeed. Jobs are also indexed by resource (GSI1) and, while unfinished, in
-//! the sparse GSI2 that the reconciler scans.
+//! the sparse GSI2 that the reconciler scans; GSI2 also indexes ACTIVE resources for the
+//! schedule's drift sweep ([`sweep`]).
 
 use crate::model::{Job, JobError, JobStatus, Resource, ResourceImage, ResourceStatus};
 use aws_sdk_dynamodb::error::SdkError;
@@ -13,6 +14,8 @@ use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
+
+pub mod sweep;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -116,6 +119,9 @@ pub fn item_type(item: &serde_dynamo::Item) -> Option<String> {
 fn resource_item<R: Resource>(resource: &R) -> Item {
     let mut item = to_item(resource, tenant_pk(resource.tenant()), R::TYPE.sort_key(resource.id()), R::TYPE.as_str());
     item.insert("ResourceId".into(), s(resource.id()));
+    item.extend(sweep::active_index_keys(resource).into_iter().flatten());
+    let scaled = sweep::scaled_index_keys(resource, &item);
+    item.extend(scaled.into_iter().flatten());
     item
 }
 
@@ -789,6 +795,44 @@ mod tests {
     fn given_an_active_stream_when_only_metadata_changes_then_no_job_ends() {
         assert_eq!(job_outcome(ResourceStatus::Active, ResourceStatus::Active), None);
         assert_eq!(job_outcome(ResourceStatus::Active, ResourceStatus::Updating), None);
+    }
+
+    #[test]
+    fn a_resource_item_keeps_its_lifecycle_as_top_level_attributes_and_reads_back_the_same() {
+        let stream: crate::model::Stream = serde_json::from_value(serde_json::json!({
+            "StreamId": "s1", "Tenant": "t", "StreamName": "orders", "StreamType": "Kinesis", "StreamMode": "PROVISIONED",
+            "DataRetentionPeriod": 24, "ShardCount": 1, "KinesisStreamName": "orders-s1", "Status": "UPDATE_FAILED",
+            "StatusReason": "boom", "JobId": "j1", "JobError": {"Code": "X", "Message": "boom"},
+            "CreatedAt": "2026-12-01T00:00:00Z", "LastModifiedAt": "2026-12-01T00:01:00Z", "Version": 3,
+            "ProducerKeys": [{"AccessKeyId": "AKIA", "CreatedAt": "2026-12-01T00:00:00Z"}]
+        }))
+        .unwrap();
+        let item = resource_item(&stream);
+        for attribute in ["Status", "StatusReason", "JobId", "JobError", "CreatedAt", "LastModifiedAt", "Version", "ProducerKeys", "StreamMode"] {
+            assert!(item.contains_key(attribute), "{attribute} missing from {item:?}");
+        }
+        assert!(!item.contains_key("Lifecycle"));
+        assert!(!item.contains_key("GSI2PK"), "only ACTIVE resources are swept");
+        assert_eq!(item["Version"], AttributeValue::N("3".into()));
+        let image: ResourceImage = serde_dynamo::from_item(item.clone()).unwrap();
+        assert_eq!((image.status, image.job_id.as_str()), (ResourceStatus::UpdateFailed, "j1"));
+        assert_eq!(from_item::<crate::model::Stream>(item).unwrap(), stream);
+    }
+
+    #[test]
+    fn a_transforms_consumer_ids_stay_a_string_set_beside_its_flattened_lifecycle() {
+        let transform: crate::model::Transform = serde_json::from_value(serde_json::json!({
+            "TransformId": "x1", "StreamId": "s1", "Tenant": "t", "FunctionName": "f", "LambdaHandler": "m.h", "Runtime": "python3.12",
+            "MemorySize": 128, "Timeout": 60, "CodeSha256": "abc", "CodeKey": "k", "LambdaFunctionName": "tributary-transform-x1",
+            "ConsumerIds": ["c1", "c2"], "Status": "ACTIVE", "JobId": "j1",
+            "CreatedAt": "2026-12-01T00:00:00Z", "LastModifiedAt": "2026-12-01T00:01:00Z", "Version": 2
+        }))
+        .unwrap();
+        let item = resource_item(&transform);
+        assert!(matches!(&item["ConsumerIds"], AttributeValue::Ss(ids) if ids.len() == 2), "{:?}", item["ConsumerIds"]);
+        assert!(matches!(&item["GSI2PK"], AttributeValue::S(pk) if pk.starts_with("ACTIVE_RESOURCE#")));
+        assert_eq!(item["GSI2SK"], AttributeValue::S("Transform#t#x1".into()));
+        assert_eq!(from_item::<crate::model::Transform>(item).unwrap(), transform);
     }
 
     #[test]

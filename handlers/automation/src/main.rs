@@ -1,27 +1,77 @@
-//! EventBridge schedule and Step Functions status changes → reconciliation.
+//! EventBridge schedule and Step Functions status changes → reconciliation and sweeps.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tributary::automation::drift::{DriftClients, DriftSweep};
+use tributary::automation::scaling::{Autoscaler, ScalingRules};
+use tributary::automation::schema::{Sampling, SchemaWatch};
+use tributary::operations::metrics::MetricReader;
 use tributary::automation::Automation;
 use tributary::aws::workflows::Workflows;
 use tributary::config::{load_aws_config, Settings};
 use tributary::operations::failures::{FailureCounter, FailureLog};
 use tributary::store::Store;
 
+/// Time kept back from the function's timeout for the last requests to finish.
+const MARGIN: Duration = Duration::from_secs(5);
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// When this invocation must be done: the runtime's deadline, less the margin.
+fn sweep_deadline(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(MARGIN)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tributary::telemetry::init();
     let settings = Settings::from_env()?;
-    let grace_seconds = std::env::var("RECONCILE_GRACE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(120);
+    let grace_seconds = env_number("RECONCILE_GRACE_SECONDS", 120) as i64;
     let aws = load_aws_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let store = Store::new(dynamodb.clone(), &settings.table_name);
     let failures = FailureCounter::new(tributary::config::s3_client(&aws), FailureLog::new(dynamodb, &settings.table_name));
-    let workflows = Workflows::new(aws_sdk_sfn::Client::new(&aws), settings);
-    let automation = Automation::new(store, workflows, failures, aws_sdk_iam::Client::new(&aws), grace_seconds);
-    run(service_fn(|event: LambdaEvent<EventBridgeEvent<Value>>| async {
-        automation.handle(event.payload).await.map_err(Error::from)
+    let iam = aws_sdk_iam::Client::new(&aws);
+    let drift_clients = DriftClients {
+        kinesis: aws_sdk_kinesis::Client::new(&aws),
+        iam: iam.clone(),
+        lambda: aws_sdk_lambda::Client::new(&aws),
+        firehose: aws_sdk_firehose::Client::new(&aws),
+        glue: aws_sdk_glue::Client::new(&aws),
+        secrets: aws_sdk_secretsmanager::Client::new(&aws),
+    };
+    let sampling = Sampling {
+        window_seconds: env_number("SCHEMA_SAMPLE_SECONDS", Sampling::default().window_seconds as u64) as i64,
+        records_per_shard: env_number("SCHEMA_SAMPLE_RECORDS", Sampling::default().records_per_shard as u64) as i32,
+    };
+    let watch = SchemaWatch {
+        store: store.clone(),
+        kinesis: drift_clients.kinesis.clone(),
+        lambda: drift_clients.lambda.clone(),
+        workflows: Workflows::new(aws_sdk_sfn::Client::new(&aws), settings.clone()),
+        region: settings.region.clone(),
+        sampling,
+    };
+    let drift = DriftSweep::new(store.clone(), drift_clients, settings.region.clone(), env_number("DRIFT_RESOURCES_PER_RUN", 1000) as usize).with_schema_watch(watch);
+    let defaults = ScalingRules::default();
+    let rules = ScalingRules {
+        up_lookback_minutes: env_number("SCALE_UP_LOOKBACK_MINUTES", defaults.up_lookback_minutes as u64) as i64,
+        down_window_minutes: env_number("SCALE_DOWN_WINDOW_MINUTES", defaults.down_window_minutes as u64) as i64,
+        down_cooloff_seconds: env_number("SCALE_DOWN_COOLOFF_SECONDS", defaults.down_cooloff_seconds as u64) as i64,
+    };
+    let sfn = aws_sdk_sfn::Client::new(&aws);
+    let autoscaler = Autoscaler::new(store.clone(), MetricReader::new(aws_sdk_cloudwatch::Client::new(&aws)), Workflows::new(sfn.clone(), settings.clone()), rules);
+    let workflows = Workflows::new(sfn, settings);
+    let automation = Automation::new(store, workflows, failures, iam, grace_seconds).with_drift(drift).with_scaling(autoscaler);
+    let automation = &automation;
+    run(service_fn(|event: LambdaEvent<EventBridgeEvent<Value>>| {
+        let deadline = sweep_deadline(event.context.deadline);
+        async move { automation.handle(event.payload, deadline).await.map_err(Error::from) }
     }))
     .await
 }

@@ -7,7 +7,8 @@ use tributary::aws::artifacts::Artifacts;
 use tributary::operations::failed_records::FailedRecords;
 use tributary::operations::failures::FailureLog;
 use tributary::operations::metrics::MetricReader;
-use tributary::workflow::{Catalog, ConsumerTasks, DatasetTasks, RecoveryTasks, StreamTasks, TaskInput, TransformTasks, Worker};
+use tributary::aws::workflows::Workflows;
+use tributary::workflow::{Catalog, ConsumerTasks, GapReplay, DatasetTasks, RecoveryTasks, StreamTasks, TaskInput, TransformTasks, Worker};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -35,15 +36,17 @@ async fn main() -> Result<(), Error> {
         s3: tributary::config::s3_client(&aws),
         secrets,
     };
-    let datasets = DatasetTasks::new(store.clone(), catalog.clone());
     let firehose = aws_sdk_firehose::Client::new(&aws);
-    let consumers = ConsumerTasks::new(store.clone(), firehose.clone(), aws_sdk_iam::Client::new(&aws), catalog, settings.region.clone());
+    let datasets = DatasetTasks::new(store.clone(), catalog.clone(), firehose.clone(), settings.region.clone());
+    let metrics = MetricReader::new(aws_sdk_cloudwatch::Client::new(&aws));
+    let gap = GapReplay { metrics: metrics.clone(), workflows: Workflows::new(aws_sdk_sfn::Client::new(&aws), settings.clone()) };
+    let consumers = ConsumerTasks::new(store.clone(), firehose.clone(), aws_sdk_iam::Client::new(&aws), catalog, settings.region.clone()).with_gap_replay(gap);
     let failures = FailureLog::new(dynamodb, &settings.table_name);
     let recovery = RecoveryTasks::new(
         store.clone(),
         firehose,
         aws_sdk_kinesis::Client::new(&aws),
-        MetricReader::new(aws_sdk_cloudwatch::Client::new(&aws)),
+        metrics,
         FailedRecords::new(failures.clone(), tributary::config::s3_client(&aws)),
         failures,
         settings.region.clone(),

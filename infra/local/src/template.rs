@@ -67,6 +67,9 @@ pub fn state_machine_arn(name: &str) -> String {
     format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}")
 }
 
+/// `TRIBUTARY_PARAMETER_<Name>` overrides a template parameter's default.
+pub const PARAMETER_OVERRIDE_PREFIX: &str = "TRIBUTARY_PARAMETER_";
+
 struct Resolver<'a> {
     resources: &'a Map<String, Value>,
     parameters: &'a Map<String, Value>,
@@ -91,6 +94,10 @@ impl Resolver<'_> {
             _ => {}
         }
         if let Some(parameter) = self.parameters.get(name) {
+            // As `sam deploy --parameter-overrides Name=value` would set it.
+            if let Ok(value) = std::env::var(format!("{PARAMETER_OVERRIDE_PREFIX}{name}")) {
+                return value;
+            }
             return match &parameter["Default"] {
                 Value::String(s) => s.clone(),
                 Value::Null => String::new(),

@@ -39,8 +39,8 @@ impl Api {
             .await?
             .filter(|t| t.stream_id == stream_id)
             .ok_or_else(|| ApiError::invalid_field("TransformId", &format!("no transform {transform_id} on this stream")))?;
-        if transform.status != ResourceStatus::Active {
-            return Err(ApiError::conflict(format!("the transform is {}: consumers need an ACTIVE transform", transform.status.as_str())));
+        if transform.lifecycle.status != ResourceStatus::Active {
+            return Err(ApiError::conflict(format!("the transform is {}: consumers need an ACTIVE transform", transform.lifecycle.status.as_str())));
         }
         Ok(transform)
     }
@@ -81,15 +81,15 @@ impl Api {
                         &format!("the dataset's target is {}", dataset.target_location.as_str()),
                     ));
                 }
-                if dataset.status != ResourceStatus::Active {
-                    return Err(ApiError::conflict(format!("the dataset is {}: consumers need an ACTIVE dataset", dataset.status.as_str())));
+                if dataset.lifecycle.status != ResourceStatus::Active {
+                    return Err(ApiError::conflict(format!("the dataset is {}: consumers need an ACTIVE dataset", dataset.lifecycle.status.as_str())));
                 }
                 (dataset, false)
             }
             DatasetChoice::Create(definition) => (definition.clone().into_dataset(change.tenant, &job.job_id, &self.settings.data_bucket), true),
         };
-        if stream.status != ResourceStatus::Active {
-            return Err(ApiError::conflict(format!("the stream is {}: consumers need an ACTIVE stream", stream.status.as_str())));
+        if stream.lifecycle.status != ResourceStatus::Active {
+            return Err(ApiError::conflict(format!("the stream is {}: consumers need an ACTIVE stream", stream.lifecycle.status.as_str())));
         }
         let target = dataset.target_location;
         let consumer = parsed.clone().into_consumer(change.tenant, stream_id, &job.job_id, &dataset.dataset_id, target);

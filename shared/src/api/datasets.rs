@@ -1,7 +1,7 @@
 //! `/datasets` routes, and the datasets a stream's consumers deliver to.
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
-use crate::model::{Consumer, Dataset, DatasetRequest, Job, Operation, ResourceStatus, Stream};
+use crate::model::{Consumer, Dataset, DatasetPatch, DatasetRequest, Job, Operation, ResourceStatus, Stream};
 use crate::redshift::{self, RedshiftError};
 use crate::store::StoreError;
 use serde_json::{json, Value};
@@ -37,6 +37,24 @@ impl Api {
         }
         self.start(&job).await;
         Ok(response)
+    }
+
+    /// `Description`, `SchemaEvolution`, and columns appended to the `Schema`: a job
+    /// (the catalog and Redshift table change with the schema); nothing to change → 200.
+    pub(super) async fn patch_dataset(&self, mut change: Change<'_>, dataset_id: &str, request: &ApiRequest) -> ApiResult {
+        let mut dataset = self.load_dataset(change.tenant, dataset_id).await?;
+        let patch = DatasetPatch::parse(&request.body, &dataset).map_err(ApiError::invalid)?.differing(&dataset);
+        Self::check_changeable(&dataset, request)?;
+        if patch.is_empty() {
+            let response = ApiResponse::json(200, &dataset.to_api());
+            change.remember(&response);
+            if let Some(write) = change.write() {
+                self.store.put_idempotency_record(write).await?;
+            }
+            return Ok(response);
+        }
+        let requested = serde_json::to_value(&patch).expect("a dataset change serializes");
+        self.begin_job(&mut change, &mut dataset, Operation::UpdateDataset, ResourceStatus::Updating, Some(requested), request).await
     }
 
     pub(super) async fn list_datasets(&self, tenant: &str, request: &ApiRequest) -> ApiResult {
@@ -86,7 +104,7 @@ impl Api {
     pub(super) async fn get_dataset(&self, tenant: &str, dataset_id: &str) -> ApiResult {
         let dataset = self.load_dataset(tenant, dataset_id).await?;
         let mut body = dataset.to_api();
-        if let (Some(target), ResourceStatus::Active) = (&dataset.redshift, dataset.status) {
+        if let (Some(target), ResourceStatus::Active) = (&dataset.redshift, dataset.lifecycle.status) {
             let count = async { redshift::row_count(&redshift::open(&self.secrets, target).await?, &target.table()).await };
             match tokio::time::timeout(ROW_COUNT_WAIT, count).await {
                 Ok(Ok(rows)) => body["RowCount"] = json!(rows),

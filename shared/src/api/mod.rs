@@ -8,6 +8,7 @@ mod datasets;
 mod jobs;
 mod problem;
 mod recovery;
+mod repair;
 mod status;
 mod streams;
 mod transforms;
@@ -188,6 +189,7 @@ impl Api {
             (["streams", id, "credentials"], &Method::GET) => self.get_credentials(tenant, id).await,
             (["streams", id, "status"], &Method::GET) => self.stream_status(tenant, id, request).await,
             (["streams", id, "cost"], &Method::GET) => self.stream_cost(tenant, id, request).await,
+            (["streams", id, "repair"], &Method::POST) => self.change(tenant, request, |c| self.repair_stream(c, id, request)).await,
             (["streams", id, "credentials", "rotate"], &Method::POST) => {
                 self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await
             }
@@ -205,6 +207,9 @@ impl Api {
                 self.change(tenant, request, |c| self.delete_transform(c, sid, tid, request)).await
             }
             (["streams", sid, "transforms", tid, "test"], &Method::POST) => self.dry_run_transform(tenant, sid, tid, request).await,
+            (["streams", sid, "transforms", tid, "repair"], &Method::POST) => {
+                self.change(tenant, request, |c| self.repair_transform(c, sid, tid, request)).await
+            }
             (["streams", sid, "consumers"], &Method::GET) => self.list_consumers(tenant, sid, request).await,
             (["streams", sid, "consumers"], &Method::POST) => self.change(tenant, request, |c| self.create_consumer(c, sid, request)).await,
             (["streams", sid, "consumers", cid], &Method::GET) => self.get_consumer(tenant, sid, cid).await,
@@ -212,6 +217,9 @@ impl Api {
             (["streams", sid, "consumers", cid, "failed-records"], &Method::GET) => self.list_failed_records(tenant, sid, cid, request).await,
             (["streams", sid, "consumers", cid, "redrive"], &Method::POST) => self.change(tenant, request, |c| self.redrive(c, sid, cid, request)).await,
             (["streams", sid, "consumers", cid, "replay"], &Method::POST) => self.change(tenant, request, |c| self.replay(c, sid, cid, request)).await,
+            (["streams", sid, "consumers", cid, "repair"], &Method::POST) => {
+                self.change(tenant, request, |c| self.repair_consumer(c, sid, cid, request)).await
+            }
             (["streams", sid, "consumers", cid], &Method::PATCH) => {
                 self.change(tenant, request, |c| self.patch_consumer(c, sid, cid, request)).await
             }
@@ -221,7 +229,9 @@ impl Api {
             (["datasets"], &Method::GET) => self.list_datasets(tenant, request).await,
             (["datasets"], &Method::POST) => self.change(tenant, request, |c| self.create_dataset(c, request)).await,
             (["datasets", id], &Method::GET) => self.get_dataset(tenant, id).await,
+            (["datasets", id], &Method::PATCH) => self.change(tenant, request, |c| self.patch_dataset(c, id, request)).await,
             (["datasets", id], &Method::DELETE) => self.change(tenant, request, |c| self.delete_dataset(c, id, request)).await,
+            (["datasets", id, "repair"], &Method::POST) => self.change(tenant, request, |c| self.repair_dataset(c, id, request)).await,
             (["jobs"], &Method::GET) => self.list_jobs(tenant, request).await,
             (["jobs", id], &Method::GET) => self.get_job(tenant, id).await,
             (["streams"]
@@ -229,20 +239,24 @@ impl Api {
             | ["streams", _, "credentials"]
             | ["streams", _, "status"]
             | ["streams", _, "cost"]
+            | ["streams", _, "repair"]
             | ["streams", _, "credentials", "rotate"]
             | ["streams", _, "credentials", "keys"]
             | ["streams", _, "credentials", "keys", _]
             | ["streams", _, "transforms"]
             | ["streams", _, "transforms", _]
             | ["streams", _, "transforms", _, "test"]
+            | ["streams", _, "transforms", _, "repair"]
             | ["streams", _, "consumers"]
             | ["streams", _, "consumers", _]
             | ["streams", _, "consumers", _, "status"]
             | ["streams", _, "consumers", _, "failed-records"]
             | ["streams", _, "consumers", _, "redrive"]
             | ["streams", _, "consumers", _, "replay"]
+            | ["streams", _, "consumers", _, "repair"]
             | ["datasets"]
             | ["datasets", _]
+            | ["datasets", _, "repair"]
             | ["jobs"]
             | ["jobs", _], _) => {
                 Err(ApiError::method_not_allowed())

@@ -61,8 +61,8 @@ impl Api {
         if let Some(running) = consumer.running_recovery() {
             return Err(ApiError::conflict(format!("the consumer's {} job {} is running; one redrive or replay at a time", running.operation.as_str(), running.job_id)));
         }
-        if consumer.status != ResourceStatus::Active {
-            return Err(ApiError::conflict(format!("the consumer is {}: a redrive or replay needs an ACTIVE consumer", consumer.status.as_str())));
+        if consumer.lifecycle.status != ResourceStatus::Active {
+            return Err(ApiError::conflict(format!("the consumer is {}: a redrive or replay needs an ACTIVE consumer", consumer.lifecycle.status.as_str())));
         }
         let job = Job::new(change.tenant, operation, &consumer.consumer_id, Some(recorded));
         consumer.begin_recovery(&job.job_id, operation, crate::model::now_epoch_seconds());

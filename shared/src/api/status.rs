@@ -18,9 +18,7 @@ const OLDEST_SINCE_SECONDS: i64 = 15 * 86_400;
 const SHARD_RECORDS_PER_SECOND: f64 = 1000.0;
 const SHARD_BYTES_PER_SECOND: f64 = 1024.0 * 1024.0;
 
-fn epoch_seconds(timestamp: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
-}
+use crate::model::epoch_seconds;
 
 /// `Since` (ISO-8601, at most 15 days ago) to now.
 fn status_window(request: &ApiRequest) -> Result<(i64, i64), ApiError> {
@@ -113,7 +111,7 @@ impl Api {
             &json!({
                 "StreamId": stream.stream_id,
                 "StreamName": stream.stream_name,
-                "Status": stream.status,
+                "Status": stream.lifecycle.status,
                 "Since": rfc3339_ms(since * 1000),
                 "Until": rfc3339_ms(until * 1000),
                 "OpenShards": shards,
@@ -158,17 +156,17 @@ fn consumer_metric_specs(consumer: &Consumer, source_stream: &str, since: i64, u
 
 /// A consumer's status answer, from the series of [`consumer_metric_specs`].
 fn consumer_report(consumer: &Consumer, described: &Described, series: &[Series], failures: &FailureSummary, since: i64, until: i64) -> Value {
-    let created = epoch_seconds(&consumer.created_at).unwrap_or(since);
+    let created = epoch_seconds(&consumer.lifecycle.created_at).unwrap_or(since);
     let redshift = consumer.target_location == TargetLocation::Redshift;
     let mut chunks = series.chunks(METRICS_PER_CONSUMER);
     let mut figures = Figures::from_series(chunks.next().unwrap_or_default(), redshift, described.converts_records, created);
     for twin in chunks {
         figures.add_twin(&Figures::from_series(twin, redshift, described.converts_records, created));
     }
-    let status = consumer.status.as_str();
+    let status = consumer.lifecycle.status.as_str();
     let evidence = Evidence {
         consumer_status: status,
-        consumer_status_reason: consumer.status_reason.as_deref(),
+        consumer_status_reason: consumer.lifecycle.status_reason.as_deref(),
         delivery_stream: &described.state,
         buffer_interval_seconds: consumer.buffer_interval,
         figures: &figures,

@@ -2,13 +2,14 @@
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
 use crate::aws::producer;
-use crate::model::{Job, Operation, Resource, ResourceStatus, RevokeRequest, RotateRequest, Stream, StreamPatch, StreamRequest};
+use crate::model::{Job, Operation, Resource, ResourceStatus, RevokeRequest, RotateRequest, ScalingMember, Stream, StreamPatch, StreamRequest};
 use crate::store::StoreError;
 use serde_json::json;
 
 impl Api {
     pub(super) async fn create_stream(&self, mut change: Change<'_>, request: &ApiRequest) -> ApiResult {
         let parsed = StreamRequest::parse(&request.body).map_err(ApiError::invalid)?;
+        self.check_shard_limit(parsed.scaling.as_ref()).await?;
         let name = parsed.stream_name.clone();
         let mut job = Job::new(change.tenant, Operation::CreateStream, "", None);
         let stream = parsed.into_stream(change.tenant, &job.job_id);
@@ -22,6 +23,20 @@ impl Api {
         }
         self.start(&job).await;
         Ok(response)
+    }
+
+    /// Autoscaling may not aim beyond the shards the account may have.
+    async fn check_shard_limit(&self, scaling: Option<&crate::model::Scaling>) -> Result<(), ApiError> {
+        let Some(scaling) = scaling else { return Ok(()) };
+        let limit = crate::aws::kinesis::shard_limit(&self.kinesis).await.map_err(ApiError::unavailable)?;
+        let allowed = limit.min(crate::model::MAX_SHARD_COUNT);
+        if scaling.max_shard_count > allowed {
+            return Err(ApiError::invalid_field(
+                "Scaling.MaxShardCount",
+                &format!("must be at most {allowed} (the account's shard limit is {limit}, a stream's {})", crate::model::MAX_SHARD_COUNT),
+            ));
+        }
+        Ok(())
     }
 
     /// Starts the job's workflow. A failed start leaves the job PENDING; the reconciler
@@ -104,8 +119,18 @@ impl Api {
         let mut stream = self.load_stream(change.tenant, stream_id).await?;
         let patch = StreamPatch::parse(&request.body, &stream).map_err(ApiError::invalid)?;
         Self::check_changeable(&stream, request)?;
+        let scaling = match &patch.scaling {
+            ScalingMember::Absent => stream.scaling.clone(),
+            ScalingMember::Off => None,
+            ScalingMember::Set(bounds) => {
+                self.check_shard_limit(Some(bounds)).await?;
+                Some(bounds.clone())
+            }
+        };
         let metadata_changes = patch.description.as_ref().is_some_and(|d| *d != stream.description)
-            || patch.tags.as_ref().is_some_and(|t| *t != stream.tags);
+            || patch.tags.as_ref().is_some_and(|t| *t != stream.tags)
+            || scaling != stream.scaling;
+        stream.scaling = scaling;
         if patch.change.is_empty() && !metadata_changes {
             let response = ApiResponse::json(200, &stream.to_api());
             change.remember(&response);
@@ -147,8 +172,8 @@ impl Api {
         let mut stream = self.load_stream(change.tenant, stream_id).await?;
         let parsed = RotateRequest::parse(&request.body).map_err(ApiError::invalid)?;
         Self::check_changeable(&stream, request)?;
-        if !matches!(stream.status, ResourceStatus::Active | ResourceStatus::UpdateFailed) {
-            return Err(ApiError::conflict(format!("the stream is {}: it has no credentials to rotate", stream.status.as_str())));
+        if !matches!(stream.lifecycle.status, ResourceStatus::Active | ResourceStatus::UpdateFailed) {
+            return Err(ApiError::conflict(format!("the stream is {}: it has no credentials to rotate", stream.lifecycle.status.as_str())));
         }
         if let Some(expiring) = stream.expiring_key() {
             return Err(ApiError::conflict(format!(
@@ -221,13 +246,13 @@ impl Api {
 
     pub(super) async fn get_credentials(&self, tenant: &str, stream_id: &str) -> ApiResult {
         let stream = self.load_stream(tenant, stream_id).await?;
-        let usable = matches!(stream.status, ResourceStatus::Active | ResourceStatus::Updating | ResourceStatus::UpdateFailed);
+        let usable = matches!(stream.lifecycle.status, ResourceStatus::Active | ResourceStatus::Updating | ResourceStatus::UpdateFailed);
         let key = match usable {
             true => producer::read(&self.secrets, &stream.producer_secret_name()).await.map_err(ApiError::unavailable)?,
             false => None,
         };
         let Some(key) = key else {
-            return Err(ApiError::conflict(format!("the stream is {}: it has no credentials", stream.status.as_str())));
+            return Err(ApiError::conflict(format!("the stream is {}: it has no credentials", stream.lifecycle.status.as_str())));
         };
         Ok(ApiResponse::json(
             200,

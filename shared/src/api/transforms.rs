@@ -1,7 +1,7 @@
 //! `/streams/{id}/transforms` routes, with the dry run.
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
-use crate::aws::functions;
+use crate::firehose::invoke;
 use crate::firehose::processing::{self, Outcome, SourceRecord};
 use crate::model::{
     Job, Operation, ResourceStatus, Stream, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
@@ -19,7 +19,7 @@ use std::collections::HashMap;
 const MAX_DRY_RUN_RECORDS: usize = 10_000;
 
 impl Api {
-    async fn load_transform(&self, tenant: &str, stream_id: &str, transform_id: &str) -> Result<Transform, ApiError> {
+    pub(super) async fn load_transform(&self, tenant: &str, stream_id: &str, transform_id: &str) -> Result<Transform, ApiError> {
         self.store
             .get::<Transform>(tenant, transform_id)
             .await?
@@ -37,8 +37,8 @@ impl Api {
     pub(super) async fn create_transform(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
         let stream = self.load_stream(change.tenant, stream_id).await?;
         let parsed = TransformRequest::parse(&request.body).map_err(ApiError::invalid)?;
-        if stream.status != ResourceStatus::Active {
-            return Err(ApiError::conflict(format!("the stream is {}: transforms need an ACTIVE stream", stream.status.as_str())));
+        if stream.lifecycle.status != ResourceStatus::Active {
+            return Err(ApiError::conflict(format!("the stream is {}: transforms need an ACTIVE stream", stream.lifecycle.status.as_str())));
         }
         let name = parsed.function_name.clone();
         let code = parsed.code.clone();
@@ -125,8 +125,8 @@ impl Api {
         let stream = self.load_stream(tenant, stream_id).await?;
         let transform = self.load_transform(tenant, stream_id, transform_id).await?;
         let texts = parse_dry_run(&request.body).map_err(ApiError::invalid)?;
-        if transform.function_arn.is_none() || matches!(transform.status, ResourceStatus::Creating | ResourceStatus::CreateFailed | ResourceStatus::Deleting) {
-            return Err(ApiError::conflict(format!("the transform is {}: it has no function to run", transform.status.as_str())));
+        if transform.function_arn.is_none() || matches!(transform.lifecycle.status, ResourceStatus::Creating | ResourceStatus::CreateFailed | ResourceStatus::Deleting) {
+            return Err(ApiError::conflict(format!("the transform is {}: it has no function to run", transform.lifecycle.status.as_str())));
         }
         let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
         let records: Vec<SourceRecord> = texts
@@ -144,25 +144,9 @@ impl Api {
         let stream_arn = stream.stream_arn.clone().unwrap_or_default();
         let account = stream_arn.split(':').nth(4).unwrap_or("000000000000");
         let delivery_stream_arn = format!("arn:aws:firehose:{}:{account}:deliverystream/tributary-dry-run-{transform_id}", self.settings.region);
-        let (event, ids) = processing::event(&processing::Batch {
-            delivery_stream_arn: &delivery_stream_arn,
-            source_stream_arn: Some(&stream_arn),
-            region: &self.settings.region,
-            records: &records,
-        });
-        let invocation = functions::invoke(&self.functions, &transform.lambda_function_name, event.to_string().into_bytes())
-            .await
-            .map_err(ApiError::unavailable)?;
-        let (checked, function_error) = match &invocation.function_error {
-            Some(_) => {
-                let answer: Value = serde_json::from_slice(&invocation.payload).unwrap_or(Value::Null);
-                let error_type = answer["errorType"].as_str().unwrap_or("Unhandled").to_string();
-                let message = answer["errorMessage"].as_str().unwrap_or("the function failed").to_string();
-                let checked = processing::Checked::function_failed(&ids, &error_type, &message);
-                (checked, json!({"Type": error_type, "Message": message, "LogTail": invocation.log_tail}))
-            }
-            None => (processing::check(&ids, &invocation.payload), Value::Null),
-        };
+        let source = invoke::Source { stream_arn: &stream_arn, delivery_stream_arn: &delivery_stream_arn, region: &self.settings.region };
+        let ran = invoke::run_transform(&self.functions, &transform.lambda_function_name, &source, &records).await.map_err(ApiError::unavailable)?;
+        let (checked, function_error) = (ran.checked, ran.failure.map(|f| f.to_api()).unwrap_or(Value::Null));
         let answered: Vec<Value> = checked
             .records
             .iter()
@@ -187,7 +171,7 @@ impl Api {
                 },
                 "ContractErrors": checked.contract_errors,
                 "FunctionError": function_error,
-                "LogTail": invocation.log_tail,
+                "LogTail": ran.log_tail,
             }),
         ))
     }

@@ -66,6 +66,38 @@ pub async fn create_table(glue: &aws_sdk_glue::Client, dataset: &Dataset) -> Res
     ignore_missing(created.map(|_| ()).map_err(|e| AwsError::from_sdk("glue:CreateTable", e)), &["AlreadyExistsException"])
 }
 
+/// Restates the table as the dataset records it (Glue keeps the replaced version).
+pub async fn update_table(glue: &aws_sdk_glue::Client, dataset: &Dataset) -> Result<(), AwsError> {
+    let (Some(database), Some(table)) = (&dataset.glue_database, &dataset.glue_table) else { return Ok(()) };
+    glue.update_table()
+        .database_name(database)
+        .table_input(table_input(dataset, table))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("glue:UpdateTable", e))
+}
+
+/// The table's columns (name, type) as Glue has them; `None` when there is no table.
+pub async fn table_columns(glue: &aws_sdk_glue::Client, database: &str, table: &str) -> Result<Option<Vec<(String, String)>>, AwsError> {
+    let answer = match glue.get_table().database_name(database).name(table).send().await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let error = AwsError::from_sdk("glue:GetTable", e);
+            return if error.is("EntityNotFoundException") { Ok(None) } else { Err(error) };
+        }
+    };
+    let columns = answer
+        .table
+        .and_then(|t| t.storage_descriptor)
+        .and_then(|d| d.columns)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.name, c.r#type.unwrap_or_default()))
+        .collect();
+    Ok(Some(columns))
+}
+
 pub async fn delete_table(glue: &aws_sdk_glue::Client, dataset: &Dataset) -> Result<(), AwsError> {
     let (Some(database), Some(table)) = (&dataset.glue_database, &dataset.glue_table) else { return Ok(()) };
     let deleted = glue.delete_table().database_name(database).name(table).send().await;

@@ -96,12 +96,16 @@ impl DeliverySpec {
         format!("{}!{{firehose:error-output-type}}/!{{timestamp:yyyy}}/!{{timestamp:MM}}/!{{timestamp:dd}}/!{{timestamp:HH}}/", self.error_prefix)
     }
 
-    fn buffering_hints(&self) -> BufferingHints {
-        let size = match self.parquet_table {
+    /// The buffer size the destination is given (Parquet conversion needs a bigger one).
+    pub fn delivered_buffer_size_mib(&self) -> i64 {
+        match self.parquet_table {
             Some(_) => self.buffer_size_mib.max(MIN_PARQUET_BUFFER_MIB),
             None => self.buffer_size_mib,
-        };
-        BufferingHints::builder().size_in_mbs(size as i32).interval_in_seconds(self.buffer_interval_seconds as i32).build()
+        }
+    }
+
+    fn buffering_hints(&self) -> BufferingHints {
+        BufferingHints::builder().size_in_mbs(self.delivered_buffer_size_mib() as i32).interval_in_seconds(self.buffer_interval_seconds as i32).build()
     }
 
     /// The transform as a Lambda processor; disabled when there is none.
@@ -241,6 +245,17 @@ pub async fn put_role(iam: &Iam, spec: &DeliverySpec) -> Result<String, AwsError
     Ok(arn)
 }
 
+/// The delivery role's policy document as IAM has it, `None` when the role or policy is gone.
+pub async fn role_policy(iam: &Iam, role_name: &str) -> Result<Option<serde_json::Value>, AwsError> {
+    match iam.get_role_policy().role_name(role_name).policy_name(ROLE_POLICY_NAME).send().await {
+        Ok(answer) => Ok(super::policy_document(&answer.policy_document)),
+        Err(e) => {
+            let error = AwsError::from_sdk("iam:GetRolePolicy", e);
+            if error.is("NoSuchEntity") { Ok(None) } else { Err(error) }
+        }
+    }
+}
+
 pub async fn delete_role(iam: &Iam, role_name: &str) -> Result<(), AwsError> {
     let policy = iam.delete_role_policy().role_name(role_name).policy_name(ROLE_POLICY_NAME).send().await;
     ignore_missing(policy.map(|_| ()).map_err(|e| AwsError::from_sdk("iam:DeleteRolePolicy", e)), &["NoSuchEntity"])?;
@@ -366,6 +381,31 @@ pub struct DeliveryDescription {
     pub source_stream: Option<String>,
     /// Whether it converts records to Parquet.
     pub converts_records: bool,
+    /// What drift compares with the record: the destination's buffering, prefixes,
+    /// Lambda processor and role.
+    pub buffer_size_mib: Option<i64>,
+    pub buffer_interval_seconds: Option<i64>,
+    pub prefix: Option<String>,
+    pub error_prefix: Option<String>,
+    pub function_arn: Option<String>,
+    pub role_arn: Option<String>,
+    pub created_at: Option<i64>,
+}
+
+/// A destination's S3 settings, whichever kind of destination it is.
+struct S3Settings {
+    buffer_size_mib: Option<i64>,
+    buffer_interval_seconds: Option<i64>,
+    prefix: Option<String>,
+    error_prefix: Option<String>,
+    role_arn: Option<String>,
+}
+
+fn processor_function(processing: Option<&aws_sdk_firehose::types::ProcessingConfiguration>) -> Option<String> {
+    let processors = processing.filter(|p| p.enabled.unwrap_or(false))?.processors.as_ref()?;
+    processors.iter().filter(|p| p.r#type == ProcessorType::Lambda).flat_map(|p| p.parameters.iter().flatten()).find_map(|parameter| {
+        (parameter.parameter_name == ProcessorParameterName::LambdaArn).then(|| parameter.parameter_value.clone())
+    })
 }
 
 /// DescribeDeliveryStream, for status; `None` when there is no such delivery stream.
@@ -392,11 +432,45 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
             .and_then(|c| c.enabled)
             .unwrap_or(false)
     });
+    let destination = description.destinations.first();
+    let (settings, function_arn) = match destination {
+        Some(d) if d.redshift_destination_description.is_some() => {
+            let redshift = d.redshift_destination_description.as_ref().expect("matched");
+            let s3 = redshift.s3_destination_description.as_ref();
+            let settings = S3Settings {
+                buffer_size_mib: s3.and_then(|s| s.buffering_hints.as_ref()).and_then(|b| b.size_in_mbs).map(i64::from),
+                buffer_interval_seconds: s3.and_then(|s| s.buffering_hints.as_ref()).and_then(|b| b.interval_in_seconds).map(i64::from),
+                prefix: s3.and_then(|s| s.prefix.clone()),
+                error_prefix: s3.and_then(|s| s.error_output_prefix.clone()),
+                role_arn: Some(redshift.role_arn.clone()),
+            };
+            (settings, processor_function(redshift.processing_configuration.as_ref()))
+        }
+        Some(d) => {
+            let s3 = d.extended_s3_destination_description.as_ref();
+            let settings = S3Settings {
+                buffer_size_mib: s3.and_then(|s| s.buffering_hints.as_ref()).and_then(|b| b.size_in_mbs).map(i64::from),
+                buffer_interval_seconds: s3.and_then(|s| s.buffering_hints.as_ref()).and_then(|b| b.interval_in_seconds).map(i64::from),
+                prefix: s3.and_then(|s| s.prefix.clone()),
+                error_prefix: s3.and_then(|s| s.error_output_prefix.clone()),
+                role_arn: s3.map(|s| s.role_arn.clone()),
+            };
+            (settings, processor_function(s3.and_then(|s| s.processing_configuration.as_ref())))
+        }
+        None => (S3Settings { buffer_size_mib: None, buffer_interval_seconds: None, prefix: None, error_prefix: None, role_arn: None }, None),
+    };
     Ok(Some(DeliveryDescription {
         status: description.delivery_stream_status.as_str().to_string(),
         failure: description.failure_description.map(|f| format!("{}: {}", f.r#type.as_str(), f.details)),
         source_stream,
         converts_records,
+        buffer_size_mib: settings.buffer_size_mib,
+        buffer_interval_seconds: settings.buffer_interval_seconds,
+        prefix: settings.prefix,
+        error_prefix: settings.error_prefix,
+        function_arn,
+        role_arn: settings.role_arn,
+        created_at: description.create_timestamp.map(|t| t.secs()),
     }))
 }
 

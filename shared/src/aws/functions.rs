@@ -25,6 +25,10 @@ pub struct FunctionState {
     /// Active and not in the middle of an update.
     pub ready: bool,
     pub failure: Option<String>,
+    pub handler: String,
+    pub runtime: String,
+    pub memory_size: i64,
+    pub timeout: i64,
 }
 
 /// Creates the function; one of that name already there counts as created (a retry).
@@ -61,6 +65,10 @@ pub async fn state(client: &Client, name: &str) -> Result<Option<FunctionState>,
         code_sha256: answer.code_sha256.unwrap_or_default(),
         ready,
         failure: failed.then(|| answer.state_reason.or(answer.last_update_status_reason).unwrap_or_else(|| "the function failed".into())),
+        handler: answer.handler.unwrap_or_default(),
+        runtime: answer.runtime.map(|r| r.as_str().to_string()).unwrap_or_default(),
+        memory_size: answer.memory_size.unwrap_or_default() as i64,
+        timeout: answer.timeout.unwrap_or_default() as i64,
     }))
 }
 

@@ -101,3 +101,44 @@ pub async fn delete(client: &Client, name: &str) -> Result<(), AwsError> {
     let result = client.delete_stream().stream_name(name).enforce_consumer_deletion(true).send().await;
     ignore_missing(result.map(|_| ()).map_err(|e| AwsError::from_sdk("kinesis:DeleteStream", e)), &["ResourceNotFoundException"])
 }
+
+/// The account's shard limit in this region (DescribeLimits).
+pub async fn shard_limit(client: &Client) -> Result<i64, AwsError> {
+    let answer = client.describe_limits().send().await.map_err(|e| AwsError::from_sdk("kinesis:DescribeLimits", e))?;
+    Ok(answer.shard_limit as i64)
+}
+
+/// The ids of the stream's shards (ListShards, every page).
+pub async fn list_shards(client: &Client, stream_name: &str) -> Result<Vec<String>, AwsError> {
+    let mut shards = vec![];
+    let mut next: Option<String> = None;
+    loop {
+        let request = match &next {
+            Some(token) => client.list_shards().next_token(token),
+            None => client.list_shards().stream_name(stream_name),
+        };
+        let answer = request.send().await.map_err(|e| AwsError::from_sdk("kinesis:ListShards", e))?;
+        shards.extend(answer.shards().iter().map(|s| s.shard_id().to_string()));
+        match answer.next_token() {
+            Some(token) => next = Some(token.to_string()),
+            None => return Ok(shards),
+        }
+    }
+}
+
+/// Up to `limit` records of one shard that arrived since `since` (one GetRecords call).
+pub async fn sample(client: &Client, stream_name: &str, shard_id: &str, since: i64, limit: i32) -> Result<Vec<aws_sdk_kinesis::types::Record>, AwsError> {
+    let iterator = client
+        .get_shard_iterator()
+        .stream_name(stream_name)
+        .shard_id(shard_id)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::AtTimestamp)
+        .timestamp(aws_smithy_types::DateTime::from_secs(since))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("kinesis:GetShardIterator", e))?
+        .shard_iterator;
+    let Some(iterator) = iterator else { return Ok(vec![]) };
+    let answer = client.get_records().shard_iterator(iterator).limit(limit).send().await.map_err(|e| AwsError::from_sdk("kinesis:GetRecords", e))?;
+    Ok(answer.records)
+}

@@ -73,3 +73,22 @@ pub fn ignore_missing(result: Result<(), AwsError>, missing_codes: &[&str]) -> R
         other => other,
     }
 }
+
+/// A policy document as IAM returns it: URL-encoded JSON (RFC 3986), read as JSON.
+pub fn policy_document(text: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(text).ok().or_else(|| {
+        let decoded = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
+        serde_json::from_str(&decoded).ok()
+    })
+}
+
+#[cfg(test)]
+mod policy_tests {
+    #[test]
+    fn url_encoded_and_plain_policy_documents_read_the_same() {
+        let plain = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(super::policy_document(plain), super::policy_document(encoded));
+        assert!(super::policy_document(plain).is_some());
+    }
+}

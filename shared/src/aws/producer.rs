@@ -94,6 +94,17 @@ pub async fn add_key(iam: &Iam, secrets: &Secrets, who: &ProducerIdentity, curre
     Ok(key.access_key_id)
 }
 
+/// The producer's policy document as IAM has it, `None` when the user or policy is gone.
+pub async fn policy(iam: &Iam, user_name: &str) -> Result<Option<serde_json::Value>, AwsError> {
+    match iam.get_user_policy().user_name(user_name).policy_name(POLICY_NAME).send().await {
+        Ok(answer) => Ok(super::policy_document(&answer.policy_document)),
+        Err(e) => {
+            let error = AwsError::from_sdk("iam:GetUserPolicy", e);
+            if error.is("NoSuchEntity") { Ok(None) } else { Err(error) }
+        }
+    }
+}
+
 /// Removes keys, policy, user and secret; whatever is already gone is skipped.
 pub async fn delete(iam: &Iam, secrets: &Secrets, who: &ProducerIdentity) -> Result<(), AwsError> {
     match list_keys(iam, &who.user_name).await {

@@ -2,7 +2,6 @@
 //! transforms, and land the records in a dataset.
 
 use super::dataset::{read_target_location, DatasetRequest, TargetLocation};
-use super::job::JobError;
 use crate::validation::{is_name_char, parse_object, FieldError, Fields, NAME_CHARSET};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -28,15 +27,8 @@ pub struct Consumer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "DeliveryStreamARN")]
     pub delivery_stream_arn: Option<String>,
-    pub status: super::ResourceStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason: Option<String>,
-    pub job_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_error: Option<JobError>,
-    pub created_at: String,
-    pub last_modified_at: String,
-    pub version: i64,
+    #[serde(flatten)]
+    pub lifecycle: super::Lifecycle,
     /// Its redrives and replays: the one running (at most one), and those of the last
     /// 15 days, whose twins' deliveries its status counts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -92,7 +84,7 @@ impl Consumer {
     }
 
     pub fn to_api(&self) -> Value {
-        json!({
+        self.lifecycle.show_in(json!({
             "ConsumerId": self.consumer_id,
             "StreamId": self.stream_id,
             "ConsumerName": self.consumer_name,
@@ -103,13 +95,8 @@ impl Consumer {
             "DatasetId": self.dataset_id,
             "DeliveryStreamName": self.delivery_stream_name(),
             "DeliveryStreamARN": self.delivery_stream_arn,
-            "Status": self.status,
-            "StatusReason": self.status_reason,
             "RecoveryJobId": self.running_recovery().map(|r| r.job_id.clone()),
-            "CreatedAt": self.created_at,
-            "LastModifiedAt": self.last_modified_at,
-            "Version": self.version,
-        })
+        }))
     }
 }
 
@@ -193,7 +180,6 @@ impl ConsumerRequest {
     }
 
     pub fn into_consumer(self, tenant: &str, stream_id: &str, job_id: &str, dataset_id: &str, target: TargetLocation) -> Consumer {
-        let now = super::now_rfc3339();
         Consumer {
             consumer_id: super::new_id(),
             stream_id: stream_id.to_string(),
@@ -205,13 +191,7 @@ impl ConsumerRequest {
             target_location: target,
             dataset_id: dataset_id.to_string(),
             delivery_stream_arn: None,
-            status: super::ResourceStatus::Creating,
-            status_reason: None,
-            job_id: job_id.to_string(),
-            job_error: None,
-            created_at: now.clone(),
-            last_modified_at: now,
-            version: 1,
+            lifecycle: super::Lifecycle::creating(job_id),
             recoveries: vec![],
         }
     }

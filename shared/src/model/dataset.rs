@@ -1,7 +1,6 @@
 //! Datasets: where consumers land a stream's records (an S3 prefix, with a Glue table for
 //! the targets that are queried through the catalog).
 
-use super::job::JobError;
 use crate::redshift::{database_name, JdbcUrl, TableName, DEFAULT_RETRY_SECONDS, JDBC_SCHEME, MAX_RETRY_SECONDS};
 use crate::validation::{parse_object, FieldError, Fields};
 use serde::{Deserialize, Serialize};
@@ -221,15 +220,35 @@ pub struct Dataset {
     pub redshift: Option<RedshiftTable>,
     #[serde(default, with = "serde_dynamo::string_set", skip_serializing_if = "Vec::is_empty")]
     pub consumer_ids: Vec<String>,
-    pub status: super::ResourceStatus,
+    #[serde(default)]
+    pub schema_evolution: SchemaEvolution,
+    /// Members the schedule saw in records that the Schema lacks (an observation, not a
+    /// write of the dataset: the version stays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason: Option<String>,
-    pub job_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_error: Option<JobError>,
-    pub created_at: String,
-    pub last_modified_at: String,
-    pub version: i64,
+    pub schema_drift: Option<super::SchemaDrift>,
+    #[serde(flatten)]
+    pub lifecycle: super::Lifecycle,
+}
+
+/// What becomes of JSON members the Schema lacks: reported only, or added as columns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SchemaEvolution {
+    #[default]
+    None,
+    AddColumns,
+}
+
+impl SchemaEvolution {
+    pub const NAMES: [&'static str; 2] = ["NONE", "ADD_COLUMNS"];
+
+    fn parse(text: &str) -> Option<SchemaEvolution> {
+        match text {
+            "NONE" => Some(SchemaEvolution::None),
+            "ADD_COLUMNS" => Some(SchemaEvolution::AddColumns),
+            _ => None,
+        }
+    }
 }
 
 // Glue lower-cases table names, so names differing only in case would share one table.
@@ -249,7 +268,7 @@ impl Dataset {
     }
 
     pub fn to_api(&self) -> Value {
-        json!({
+        self.lifecycle.show_in(json!({
             "DatasetId": self.dataset_id,
             "DatasetName": self.dataset_name,
             "Domain": self.domain,
@@ -263,12 +282,9 @@ impl Dataset {
             "GlueTable": self.glue_table,
             "Redshift": self.redshift.as_ref().map(RedshiftTable::to_api),
             "ConsumerIds": self.consumer_ids,
-            "Status": self.status,
-            "StatusReason": self.status_reason,
-            "CreatedAt": self.created_at,
-            "LastModifiedAt": self.last_modified_at,
-            "Version": self.version,
-        })
+            "SchemaEvolution": self.schema_evolution,
+            "SchemaDrift": self.schema_drift,
+        }))
     }
 
     /// The Glue columns: the schema's, or one string column holding each CSV line.
@@ -328,6 +344,7 @@ pub struct DatasetRequest {
     pub description: String,
     pub schema: Vec<Column>,
     pub redshift: Option<RedshiftTable>,
+    pub schema_evolution: SchemaEvolution,
 }
 
 impl DatasetRequest {
@@ -393,6 +410,7 @@ impl DatasetRequest {
             }
             Some(value) => read_schema(fields, value, "Schema"),
         };
+        let schema_evolution = read_schema_evolution(fields, object, &schema);
         fields.mark_read("Redshift");
         let redshift = match target {
             Some(TargetLocation::Redshift) => RedshiftTable::read(fields, object.get("Redshift"), dataset_name.as_deref()),
@@ -414,12 +432,12 @@ impl DatasetRequest {
             description,
             schema,
             redshift,
+            schema_evolution,
         })
     }
 
     pub fn into_dataset(self, tenant: &str, job_id: &str, bucket: &str) -> Dataset {
         let dataset_id = super::new_id();
-        let now = super::now_rfc3339();
         let catalog = self.target_location.has_catalog_table();
         Dataset {
             prefix: format!("datasets/{dataset_id}/"),
@@ -437,15 +455,122 @@ impl DatasetRequest {
             redshift: self.redshift,
             bucket: bucket.to_string(),
             consumer_ids: Vec::new(),
-            status: super::ResourceStatus::Creating,
-            status_reason: None,
-            job_id: job_id.to_string(),
-            job_error: None,
-            created_at: now.clone(),
-            last_modified_at: now,
-            version: 1,
+            schema_evolution: self.schema_evolution,
+            schema_drift: None,
+            lifecycle: super::Lifecycle::creating(job_id),
         }
     }
+}
+
+/// `SchemaEvolution`: NONE (the default) or ADD_COLUMNS, for a dataset with a Schema.
+fn read_schema_evolution(fields: &mut Fields, object: &Map<String, Value>, schema: &[Column]) -> SchemaEvolution {
+    if !object.contains_key("SchemaEvolution") {
+        fields.mark_read("SchemaEvolution");
+        return SchemaEvolution::None;
+    }
+    let evolution = fields.one_of("SchemaEvolution", &SchemaEvolution::NAMES).and_then(|e| SchemaEvolution::parse(&e));
+    if evolution == Some(SchemaEvolution::AddColumns) && schema.is_empty() {
+        fields.reject("SchemaEvolution", "ADD_COLUMNS needs a Schema to add columns to");
+    }
+    evolution.unwrap_or_default()
+}
+
+/// A valid `PATCH /datasets/{id}` body, checked against the dataset it changes; also what
+/// its `UpdateDataset` job records (and what schema evolution asks for).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DatasetPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_evolution: Option<SchemaEvolution>,
+    /// The columns to append (the Schema's existing columns stay as they are, in order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_columns: Vec<Column>,
+}
+
+impl DatasetPatch {
+    /// Only what differs from `current`.
+    pub fn differing(mut self, current: &Dataset) -> DatasetPatch {
+        self.description = self.description.filter(|d| *d != current.description);
+        self.schema_evolution = self.schema_evolution.filter(|e| *e != current.schema_evolution);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &DatasetPatch::default()
+    }
+
+    /// Makes the change on the record.
+    pub fn apply(&self, dataset: &mut Dataset) {
+        if let Some(description) = &self.description {
+            dataset.description = description.clone();
+        }
+        if let Some(evolution) = self.schema_evolution {
+            dataset.schema_evolution = evolution;
+        }
+        for column in &self.added_columns {
+            if !dataset.schema.iter().any(|c| c.name.eq_ignore_ascii_case(&column.name)) {
+                dataset.schema.push(column.clone());
+            }
+        }
+        if let Some(drift) = dataset.schema_drift.as_mut() {
+            for field in drift.fields.iter_mut().filter(|f| self.added_columns.iter().any(|c| c.name.eq_ignore_ascii_case(&f.name))) {
+                field.action = super::FieldAction::Added;
+            }
+        }
+    }
+}
+
+impl DatasetPatch {
+    pub fn parse(body: &[u8], current: &Dataset) -> Result<DatasetPatch, Vec<FieldError>> {
+        let object = parse_object(body).map_err(|e| vec![e])?;
+        if object.is_empty() {
+            return Err(vec![FieldError::new(crate::validation::BODY, "names no member to change")]);
+        }
+        let mut fields = Fields::new(&object);
+        for immutable in ["DatasetId", "DatasetName", "Domain", "TargetLocation", "FileType", "Redshift"] {
+            fields.forbid(immutable, "cannot be changed");
+        }
+        let description = fields.string("Description", 0, 1024, None);
+        let mut added_columns = vec![];
+        fields.mark_read("Schema");
+        if let Some(value) = object.get("Schema") {
+            if !current.target_location.has_columns() {
+                fields.reject("Schema", "applies only to s3athena, lakeformation and redshift datasets");
+            } else {
+                let schema = read_schema(&mut fields, value, "Schema");
+                if !schema.is_empty() {
+                    match appended(&current.schema, &schema) {
+                        Ok(added) => added_columns = added,
+                        Err(problem) => fields.reject("Schema", problem),
+                    }
+                }
+            }
+        }
+        let schema_after = if added_columns.is_empty() { current.schema.clone() } else { [current.schema.clone(), added_columns.clone()].concat() };
+        let schema_evolution = object.contains_key("SchemaEvolution").then(|| read_schema_evolution(&mut fields, &object, &schema_after));
+        fields.finish()?;
+        Ok(DatasetPatch { description, schema_evolution, added_columns })
+    }
+}
+
+/// The columns `wanted` appends to `current`, or why it does more than append (a column
+/// removed, renamed, retyped or moved).
+pub fn appended(current: &[Column], wanted: &[Column]) -> Result<Vec<Column>, String> {
+    for (i, column) in current.iter().enumerate() {
+        match wanted.get(i) {
+            None => return Err(format!("may only append columns: column {} is missing", column.name)),
+            Some(kept) if !kept.name.eq_ignore_ascii_case(&column.name) => {
+                return Err(format!("may only append columns: column {i} is {}, not {}", kept.name, column.name))
+            }
+            Some(kept) if !kept.column_type.eq_ignore_ascii_case(&column.column_type) => {
+                return Err(format!("may only append columns: column {} is {}, not {}", column.name, column.column_type, kept.column_type))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(wanted[current.len()..].to_vec())
 }
 
 /// `TargetLocation`: one of the four.

@@ -13,6 +13,8 @@ pub enum Operation {
     UpdateTransform,
     DeleteTransform,
     CreateDataset,
+    /// `PATCH /datasets/{id}`, and columns the schema evolution adds.
+    UpdateDataset,
     DeleteDataset,
     CreateConsumer,
     UpdateConsumer,
@@ -23,10 +25,19 @@ pub enum Operation {
     /// A window of the stream delivered again through one consumer (`REPLAY`).
     #[serde(rename = "REPLAY")]
     ReplayConsumer,
+    /// AWS made to match the record again (design §7: `…/repair`).
+    RepairStream,
+    RepairTransform,
+    RepairConsumer,
+    RepairDataset,
+    /// A shard count the autoscaler chose (design §7: `SCALE`), run by the stream's update
+    /// workflow like any shard change.
+    #[serde(rename = "SCALE")]
+    ScaleStream,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 21] = [
         Operation::CreateStream,
         Operation::UpdateStream,
         Operation::RotateStreamCredentials,
@@ -36,12 +47,18 @@ impl Operation {
         Operation::UpdateTransform,
         Operation::DeleteTransform,
         Operation::CreateDataset,
+        Operation::UpdateDataset,
         Operation::DeleteDataset,
         Operation::CreateConsumer,
         Operation::UpdateConsumer,
         Operation::DeleteConsumer,
         Operation::RedriveConsumer,
         Operation::ReplayConsumer,
+        Operation::RepairStream,
+        Operation::RepairTransform,
+        Operation::RepairConsumer,
+        Operation::RepairDataset,
+        Operation::ScaleStream,
     ];
 
     /// The operation as jobs name it.
@@ -49,6 +66,7 @@ impl Operation {
         match self {
             Operation::RedriveConsumer => "REDRIVE",
             Operation::ReplayConsumer => "REPLAY",
+            Operation::ScaleStream => "SCALE",
             other => other.workflow_name(),
         }
     }
@@ -65,12 +83,18 @@ impl Operation {
             Operation::UpdateTransform => "UpdateTransform",
             Operation::DeleteTransform => "DeleteTransform",
             Operation::CreateDataset => "CreateDataset",
+            Operation::UpdateDataset => "UpdateDataset",
             Operation::DeleteDataset => "DeleteDataset",
             Operation::CreateConsumer => "CreateConsumer",
             Operation::UpdateConsumer => "UpdateConsumer",
             Operation::DeleteConsumer => "DeleteConsumer",
             Operation::RedriveConsumer => "RedriveConsumer",
             Operation::ReplayConsumer => "ReplayConsumer",
+            Operation::RepairStream => "RepairStream",
+            Operation::RepairTransform => "RepairTransform",
+            Operation::RepairConsumer => "RepairConsumer",
+            Operation::RepairDataset => "RepairDataset",
+            Operation::ScaleStream => "UpdateStream",
         }
     }
 
@@ -87,6 +111,10 @@ impl Operation {
         format!("{screaming}_STATE_MACHINE_ARN")
     }
 
+    pub fn is_repair(self) -> bool {
+        matches!(self, Operation::RepairStream | Operation::RepairTransform | Operation::RepairConsumer | Operation::RepairDataset)
+    }
+
     pub fn is_delete(self) -> bool {
         matches!(self, Operation::DeleteStream | Operation::DeleteTransform | Operation::DeleteDataset | Operation::DeleteConsumer)
     }
@@ -99,9 +127,10 @@ impl Operation {
 
     pub fn resource_type(self) -> ResourceType {
         match self {
-            Operation::CreateTransform | Operation::UpdateTransform | Operation::DeleteTransform => ResourceType::Transform,
-            Operation::CreateDataset | Operation::DeleteDataset => ResourceType::Dataset,
-            Operation::CreateConsumer
+            Operation::CreateTransform | Operation::UpdateTransform | Operation::DeleteTransform | Operation::RepairTransform => ResourceType::Transform,
+            Operation::CreateDataset | Operation::UpdateDataset | Operation::DeleteDataset | Operation::RepairDataset => ResourceType::Dataset,
+            Operation::RepairConsumer
+            | Operation::CreateConsumer
             | Operation::UpdateConsumer
             | Operation::DeleteConsumer
             | Operation::RedriveConsumer
@@ -110,6 +139,8 @@ impl Operation {
             | Operation::UpdateStream
             | Operation::RotateStreamCredentials
             | Operation::RevokeStreamCredentials
+            | Operation::RepairStream
+            | Operation::ScaleStream
             | Operation::DeleteStream => ResourceType::Stream,
         }
     }
@@ -277,6 +308,13 @@ mod tests {
         assert_eq!(Operation::ReplayConsumer.as_str(), "REPLAY");
         assert_eq!(Operation::RedriveConsumer.state_machine_env_var(), "REDRIVE_CONSUMER_STATE_MACHINE_ARN");
         assert_eq!(Operation::CreateStream.as_str(), "CreateStream");
+    }
+
+    #[test]
+    fn a_scale_runs_the_stream_update_workflow() {
+        assert_eq!(serde_json::to_value(Operation::ScaleStream).unwrap(), "SCALE");
+        assert_eq!(Operation::ScaleStream.state_machine_env_var(), "UPDATE_STREAM_STATE_MACHINE_ARN");
+        assert_eq!(Operation::RepairConsumer.state_machine_env_var(), "REPAIR_CONSUMER_STATE_MACHINE_ARN");
     }
 
     #[test]

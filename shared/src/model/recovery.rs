@@ -38,9 +38,7 @@ impl Recovery {
     }
 }
 
-fn epoch_seconds(text: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
-}
+use super::epoch_seconds;
 
 fn timestamp(fields: &mut Fields, object: &serde_json::Map<String, Value>, name: &'static str) -> Option<i64> {
     fields.mark_read(name);

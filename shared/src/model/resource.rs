@@ -1,6 +1,6 @@
 //! What every resource has: a tenant, an id, and a lifecycle driven by jobs.
 
-use super::{JobError, ResourceStatus, ResourceType};
+use super::{JobError, Lifecycle, ResourceStatus, ResourceType};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// The part of any resource item that code not knowing its type reads (the status
@@ -16,31 +16,53 @@ pub struct ResourceImage {
     pub job_id: String,
     #[serde(default)]
     pub job_error: Option<JobError>,
+    #[serde(default)]
+    pub drift: Option<super::Drift>,
+    /// A dataset's.
+    #[serde(default)]
+    pub schema_drift: Option<super::SchemaDrift>,
 }
 
 pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync {
     const TYPE: ResourceType;
     fn tenant(&self) -> &str;
     fn id(&self) -> &str;
-    fn status(&self) -> ResourceStatus;
-    fn job_id(&self) -> &str;
-    fn version(&self) -> i64;
+    fn lifecycle(&self) -> &Lifecycle;
+    fn lifecycle_mut(&mut self) -> &mut Lifecycle;
     /// The resource as the API shows it.
     fn api_view(&self) -> serde_json::Value;
     /// The item that keeps this resource's name unique, if names must be.
     fn name_claim(&self) -> Option<String>;
+
+    fn status(&self) -> ResourceStatus {
+        self.lifecycle().status
+    }
+    fn job_id(&self) -> &str {
+        &self.lifecycle().job_id
+    }
+    fn version(&self) -> i64 {
+        self.lifecycle().version
+    }
     /// Records a change made now: every write bumps the version.
-    fn touch(&mut self);
+    fn touch(&mut self) {
+        self.lifecycle_mut().touch()
+    }
     /// Hands the resource to `job_id`, in `status`.
-    fn begin(&mut self, job_id: &str, status: ResourceStatus);
+    fn begin(&mut self, job_id: &str, status: ResourceStatus) {
+        self.lifecycle_mut().begin(job_id, status)
+    }
     /// The job in charge ended well.
-    fn succeed(&mut self);
+    fn succeed(&mut self) {
+        self.lifecycle_mut().succeed()
+    }
     /// The job in charge failed.
-    fn fail(&mut self, error: JobError);
+    fn fail(&mut self, error: JobError) {
+        self.lifecycle_mut().fail(error)
+    }
 }
 
-/// Implements [`Resource`] for a struct with the lifecycle fields `status`,
-/// `status_reason`, `job_id`, `job_error`, `version`, `last_modified_at`, `tenant`.
+/// Implements [`Resource`] for a struct with a `tenant`, an id field, a flattened
+/// `lifecycle`, and a `to_api`.
 #[macro_export]
 macro_rules! lifecycle_resource {
     ($type:ty, $kind:expr, $id:ident, $claim:expr) => {
@@ -52,14 +74,11 @@ macro_rules! lifecycle_resource {
             fn id(&self) -> &str {
                 &self.$id
             }
-            fn status(&self) -> $crate::model::ResourceStatus {
-                self.status
+            fn lifecycle(&self) -> &$crate::model::Lifecycle {
+                &self.lifecycle
             }
-            fn job_id(&self) -> &str {
-                &self.job_id
-            }
-            fn version(&self) -> i64 {
-                self.version
+            fn lifecycle_mut(&mut self) -> &mut $crate::model::Lifecycle {
+                &mut self.lifecycle
             }
             fn api_view(&self) -> serde_json::Value {
                 self.to_api()
@@ -67,26 +86,6 @@ macro_rules! lifecycle_resource {
             fn name_claim(&self) -> Option<String> {
                 let claim: fn(&Self) -> Option<String> = $claim;
                 claim(self)
-            }
-            fn touch(&mut self) {
-                self.version += 1;
-                self.last_modified_at = $crate::model::now_rfc3339();
-            }
-            fn begin(&mut self, job_id: &str, status: $crate::model::ResourceStatus) {
-                self.status = status;
-                self.status_reason = None;
-                self.job_id = job_id.to_string();
-                self.touch();
-            }
-            fn succeed(&mut self) {
-                self.status = $crate::model::ResourceStatus::Active;
-                self.status_reason = None;
-                self.job_error = None;
-            }
-            fn fail(&mut self, error: $crate::model::JobError) {
-                self.status = self.status.failed();
-                self.status_reason = Some(error.message.clone());
-                self.job_error = Some(error);
             }
         }
     };

@@ -1,4 +1,3 @@
-use super::job::JobError;
 use crate::validation::{is_name_char, parse_object, FieldError, Fields, NAME_CHARSET};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -17,46 +16,6 @@ impl StreamMode {
             "PROVISIONED" => Some(StreamMode::Provisioned),
             "ON_DEMAND" => Some(StreamMode::OnDemand),
             _ => None,
-        }
-    }
-}
-
-/// Lifecycle of every resource; `…ING` states have a job running.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ResourceStatus {
-    Creating,
-    Active,
-    Updating,
-    Deleting,
-    CreateFailed,
-    UpdateFailed,
-    DeleteFailed,
-}
-
-impl ResourceStatus {
-    pub fn is_transitional(self) -> bool {
-        matches!(self, ResourceStatus::Creating | ResourceStatus::Updating | ResourceStatus::Deleting)
-    }
-
-    /// The state a failed job leaves a resource in.
-    pub fn failed(self) -> ResourceStatus {
-        match self {
-            ResourceStatus::Creating => ResourceStatus::CreateFailed,
-            ResourceStatus::Deleting => ResourceStatus::DeleteFailed,
-            _ => ResourceStatus::UpdateFailed,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceStatus::Creating => "CREATING",
-            ResourceStatus::Active => "ACTIVE",
-            ResourceStatus::Updating => "UPDATING",
-            ResourceStatus::Deleting => "DELETING",
-            ResourceStatus::CreateFailed => "CREATE_FAILED",
-            ResourceStatus::UpdateFailed => "UPDATE_FAILED",
-            ResourceStatus::DeleteFailed => "DELETE_FAILED",
         }
     }
 }
@@ -81,13 +40,8 @@ pub struct Stream {
     pub description: String,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-    pub status: ResourceStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason: Option<String>,
-    /// The job that last changed (or is changing) this stream.
-    pub job_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_error: Option<JobError>,
+    #[serde(flatten)]
+    pub lifecycle: super::Lifecycle,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "StreamARN")]
     pub stream_arn: Option<String>,
@@ -96,12 +50,12 @@ pub struct Stream {
     pub consumer_count: i64,
     #[serde(default)]
     pub transform_count: i64,
-    pub created_at: String,
-    pub last_modified_at: String,
-    pub version: i64,
     /// Its producer's access keys (ids only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub producer_keys: Vec<super::ProducerKey>,
+    /// Shard autoscaling, for a PROVISIONED stream that asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<super::Scaling>,
 }
 
 impl Stream {
@@ -127,7 +81,7 @@ impl Stream {
 
     /// The stream as the API shows it.
     pub fn to_api(&self) -> Value {
-        json!({
+        self.lifecycle.show_in(json!({
             "StreamId": self.stream_id,
             "StreamName": self.stream_name,
             "StreamType": self.stream_type,
@@ -136,13 +90,9 @@ impl Stream {
             "ShardCount": self.shard_count,
             "Description": self.description,
             "Tags": self.tags,
-            "Status": self.status,
-            "StatusReason": self.status_reason,
             "StreamARN": self.stream_arn,
-            "CreatedAt": self.created_at,
-            "LastModifiedAt": self.last_modified_at,
-            "Version": self.version,
-        })
+            "Scaling": self.scaling.as_ref().map(super::Scaling::to_api),
+        }))
     }
 
 }
@@ -165,6 +115,7 @@ pub struct StreamRequest {
     pub shard_count: Option<i64>,
     pub description: String,
     pub tags: BTreeMap<String, String>,
+    pub scaling: Option<super::Scaling>,
 }
 
 impl StreamRequest {
@@ -189,6 +140,11 @@ impl StreamRequest {
         }
         let description = fields.string("Description", 0, 1024, None).unwrap_or_default();
         let tags = fields.tags("Tags").unwrap_or_default();
+        let planned_shards = Some(shard_count.unwrap_or(1));
+        let scaling = match stream_mode {
+            Some(mode) => super::read_scaling(&mut fields, &object, mode, planned_shards.filter(|_| mode == StreamMode::Provisioned), super::now_epoch_seconds()),
+            None => super::ScalingMember::Absent,
+        };
         fields.finish()?;
         let stream_mode = stream_mode.expect("a refused StreamMode was reported");
         Ok(StreamRequest {
@@ -201,12 +157,15 @@ impl StreamRequest {
             },
             description,
             tags,
+            scaling: match scaling {
+                super::ScalingMember::Set(scaling) => Some(scaling),
+                _ => None,
+            },
         })
     }
 
     pub fn into_stream(self, tenant: &str, job_id: &str) -> Stream {
         let stream_id = super::new_id();
-        let now = super::now_rfc3339();
         Stream {
             kinesis_stream_name: kinesis_stream_name(&self.stream_name, &stream_id),
             stream_id,
@@ -218,17 +177,12 @@ impl StreamRequest {
             shard_count: self.shard_count,
             description: self.description,
             tags: self.tags,
-            status: ResourceStatus::Creating,
-            status_reason: None,
-            job_id: job_id.to_string(),
-            job_error: None,
+            lifecycle: super::Lifecycle::creating(job_id),
             stream_arn: None,
             consumer_count: 0,
             transform_count: 0,
-            created_at: now.clone(),
-            last_modified_at: now,
-            version: 1,
             producer_keys: vec![],
+            scaling: self.scaling,
         }
     }
 }
@@ -256,6 +210,8 @@ impl StreamChange {
 pub struct StreamPatch {
     pub description: Option<String>,
     pub tags: Option<BTreeMap<String, String>>,
+    /// Autoscaling bounds: metadata, no job (switching to ON_DEMAND turns it off).
+    pub scaling: super::ScalingMember,
     /// Only what differs from the stream's current configuration.
     pub change: StreamChange,
 }
@@ -288,13 +244,23 @@ impl StreamPatch {
                 }
             }
         }
+        let target_shards = match target_mode {
+            StreamMode::Provisioned => shard_count.or(current.shard_count).or(Some(1)),
+            StreamMode::OnDemand => None,
+        };
+        let mut scaling = super::read_scaling(&mut fields, &object, target_mode, target_shards, super::now_epoch_seconds());
+        if let super::ScalingMember::Set(bounds) = scaling {
+            scaling = super::ScalingMember::Set(bounds.with_history_of(current.scaling.as_ref()));
+        } else if target_mode == StreamMode::OnDemand && current.scaling.is_some() && scaling == super::ScalingMember::Absent {
+            scaling = super::ScalingMember::Off;
+        }
         fields.finish()?;
         let change = StreamChange {
             stream_mode: mode.filter(|m| *m != current.stream_mode),
             data_retention_period: retention.filter(|r| *r != current.data_retention_period),
             shard_count: shard_count.filter(|s| Some(*s) != current.shard_count || mode.is_some_and(|m| m != current.stream_mode)),
         };
-        Ok(StreamPatch { description, tags, change })
+        Ok(StreamPatch { description, tags, scaling, change })
     }
 }
 

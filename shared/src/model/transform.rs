@@ -1,6 +1,5 @@
 //! Data transformations: user Lambda functions on the Firehose contract, one stream's.
 
-use super::job::JobError;
 use crate::validation::{parse_object, FieldError, Fields};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -38,15 +37,8 @@ pub struct Transform {
     /// A string set, so that consumers join and leave it atomically (and its size is the limit).
     #[serde(default, with = "serde_dynamo::string_set", skip_serializing_if = "Vec::is_empty")]
     pub consumer_ids: Vec<String>,
-    pub status: super::ResourceStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason: Option<String>,
-    pub job_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_error: Option<JobError>,
-    pub created_at: String,
-    pub last_modified_at: String,
-    pub version: i64,
+    #[serde(flatten)]
+    pub lifecycle: super::Lifecycle,
 }
 
 crate::lifecycle_resource!(Transform, super::ResourceType::Transform, transform_id, |t| Some(format!(
@@ -56,7 +48,7 @@ crate::lifecycle_resource!(Transform, super::ResourceType::Transform, transform_
 
 impl Transform {
     pub fn to_api(&self) -> Value {
-        json!({
+        self.lifecycle.show_in(json!({
             "TransformId": self.transform_id,
             "StreamId": self.stream_id,
             "FunctionName": self.function_name,
@@ -67,12 +59,7 @@ impl Transform {
             "FunctionARN": self.function_arn,
             "CodeSha256": self.code_sha256,
             "ConsumerIds": self.consumer_ids,
-            "Status": self.status,
-            "StatusReason": self.status_reason,
-            "CreatedAt": self.created_at,
-            "LastModifiedAt": self.last_modified_at,
-            "Version": self.version,
-        })
+        }))
     }
 
     /// The module file the handler needs, e.g. `filters/sector.py` for `filters.sector.handle`.
@@ -252,7 +239,6 @@ impl TransformRequest {
 
     pub fn into_transform(self, tenant: &str, stream_id: &str, job_id: &str, code_key: String) -> Transform {
         let transform_id = super::new_id();
-        let now = super::now_rfc3339();
         Transform {
             lambda_function_name: format!("tributary-transform-{transform_id}"),
             transform_id,
@@ -267,13 +253,7 @@ impl TransformRequest {
             code_key,
             function_arn: None,
             consumer_ids: vec![],
-            status: super::ResourceStatus::Creating,
-            status_reason: None,
-            job_id: job_id.to_string(),
-            job_error: None,
-            created_at: now.clone(),
-            last_modified_at: now,
-            version: 1,
+            lifecycle: super::Lifecycle::creating(job_id),
         }
     }
 }

@@ -17,10 +17,18 @@ pub struct ConsumerTasks {
     iam: aws_sdk_iam::Client,
     catalog: Catalog,
     region: String,
+    gap: Option<GapReplay>,
+}
+
+/// What a repair that re-created a delivery stream needs to replay what it missed: the
+/// delivery metrics (when it last delivered) and the replay workflow.
+pub struct GapReplay {
+    pub metrics: crate::operations::metrics::MetricReader,
+    pub workflows: crate::aws::workflows::Workflows,
 }
 
 /// A consumer and everything its delivery stream is built from.
-pub(super) struct Plan {
+pub struct Plan {
     pub dataset: Dataset,
     pub spec: DeliverySpec,
 }
@@ -34,11 +42,18 @@ async fn get_resource<R: Resource>(store: &Store, tenant: &str, id: &str) -> Res
 
 impl ConsumerTasks {
     pub fn new(store: Store, firehose: aws_sdk_firehose::Client, iam: aws_sdk_iam::Client, catalog: Catalog, region: String) -> Self {
-        ConsumerTasks { store, firehose, iam, catalog, region }
+        ConsumerTasks { store, firehose, iam, catalog, region, gap: None }
+    }
+
+    /// Lets a repair replay the records a re-created delivery stream missed.
+    pub fn with_gap_replay(mut self, gap: GapReplay) -> Self {
+        self.gap = Some(gap);
+        self
     }
 
     pub async fn run(&self, task: &str, job: &JobRef, caught: Option<&CaughtError>) -> Result<Value, TaskError> {
         match task {
+            "RestoreDeliveryStream" => self.restore_delivery_stream(job).await,
             "ProvisionDataset" => self.provision_dataset(job).await,
             "CreateDeliveryRole" | "UpdateDeliveryRole" => self.put_role(job).await,
             "CreateDeliveryStream" => self.create_delivery_stream(job).await,
@@ -73,7 +88,7 @@ impl ConsumerTasks {
 
     /// Whether this job created the consumer's dataset (and so provisions and cleans it).
     fn owns_dataset(job: &JobRef, dataset: &Dataset) -> bool {
-        job.operation == Operation::CreateConsumer && dataset.job_id == job.job_id
+        job.operation == Operation::CreateConsumer && dataset.lifecycle.job_id == job.job_id
     }
 
     async fn provision_dataset(&self, job: &JobRef) -> Result<Value, TaskError> {
@@ -124,6 +139,86 @@ impl ConsumerTasks {
         }
     }
 
+    /// A repair: re-creates a missing delivery stream (same name, same wiring), then
+    /// restates the record's destination settings on it; `Done` once both are so.
+    async fn restore_delivery_stream(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let plan = self.plan(job).await?;
+        match delivery::state(&self.firehose, &plan.spec.name).await? {
+            DeliveryState::Missing => {
+                delivery::create(&self.firehose, &plan.spec).await?;
+                Ok(json!({"Done": false}))
+            }
+            DeliveryState::Active { version_id, destination_id, .. } => {
+                delivery::update(&self.firehose, &plan.spec, &version_id, &destination_id).await?;
+                Ok(json!({"Done": true}))
+            }
+            DeliveryState::Failed(reason) => Err(TaskError::failed("DeliveryStreamFailed", reason)),
+            other => Err(TaskError::NotReady(format!("the delivery stream is {other:?}"))),
+        }
+    }
+
+    /// The end of a repair: the consumer is ACTIVE again and its drift gone; a delivery
+    /// stream the repair re-created started reading at its creation, so the records that
+    /// arrived since the old one last delivered are replayed (a REPLAY job, recorded in
+    /// the same write). At least once: some of them may have been delivered already.
+    async fn finish_repair(&self, job: &JobRef, consumer: Consumer) -> Result<Value, TaskError> {
+        if !consumer.lifecycle.status.is_transitional() {
+            return Ok(Value::Null);
+        }
+        let name = consumer.delivery_stream_name();
+        let arn = match delivery::state(&self.firehose, &name).await? {
+            DeliveryState::Active { arn, .. } => arn,
+            other => return Err(TaskError::NotReady(format!("the delivery stream is {other:?}"))),
+        };
+        let created_at = delivery::describe(&self.firehose, &name).await?.and_then(|d| d.created_at);
+        let began_at = self.store.get_job(&job.tenant, &job.job_id).await?.and_then(|j| crate::model::epoch_seconds(&j.created_at)).unwrap_or(i64::MAX);
+        let mut repaired = consumer.clone();
+        repaired.delivery_stream_arn = Some(arn);
+        super::succeed(&mut repaired, job);
+        let replay = match (created_at, &self.gap) {
+            (Some(created_at), Some(gap)) if created_at >= began_at => Some(self.gap_replay_job(job, &consumer, created_at, gap).await?),
+            _ => None,
+        };
+        if let Some(replay) = &replay {
+            repaired.begin_recovery(&replay.job_id, Operation::ReplayConsumer, crate::model::now_epoch_seconds());
+        }
+        repaired.touch();
+        match self.store.save(&repaired, replay.as_ref(), None, vec![]).await {
+            Err(StoreError::Conflict) => return Err(TaskError::Retryable("the consumer changed meanwhile".into())),
+            other => other?,
+        }
+        if let (Some(replay), Some(gap)) = (&replay, &self.gap) {
+            // Not started now: the schedule starts a job whose execution never began.
+            if let Err(e) = gap.workflows.start(replay).await {
+                tracing::warn!(job = %replay.job_id, error = %e, "the gap's replay did not start yet");
+            }
+        }
+        Ok(Value::Null)
+    }
+
+    /// The REPLAY job for [from, to): from shortly before the last minute the old delivery
+    /// stream delivered in (what it read after that was in its buffer when it went), to
+    /// the new one's creation.
+    async fn gap_replay_job(&self, job: &JobRef, consumer: &Consumer, to: i64, gap: &GapReplay) -> Result<crate::model::Job, TaskError> {
+        use crate::operations::metrics::{MetricSpec, Stat, Window};
+        let stream: Stream = self.get(&job.tenant, &consumer.stream_id).await?;
+        let now = crate::model::now_epoch_seconds();
+        // A little inside the retention, so the replay's first read still finds it.
+        let oldest_kept = now - stream.data_retention_period * 3600 + 300;
+        let since = crate::model::epoch_seconds(&consumer.lifecycle.created_at).unwrap_or(oldest_kept).max(oldest_kept);
+        let name = consumer.delivery_stream_name();
+        let specs = [
+            MetricSpec::firehose(&name, "DeliveryToS3.Records", Stat::Sum),
+            MetricSpec::firehose(&name, "DeliveryToRedshift.Records", Stat::Sum),
+        ];
+        let series = gap.metrics.read(&specs, Window::new(since, to)).await?;
+        let last_delivery = series.iter().filter_map(|s| s.last_active()).max();
+        let from = replay_from(last_delivery, since, to);
+        let request = crate::model::ReplayRequest { from, to };
+        let recorded = serde_json::to_value(&request).expect("a replay request serializes");
+        Ok(crate::model::Job::new(&job.tenant, Operation::ReplayConsumer, &consumer.consumer_id, Some(recorded)))
+    }
+
     /// Deletes the delivery stream and waits until it is gone.
     async fn delete_delivery_stream(&self, job: &JobRef) -> Result<Value, TaskError> {
         let consumer: Consumer = super::load(&self.store, job).await?;
@@ -169,10 +264,11 @@ impl ConsumerTasks {
 
     async fn finish(&self, job: &JobRef) -> Result<Value, TaskError> {
         let consumer: Consumer = super::load(&self.store, job).await?;
-        if consumer.job_id != job.job_id {
+        if consumer.lifecycle.job_id != job.job_id {
             return Err(TaskError::failed("Superseded", "another job took over this consumer"));
         }
         match job.operation {
+            Operation::RepairConsumer => return self.finish_repair(job, consumer).await,
             Operation::DeleteConsumer => {
                 let mut extra = vec![
                     self.store.link_on::<Dataset>(&job.tenant, &consumer.dataset_id, "ConsumerIds", Link::Leave(&consumer.consumer_id), None, None),
@@ -191,7 +287,7 @@ impl ConsumerTasks {
                 // The dataset first: the consumer's outcome is what ends the job.
                 self.store
                     .modify::<Dataset, _>(&job.tenant, &consumer.dataset_id, |d| {
-                        let owned = d.job_id == job.job_id && d.status == ResourceStatus::Creating;
+                        let owned = d.lifecycle.job_id == job.job_id && d.lifecycle.status == ResourceStatus::Creating;
                         if owned {
                             d.succeed();
                         }
@@ -207,7 +303,7 @@ impl ConsumerTasks {
             _ => {
                 let change = self.change(job).await?;
                 let mut consumer = consumer;
-                if !consumer.status.is_transitional() {
+                if !consumer.lifecycle.status.is_transitional() {
                     return Ok(Value::Null);
                 }
                 let previous = consumer.transform_id.clone();
@@ -248,7 +344,7 @@ impl ConsumerTasks {
         if job.operation == Operation::CreateConsumer {
             self.store
                 .modify::<Dataset, _>(&job.tenant, &consumer.dataset_id, |d| {
-                    let owned = d.job_id == job.job_id && d.status == ResourceStatus::Creating;
+                    let owned = d.lifecycle.job_id == job.job_id && d.lifecycle.status == ResourceStatus::Creating;
                     if owned {
                         d.fail(error.clone());
                     }
@@ -256,7 +352,7 @@ impl ConsumerTasks {
                 })
                 .await?;
         }
-        if job.operation == Operation::UpdateConsumer && consumer.job_id == job.job_id && consumer.status.is_transitional() {
+        if job.operation == Operation::UpdateConsumer && consumer.lifecycle.job_id == job.job_id && consumer.lifecycle.status.is_transitional() {
             // Give back the transform the change had reserved.
             let change = self.change(job).await?;
             if let Some(Some(reserved)) = &change.transform_id {
@@ -277,8 +373,14 @@ impl ConsumerTasks {
     }
 }
 
+/// Where a gap's replay starts: a minute before the last minute delivered in (a margin for
+/// records read just before it), or the earliest it may, and never at or after `to`.
+fn replay_from(last_delivery: Option<i64>, since: i64, to: i64) -> i64 {
+    last_delivery.map(|minute| minute - 60).unwrap_or(since).max(since).min(to - 1)
+}
+
 /// What a consumer's delivery stream is built from, once `change` is made.
-pub(super) async fn delivery_plan(store: &Store, region: &str, consumer: &Consumer, change: &ConsumerChange) -> Result<Plan, TaskError> {
+pub async fn delivery_plan(store: &Store, region: &str, consumer: &Consumer, change: &ConsumerChange) -> Result<Plan, TaskError> {
     let stream: Stream = get_resource(store, &consumer.tenant, &consumer.stream_id).await?;
     let dataset: Dataset = get_resource(store, &consumer.tenant, &consumer.dataset_id).await?;
     let stream_arn = stream.stream_arn.clone().ok_or_else(|| TaskError::failed("StreamNotReady", "the stream has no ARN"))?;

@@ -3,7 +3,8 @@
 
 use super::{CaughtError, JobRef, TaskError};
 use crate::aws::catalog;
-use crate::model::{Dataset, Operation, Resource, TargetLocation};
+use crate::aws::delivery::{self, DeliveryState};
+use crate::model::{Consumer, ConsumerChange, Dataset, DatasetPatch, Operation, TargetLocation};
 use crate::redshift::{self, RedshiftError};
 use crate::store::Store;
 use serde_json::Value;
@@ -85,11 +86,14 @@ impl Catalog {
 pub struct DatasetTasks {
     store: Store,
     catalog: Catalog,
+    /// Redshift consumers' COPY names the table's columns: a schema change restates it.
+    firehose: aws_sdk_firehose::Client,
+    region: String,
 }
 
 impl DatasetTasks {
-    pub fn new(store: Store, catalog: Catalog) -> Self {
-        DatasetTasks { store, catalog }
+    pub fn new(store: Store, catalog: Catalog, firehose: aws_sdk_firehose::Client, region: String) -> Self {
+        DatasetTasks { store, catalog, firehose, region }
     }
 
     pub async fn run(&self, task: &str, job: &JobRef, caught: Option<&CaughtError>) -> Result<Value, TaskError> {
@@ -104,6 +108,15 @@ impl DatasetTasks {
                 self.catalog.remove(&dataset, job.operation == Operation::DeleteDataset).await?;
                 Ok(Value::Null)
             }
+            // A repair: the catalog and the Redshift table as recorded, made again if gone.
+            "RestoreCatalog" => {
+                let dataset = self.load(job).await?;
+                self.catalog.provision(&dataset).await?;
+                catalog::update_table(&self.catalog.glue, &dataset).await?;
+                Ok(Value::Null)
+            }
+            "EvolveSchema" => self.evolve_schema(job).await,
+            "UpdateConsumerDeliveries" => self.update_consumer_deliveries(job).await,
             "Finish" => self.finish(job).await,
             "RecordFailure" => self.record_failure(job, caught).await,
             other => Err(TaskError::failed("UnknownTask", format!("the worker has no dataset task named {other}"))),
@@ -114,16 +127,71 @@ impl DatasetTasks {
         super::load(&self.store, job).await
     }
 
+    /// The dataset as the job will leave it.
+    async fn changed(&self, job: &JobRef) -> Result<(Dataset, DatasetPatch), TaskError> {
+        let mut dataset = self.load(job).await?;
+        let patch: DatasetPatch = super::requested_change(&self.store, job).await?;
+        patch.apply(&mut dataset);
+        Ok((dataset, patch))
+    }
+
+    /// Appends the new columns: a new version of the Glue table (Glue keeps the old ones;
+    /// Firehose converts with the latest), and nullable columns of the Redshift table.
+    async fn evolve_schema(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let (dataset, patch) = self.changed(job).await?;
+        if patch.added_columns.is_empty() {
+            return Ok(Value::Null);
+        }
+        catalog::update_table(&self.catalog.glue, &dataset).await?;
+        if let Some(target) = &dataset.redshift {
+            let client = redshift::open(&self.catalog.secrets, target).await?;
+            redshift::add_columns(&client, &target.table(), &patch.added_columns).await?;
+        }
+        Ok(Value::Null)
+    }
+
+    /// Restates the COPY of every Redshift consumer of the dataset with the new columns.
+    async fn update_consumer_deliveries(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let (dataset, patch) = self.changed(job).await?;
+        if patch.added_columns.is_empty() || dataset.redshift.is_none() {
+            return Ok(Value::Null);
+        }
+        let columns: Vec<String> = dataset.schema.iter().map(|c| c.name.to_ascii_lowercase()).collect();
+        for consumer_id in &dataset.consumer_ids {
+            let Some(consumer) = self.store.get::<Consumer>(&job.tenant, consumer_id).await? else { continue };
+            let mut plan = super::delivery_plan(&self.store, &self.region, &consumer, &ConsumerChange::default()).await?;
+            if let Some(load) = plan.spec.redshift.as_mut() {
+                load.columns = columns.clone();
+            }
+            match delivery::state(&self.firehose, &plan.spec.name).await? {
+                DeliveryState::Active { version_id, destination_id, .. } => delivery::update(&self.firehose, &plan.spec, &version_id, &destination_id).await?,
+                DeliveryState::Missing => {}
+                other => return Err(TaskError::NotReady(format!("consumer {consumer_id}'s delivery stream is {other:?}"))),
+            }
+        }
+        Ok(Value::Null)
+    }
+
     async fn finish(&self, job: &JobRef) -> Result<Value, TaskError> {
         let dataset = self.load(job).await?;
-        if dataset.job_id != job.job_id {
+        if dataset.lifecycle.job_id != job.job_id {
             return Err(TaskError::failed("Superseded", "another job took over this dataset"));
         }
         if job.operation == Operation::DeleteDataset {
             self.store.remove(&dataset, &job.job_id, vec![]).await?;
             return Ok(Value::Null);
         }
-        super::settle::<Dataset>(&self.store, job, &job.resource_id, |d| d.succeed()).await?;
+        let patch: Option<DatasetPatch> = match job.operation {
+            Operation::UpdateDataset => Some(super::requested_change(&self.store, job).await?),
+            _ => None,
+        };
+        super::settle::<Dataset>(&self.store, job, &job.resource_id, |d| {
+            if let Some(patch) = &patch {
+                patch.apply(d);
+            }
+            super::succeed(d, job)
+        })
+        .await?;
         Ok(Value::Null)
     }
 

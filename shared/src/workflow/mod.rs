@@ -16,7 +16,7 @@ use crate::store::{Store, StoreError};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use consumer_tasks::ConsumerTasks;
+pub use consumer_tasks::{delivery_plan, ConsumerTasks, GapReplay, Plan};
 pub use dataset_tasks::{Catalog, DatasetTasks};
 pub use recovery_tasks::RecoveryTasks;
 pub use stream_tasks::StreamTasks;
@@ -148,6 +148,14 @@ async fn settle<R: crate::model::Resource>(store: &Store, job: &JobRef, id: &str
             true
         })
         .await?)
+}
+
+/// The job in charge ended well; a repair also leaves no drift behind.
+fn succeed<R: crate::model::Resource>(resource: &mut R, job: &JobRef) {
+    resource.succeed();
+    if job.operation.is_repair() {
+        resource.lifecycle_mut().drift = None;
+    }
 }
 
 /// Records the failure on the job's resource (which ends the job), or on the job itself

@@ -177,20 +177,7 @@ impl RecoveryTasks {
     }
 
     async fn list_shards(&self, stream_name: &str) -> Result<Vec<String>, TaskError> {
-        let mut shards = vec![];
-        let mut next: Option<String> = None;
-        loop {
-            let request = match &next {
-                Some(token) => self.kinesis.list_shards().next_token(token),
-                None => self.kinesis.list_shards().stream_name(stream_name),
-            };
-            let answer = request.send().await.map_err(|e| AwsError::from_sdk("kinesis:ListShards", e))?;
-            shards.extend(answer.shards().iter().map(|s| s.shard_id().to_string()));
-            match answer.next_token() {
-                Some(token) => next = Some(token.to_string()),
-                None => return Ok(shards),
-            }
-        }
+        Ok(crate::aws::kinesis::list_shards(&self.kinesis, stream_name).await?)
     }
 
     /// Reads one shard from its position until `To`, the shard's end, or the step's budget.

@@ -85,7 +85,7 @@ impl StreamTasks {
     async fn record_keys(&self, job: &JobRef, change: impl Fn(&mut Vec<ProducerKey>)) -> Result<(), TaskError> {
         self.store
             .modify::<Stream, _>(&job.tenant, &job.resource_id, |s| {
-                if s.job_id != job.job_id || !s.status.is_transitional() {
+                if s.lifecycle.job_id != job.job_id || !s.lifecycle.status.is_transitional() {
                     return false;
                 }
                 let before = s.producer_keys.clone();
@@ -101,8 +101,9 @@ impl StreamTasks {
     /// accepts one change at a time, each followed by a wait for ACTIVE.
     async fn apply_stream_change(&self, job: &JobRef) -> Result<Value, TaskError> {
         let stream = self.load(job).await?;
-        let change = if job.operation == Operation::CreateStream {
+        let change = if matches!(job.operation, Operation::CreateStream | Operation::RepairStream) {
             // CreateStream sets mode and shards; retention beyond 24 h is a change of its own.
+            // A repair brings Kinesis back to the record the same way.
             StreamChange {
                 stream_mode: Some(stream.stream_mode),
                 data_retention_period: Some(stream.data_retention_period),
@@ -161,7 +162,7 @@ impl StreamTasks {
             if rotated_out {
                 match keys.iter_mut().find(|k| k.access_key_id == current) {
                     Some(key) => key.expires_at = Some(expires_at),
-                    None => keys.push(ProducerKey { access_key_id: current.clone(), created_at: stream.created_at.clone(), expires_at: Some(expires_at) }),
+                    None => keys.push(ProducerKey { access_key_id: current.clone(), created_at: stream.lifecycle.created_at.clone(), expires_at: Some(expires_at) }),
                 }
                 if request.overlap_seconds == 0 {
                     keys.retain(|k| k.access_key_id != current);
@@ -209,7 +210,7 @@ impl StreamTasks {
     /// Records success on the stream; the status handler turns that into the job's end.
     async fn finish(&self, job: &JobRef) -> Result<Value, TaskError> {
         let stream = self.load(job).await?;
-        if stream.job_id != job.job_id {
+        if stream.lifecycle.job_id != job.job_id {
             return Err(TaskError::failed("Superseded", "another job took over this stream"));
         }
         if job.operation == Operation::DeleteStream {
@@ -219,11 +220,11 @@ impl StreamTasks {
         let found = self.describe(&stream).await?.ok_or_else(|| TaskError::failed("StreamNotFound", "the Kinesis stream is gone"))?;
         self.store
             .modify::<Stream, _>(&job.tenant, &job.resource_id, |s| {
-                if s.job_id != job.job_id || !s.status.is_transitional() {
+                if s.lifecycle.job_id != job.job_id || !s.lifecycle.status.is_transitional() {
                     return false;
                 }
                 observe(s, &found);
-                s.succeed();
+                super::succeed(s, job);
                 true
             })
             .await?;
@@ -238,10 +239,10 @@ impl StreamTasks {
             return Ok(Value::Null);
         };
         // What Kinesis has now, so that a half-applied update is shown as it is.
-        let found = if stream.status == ResourceStatus::Updating { self.describe(&stream).await.ok().flatten() } else { None };
+        let found = if stream.lifecycle.status == ResourceStatus::Updating { self.describe(&stream).await.ok().flatten() } else { None };
         self.store
             .modify::<Stream, _>(&job.tenant, &job.resource_id, |s| {
-                if s.job_id != job.job_id || !s.status.is_transitional() {
+                if s.lifecycle.job_id != job.job_id || !s.lifecycle.status.is_transitional() {
                     return false;
                 }
                 if let Some(found) = &found {

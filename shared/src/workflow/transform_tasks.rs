@@ -3,9 +3,9 @@
 use super::{CaughtError, JobRef, TaskError};
 use crate::aws::artifacts::Artifacts;
 use crate::aws::functions::{self, FunctionDefinition};
-use crate::model::{Operation, Resource, Stream, Transform, TransformChange, TransformCode};
+use crate::model::{Operation, Stream, Transform, TransformChange, TransformCode};
 use crate::store::Store;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub struct TransformTasks {
     store: Store,
@@ -28,6 +28,7 @@ impl TransformTasks {
             "CreateTransformFunction" => self.create_function(job).await,
             "WaitForFunctionReady" => self.wait_for_function(job).await,
             "UpdateTransformCode" => self.update_code(job).await,
+            "RestoreTransformFunction" => self.restore_function(job).await,
             "UpdateTransformConfiguration" => self.update_configuration(job).await,
             "DeleteTransformFunction" | "RemoveTransformFunction" => self.delete_function(job).await,
             "Finish" => self.finish(job).await,
@@ -94,6 +95,32 @@ impl TransformTasks {
         }
     }
 
+    /// A repair, one step at a time (each followed by a wait for the function): re-creates
+    /// a missing function from the recorded code, else puts back the recorded code, then
+    /// the recorded configuration; `Done` when the function is as recorded.
+    async fn restore_function(&self, job: &JobRef) -> Result<Value, TaskError> {
+        let transform = self.load(job).await?;
+        let unchanged = TransformChange::default();
+        let target = self.target(&transform, &unchanged);
+        let Some(found) = functions::state(&self.lambda, &transform.lambda_function_name).await? else {
+            functions::create(&self.lambda, &target).await?;
+            return Ok(json!({"Done": false}));
+        };
+        if !found.ready {
+            return Err(TaskError::NotReady("the function is still being set up".into()));
+        }
+        if found.code_sha256 != transform.code_sha256 {
+            functions::update_code(&self.lambda, target.name, target.code_bucket, target.code_key).await?;
+            return Ok(json!({"Done": false}));
+        }
+        let configured = (found.handler.as_str(), found.runtime.as_str(), found.memory_size, found.timeout);
+        if configured != (target.handler, target.runtime, target.memory_size, target.timeout) {
+            functions::update_configuration(&self.lambda, &target).await?;
+            return Ok(json!({"Done": false}));
+        }
+        Ok(json!({"Done": true}))
+    }
+
     async fn update_code(&self, job: &JobRef) -> Result<Value, TaskError> {
         let transform = self.load(job).await?;
         let change = self.change(job).await?;
@@ -120,7 +147,7 @@ impl TransformTasks {
 
     async fn finish(&self, job: &JobRef) -> Result<Value, TaskError> {
         let transform = self.load(job).await?;
-        if transform.job_id != job.job_id {
+        if transform.lifecycle.job_id != job.job_id {
             return Err(TaskError::failed("Superseded", "another job took over this transform"));
         }
         if job.operation == Operation::DeleteTransform {
@@ -135,7 +162,7 @@ impl TransformTasks {
             .ok_or_else(|| TaskError::failed("FunctionNotFound", "the function is gone"))?;
         self.store
             .modify::<Transform, _>(&job.tenant, &job.resource_id, |t| {
-                if t.job_id != job.job_id || !t.status.is_transitional() {
+                if t.lifecycle.job_id != job.job_id || !t.lifecycle.status.is_transitional() {
                     return false;
                 }
                 t.function_arn = Some(state.arn.clone());
@@ -155,7 +182,7 @@ impl TransformTasks {
                 if let Some(key) = &change.code_key {
                     t.code_key = key.clone();
                 }
-                t.succeed();
+                super::succeed(t, job);
                 true
             })
             .await?;

@@ -1,6 +1,12 @@
 //! The automation handler: a schedule reconciles jobs with their executions, Step
 //! Functions status-change events fail the jobs of executions that failed, and S3's
 //! "Object Created" events of error objects count failed records onto their consumers.
+//! The schedule also scales streams ([`scaling`]) and sweeps ACTIVE resources for drift
+//! ([`drift`]).
+
+pub mod drift;
+pub mod scaling;
+pub mod schema;
 
 use crate::aws::workflows::Workflows;
 use crate::model::{Job, JobError, JobStatus, ResourceStatus};
@@ -19,20 +25,33 @@ pub struct Automation {
     /// How long a job may wait for its execution, or for its outcome to be recorded,
     /// before the reconciler steps in.
     grace_seconds: i64,
+    drift: Option<drift::DriftSweep>,
+    scaling: Option<scaling::Autoscaler>,
 }
 
 fn age_seconds(timestamp: &str) -> i64 {
-    time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
-        .map(|t| crate::model::now_epoch_seconds() - t.unix_timestamp())
-        .unwrap_or(i64::MAX)
+    crate::model::epoch_seconds(timestamp).map(|t| crate::model::now_epoch_seconds() - t).unwrap_or(i64::MAX)
 }
 
 impl Automation {
     pub fn new(store: Store, workflows: Workflows, failures: FailureCounter, iam: aws_sdk_iam::Client, grace_seconds: i64) -> Self {
-        Automation { store, workflows, failures, iam, grace_seconds }
+        Automation { store, workflows, failures, iam, grace_seconds, drift: None, scaling: None }
     }
 
-    pub async fn handle(&self, event: EventBridgeEvent<Value>) -> Result<Value, String> {
+    /// Compares ACTIVE resources with AWS on every scheduled run.
+    pub fn with_drift(mut self, sweep: drift::DriftSweep) -> Self {
+        self.drift = Some(sweep);
+        self
+    }
+
+    /// Scales streams with `Scaling` bounds on every scheduled run.
+    pub fn with_scaling(mut self, autoscaler: scaling::Autoscaler) -> Self {
+        self.scaling = Some(autoscaler);
+        self
+    }
+
+    /// Handles one event; a scheduled run stops its sweeps by `deadline`.
+    pub async fn handle(&self, event: EventBridgeEvent<Value>, deadline: std::time::Instant) -> Result<Value, String> {
         match event.source.as_str() {
             "aws.states" => self.on_execution_status_change(&event.detail).await,
             "aws.s3" if event.detail_type == "Object Created" => {
@@ -42,8 +61,21 @@ impl Automation {
                 };
                 self.failures.on_object_created(bucket, key).await.map_err(|e| e.to_string())
             }
-            _ => self.reconcile().await,
+            _ => self.on_schedule(deadline).await,
         }
+    }
+
+    /// Jobs first (they unblock tenants), then the sweeps, each on its own: one failing
+    /// part does not stop the others.
+    pub async fn on_schedule(&self, deadline: std::time::Instant) -> Result<Value, String> {
+        let mut report = self.reconcile().await?;
+        if let Some(autoscaler) = &self.scaling {
+            report["Scaling"] = autoscaler.run(deadline).await.unwrap_or_else(|e| json!({"Error": e}));
+        }
+        if let Some(sweep) = &self.drift {
+            report["Drift"] = sweep.run(deadline).await.unwrap_or_else(|e| json!({"Error": e}));
+        }
+        Ok(report)
     }
 
     /// Restarts jobs whose execution never started; fails jobs whose execution ended

@@ -76,7 +76,22 @@ fn idempotency_sk(key: &str) -> String {
     format!("IDEM#{key}")
 }
 const ACTIVE_JOBS: &str = "ACTIVE_JOB";
-/// GSI2 also holds, under this key, the rotated-out producer keys the schedule deletes.
+/// Unfinished jobs are spread over this many GSI2 partitions (`ACTIVE_JOB#<nn>`): under one
+/// key, every job start and end of every tenant would write one index partition, whose
+/// write rate (about 1,000 a second) would cap the system and throttle the table.
+const JOB_PARTITIONS: u32 = 16;
+
+/// A stable spread of keys over `partitions` index partitions (FNV-1a).
+fn partition_of(key: &str, partitions: u32) -> u32 {
+    let hash = key.bytes().fold(0x811c9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x01000193));
+    hash % partitions
+}
+
+fn active_job_key(partition: u32) -> String {
+    format!("{ACTIVE_JOBS}#{partition:02}")
+}
+/// GSI2 also holds, under this key (spread as unfinished jobs are), the rotated-out
+/// producer keys the schedule deletes.
 const EXPIRING_KEYS: &str = "EXPIRING_KEY";
 
 /// A rotated-out producer key that works until `expires_at` (seconds since the epoch).
@@ -132,7 +147,7 @@ fn job_item(job: &Job) -> Item {
     if job.status.is_terminal() {
         item.insert("ExpiresAt".into(), AttributeValue::N((crate::model::now_epoch_seconds() + FINISHED_JOB_TTL_SECONDS).to_string()));
     } else {
-        item.insert("GSI2PK".into(), s(ACTIVE_JOBS));
+        item.insert("GSI2PK".into(), s(active_job_key(partition_of(&job.job_id, JOB_PARTITIONS))));
         item.insert("GSI2SK".into(), s(format!("{}#{}#{}", job.created_at, job.tenant, job.job_id)));
     }
     item
@@ -550,7 +565,7 @@ impl Store {
     /// Records a rotated-out key for the schedule to delete when it expires.
     pub async fn put_expiring_key(&self, key: &ExpiringKey) -> Result<(), StoreError> {
         let mut item = to_item(key, tenant_pk(&key.tenant), expiring_key_sk(&key.stream_id, &key.access_key_id), "ExpiringKey");
-        item.insert("GSI2PK".into(), s(EXPIRING_KEYS));
+        item.insert("GSI2PK".into(), s(format!("{EXPIRING_KEYS}#{:02}", partition_of(&key.access_key_id, JOB_PARTITIONS))));
         item.insert("GSI2SK".into(), s(format!("{:012}#{}", key.expires_at, key.access_key_id)));
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
         Ok(())
@@ -567,35 +582,56 @@ impl Store {
         Ok(())
     }
 
-    /// Rotated-out keys of every tenant whose overlap ended by `now`, soonest first.
+    /// Rotated-out keys of every tenant whose overlap ended by `now`, soonest first (spread
+    /// over the partitions unfinished jobs use, and the unsharded key of older records).
     pub async fn due_expiring_keys(&self, now: i64, limit: i32) -> Result<Vec<ExpiringKey>, StoreError> {
-        let answer = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI2")
-            .key_condition_expression("GSI2PK = :expiring AND GSI2SK < :until")
-            .expression_attribute_values(":expiring", s(EXPIRING_KEYS))
-            .expression_attribute_values(":until", s(format!("{:012}$", now)))
-            .limit(limit)
-            .send()
-            .await?;
-        answer.items.unwrap_or_default().into_iter().map(from_item).collect()
+        let keys = (0..JOB_PARTITIONS).map(|p| format!("{EXPIRING_KEYS}#{p:02}")).chain([EXPIRING_KEYS.to_string()]);
+        let mut due: Vec<ExpiringKey> = vec![];
+        for key in keys {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :expiring AND GSI2SK < :until")
+                .expression_attribute_values(":expiring", s(key))
+                .expression_attribute_values(":until", s(format!("{:012}$", now)))
+                .limit(limit)
+                .send()
+                .await?;
+            for item in answer.items.unwrap_or_default() {
+                due.push(from_item(item)?);
+            }
+        }
+        due.sort_by_key(|k| k.expires_at);
+        due.truncate(limit.max(0) as usize);
+        Ok(due)
     }
 
-    /// Unfinished jobs of every tenant, oldest first (GSI2 holds only those).
+    /// Unfinished jobs of every tenant, oldest first, at most `limit` (GSI2 holds only
+    /// those): the oldest of each partition, merged.
     pub async fn list_unfinished_jobs(&self, limit: i32) -> Result<Vec<Job>, StoreError> {
-        let answer = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI2")
-            .key_condition_expression("GSI2PK = :active")
-            .expression_attribute_values(":active", s(ACTIVE_JOBS))
-            .limit(limit)
-            .send()
-            .await?;
-        answer.items.unwrap_or_default().into_iter().map(from_item).collect()
+        // The unsharded key too: jobs recorded before the index was spread still end there.
+        let keys = (0..JOB_PARTITIONS).map(active_job_key).chain([ACTIVE_JOBS.to_string()]);
+        let mut jobs: Vec<Job> = vec![];
+        for key in keys {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :active")
+                .expression_attribute_values(":active", s(key))
+                .limit(limit)
+                .send()
+                .await?;
+            for item in answer.items.unwrap_or_default() {
+                jobs.push(from_item(item)?);
+            }
+        }
+        jobs.sort_by(|a, b| (&a.created_at, &a.job_id).cmp(&(&b.created_at, &b.job_id)));
+        jobs.truncate(limit.max(0) as usize);
+        Ok(jobs)
     }
 
     /// Marks a pending job as running; a job already further along is left alone.
@@ -836,9 +872,15 @@ mod tests {
     }
 
     #[test]
+    fn unfinished_jobs_spread_over_every_partition() {
+        let partitions: std::collections::HashSet<u32> = (0..500).map(|_| partition_of(&crate::model::new_id(), JOB_PARTITIONS)).collect();
+        assert_eq!(partitions.len(), JOB_PARTITIONS as usize);
+    }
+
+    #[test]
     fn a_running_job_item_is_in_the_unfinished_index_and_a_finished_one_expires() {
         let mut job = Job::new("t", crate::model::Operation::CreateStream, "r", None);
-        assert!(job_item(&job).contains_key("GSI2PK"));
+        assert!(matches!(&job_item(&job)["GSI2PK"], AttributeValue::S(pk) if pk.starts_with("ACTIVE_JOB#")));
         job.status = JobStatus::Succeeded;
         let item = job_item(&job);
         assert!(!item.contains_key("GSI2PK"));

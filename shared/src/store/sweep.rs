@@ -39,10 +39,8 @@ pub(super) fn scaled_index_keys<R: Resource>(resource: &R, item: &Item) -> Optio
     Some([("GSI1PK".into(), s(SCALED_STREAMS)), ("GSI1SK".into(), s(format!("{}#{}", resource.tenant(), resource.id())))])
 }
 
-/// A stable spread of ids over the partitions (FNV-1a).
 fn shard_of(id: &str) -> u32 {
-    let hash = id.bytes().fold(0x811c9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x01000193));
-    hash % SHARDS
+    super::partition_of(id, SHARDS)
 }
 
 /// An ACTIVE resource, typed.

@@ -79,7 +79,7 @@ const ACTIVE_JOBS: &str = "ACTIVE_JOB";
 /// Unfinished jobs are spread over this many GSI2 partitions (`ACTIVE_JOB#<nn>`): under one
 /// key, every job start and end of every tenant would write one index partition, whose
 /// write rate (about 1,000 a second) would cap the system and throttle the table.
-const JOB_PARTITIONS: u32 = 16;
+const SPREAD_PARTITIONS: u32 = 16;
 
 /// A stable spread of keys over `partitions` index partitions (FNV-1a).
 fn partition_of(key: &str, partitions: u32) -> u32 {
@@ -87,8 +87,9 @@ fn partition_of(key: &str, partitions: u32) -> u32 {
     hash % partitions
 }
 
-fn active_job_key(partition: u32) -> String {
-    format!("{ACTIVE_JOBS}#{partition:02}")
+/// The GSI2 key of an item under `prefix`, spread by `id`: `<prefix>#<nn>`.
+fn spread_key(prefix: &str, id: &str) -> String {
+    format!("{prefix}#{:02}", partition_of(id, SPREAD_PARTITIONS))
 }
 /// GSI2 also holds, under this key (spread as unfinished jobs are), the rotated-out
 /// producer keys the schedule deletes.
@@ -147,7 +148,7 @@ fn job_item(job: &Job) -> Item {
     if job.status.is_terminal() {
         item.insert("ExpiresAt".into(), AttributeValue::N((crate::model::now_epoch_seconds() + FINISHED_JOB_TTL_SECONDS).to_string()));
     } else {
-        item.insert("GSI2PK".into(), s(active_job_key(partition_of(&job.job_id, JOB_PARTITIONS))));
+        item.insert("GSI2PK".into(), s(spread_key(ACTIVE_JOBS, &job.job_id)));
         item.insert("GSI2SK".into(), s(format!("{}#{}#{}", job.created_at, job.tenant, job.job_id)));
     }
     item
@@ -565,7 +566,7 @@ impl Store {
     /// Records a rotated-out key for the schedule to delete when it expires.
     pub async fn put_expiring_key(&self, key: &ExpiringKey) -> Result<(), StoreError> {
         let mut item = to_item(key, tenant_pk(&key.tenant), expiring_key_sk(&key.stream_id, &key.access_key_id), "ExpiringKey");
-        item.insert("GSI2PK".into(), s(format!("{EXPIRING_KEYS}#{:02}", partition_of(&key.access_key_id, JOB_PARTITIONS))));
+        item.insert("GSI2PK".into(), s(spread_key(EXPIRING_KEYS, &key.access_key_id)));
         item.insert("GSI2SK".into(), s(format!("{:012}#{}", key.expires_at, key.access_key_id)));
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
         Ok(())
@@ -582,27 +583,28 @@ impl Store {
         Ok(())
     }
 
-    /// Rotated-out keys of every tenant whose overlap ended by `now`, soonest first (spread
-    /// over the partitions unfinished jobs use, and the unsharded key of older records).
-    pub async fn due_expiring_keys(&self, now: i64, limit: i32) -> Result<Vec<ExpiringKey>, StoreError> {
-        let keys = (0..JOB_PARTITIONS).map(|p| format!("{EXPIRING_KEYS}#{p:02}")).chain([EXPIRING_KEYS.to_string()]);
-        let mut due: Vec<ExpiringKey> = vec![];
+    /// The first `limit` GSI2 items of each of `prefix`'s partitions (and of the unsharded
+    /// `prefix` that records from before the spread still use), with sort keys below
+    /// `below` if given.
+    async fn query_spread<T: DeserializeOwned>(&self, prefix: &str, below: Option<String>, limit: i32) -> Result<Vec<T>, StoreError> {
+        let keys = (0..SPREAD_PARTITIONS).map(|p| format!("{prefix}#{p:02}")).chain([prefix.to_string()]);
+        let mut found = vec![];
         for key in keys {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI2")
-                .key_condition_expression("GSI2PK = :expiring AND GSI2SK < :until")
-                .expression_attribute_values(":expiring", s(key))
-                .expression_attribute_values(":until", s(format!("{:012}$", now)))
-                .limit(limit)
-                .send()
-                .await?;
-            for item in answer.items.unwrap_or_default() {
-                due.push(from_item(item)?);
+            let query = self.client.query().table_name(&self.table).index_name("GSI2").expression_attribute_values(":pk", s(key)).limit(limit);
+            let query = match &below {
+                Some(bound) => query.key_condition_expression("GSI2PK = :pk AND GSI2SK < :below").expression_attribute_values(":below", s(bound)),
+                None => query.key_condition_expression("GSI2PK = :pk"),
+            };
+            for item in query.send().await?.items.unwrap_or_default() {
+                found.push(from_item(item)?);
             }
         }
+        Ok(found)
+    }
+
+    /// Rotated-out keys of every tenant whose overlap ended by `now`, soonest first.
+    pub async fn due_expiring_keys(&self, now: i64, limit: i32) -> Result<Vec<ExpiringKey>, StoreError> {
+        let mut due: Vec<ExpiringKey> = self.query_spread(EXPIRING_KEYS, Some(format!("{:012}$", now)), limit).await?;
         due.sort_by_key(|k| k.expires_at);
         due.truncate(limit.max(0) as usize);
         Ok(due)
@@ -611,24 +613,7 @@ impl Store {
     /// Unfinished jobs of every tenant, oldest first, at most `limit` (GSI2 holds only
     /// those): the oldest of each partition, merged.
     pub async fn list_unfinished_jobs(&self, limit: i32) -> Result<Vec<Job>, StoreError> {
-        // The unsharded key too: jobs recorded before the index was spread still end there.
-        let keys = (0..JOB_PARTITIONS).map(active_job_key).chain([ACTIVE_JOBS.to_string()]);
-        let mut jobs: Vec<Job> = vec![];
-        for key in keys {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI2")
-                .key_condition_expression("GSI2PK = :active")
-                .expression_attribute_values(":active", s(key))
-                .limit(limit)
-                .send()
-                .await?;
-            for item in answer.items.unwrap_or_default() {
-                jobs.push(from_item(item)?);
-            }
-        }
+        let mut jobs: Vec<Job> = self.query_spread(ACTIVE_JOBS, None, limit).await?;
         jobs.sort_by(|a, b| (&a.created_at, &a.job_id).cmp(&(&b.created_at, &b.job_id)));
         jobs.truncate(limit.max(0) as usize);
         Ok(jobs)
@@ -873,8 +858,8 @@ mod tests {
 
     #[test]
     fn unfinished_jobs_spread_over_every_partition() {
-        let partitions: std::collections::HashSet<u32> = (0..500).map(|_| partition_of(&crate::model::new_id(), JOB_PARTITIONS)).collect();
-        assert_eq!(partitions.len(), JOB_PARTITIONS as usize);
+        let partitions: std::collections::HashSet<u32> = (0..500).map(|_| partition_of(&crate::model::new_id(), SPREAD_PARTITIONS)).collect();
+        assert_eq!(partitions.len(), SPREAD_PARTITIONS as usize);
     }
 
     #[test]

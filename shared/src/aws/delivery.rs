@@ -381,14 +381,13 @@ pub struct DeliveryDescription {
     pub source_stream: Option<String>,
     /// Whether it converts records to Parquet.
     pub converts_records: bool,
-    /// What drift compares with the record: the destination's buffering, prefixes,
-    /// Lambda processor and role.
+    /// What drift compares with the record: the destination's buffering, prefixes and
+    /// Lambda processor; and when it was created.
     pub buffer_size_mib: Option<i64>,
     pub buffer_interval_seconds: Option<i64>,
     pub prefix: Option<String>,
     pub error_prefix: Option<String>,
     pub function_arn: Option<String>,
-    pub role_arn: Option<String>,
     pub created_at: Option<i64>,
 }
 
@@ -398,7 +397,6 @@ struct S3Settings {
     buffer_interval_seconds: Option<i64>,
     prefix: Option<String>,
     error_prefix: Option<String>,
-    role_arn: Option<String>,
 }
 
 fn processor_function(processing: Option<&aws_sdk_firehose::types::ProcessingConfiguration>) -> Option<String> {
@@ -432,32 +430,26 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
             .and_then(|c| c.enabled)
             .unwrap_or(false)
     });
+    // A Redshift destination's intermediate bucket has the same S3 settings.
+    macro_rules! s3_settings {
+        ($s3:expr) => {{
+            let s3 = $s3;
+            let hints = s3.and_then(|s| s.buffering_hints.as_ref());
+            S3Settings {
+                buffer_size_mib: hints.and_then(|b| b.size_in_mbs).map(i64::from),
+                buffer_interval_seconds: hints.and_then(|b| b.interval_in_seconds).map(i64::from),
+                prefix: s3.and_then(|s| s.prefix.clone()),
+                error_prefix: s3.and_then(|s| s.error_output_prefix.clone()),
+            }
+        }};
+    }
     let destination = description.destinations.first();
-    let (settings, function_arn) = match destination {
-        Some(d) if d.redshift_destination_description.is_some() => {
-            let redshift = d.redshift_destination_description.as_ref().expect("matched");
-            let s3 = redshift.s3_destination_description.as_ref();
-            let settings = S3Settings {
-                buffer_size_mib: s3.and_then(|s| s.buffering_hints.as_ref()).and_then(|b| b.size_in_mbs).map(i64::from),
-                buffer_interval_seconds: s3.and_then(|s| s.buffering_hints.as_ref()).and_then(|b| b.interval_in_seconds).map(i64::from),
-                prefix: s3.and_then(|s| s.prefix.clone()),
-                error_prefix: s3.and_then(|s| s.error_output_prefix.clone()),
-                role_arn: Some(redshift.role_arn.clone()),
-            };
-            (settings, processor_function(redshift.processing_configuration.as_ref()))
+    let (settings, function_arn) = match (destination.and_then(|d| d.redshift_destination_description.as_ref()), destination) {
+        (Some(redshift), _) => (s3_settings!(redshift.s3_destination_description.as_ref()), processor_function(redshift.processing_configuration.as_ref())),
+        (None, destination) => {
+            let s3 = destination.and_then(|d| d.extended_s3_destination_description.as_ref());
+            (s3_settings!(s3), processor_function(s3.and_then(|s| s.processing_configuration.as_ref())))
         }
-        Some(d) => {
-            let s3 = d.extended_s3_destination_description.as_ref();
-            let settings = S3Settings {
-                buffer_size_mib: s3.and_then(|s| s.buffering_hints.as_ref()).and_then(|b| b.size_in_mbs).map(i64::from),
-                buffer_interval_seconds: s3.and_then(|s| s.buffering_hints.as_ref()).and_then(|b| b.interval_in_seconds).map(i64::from),
-                prefix: s3.and_then(|s| s.prefix.clone()),
-                error_prefix: s3.and_then(|s| s.error_output_prefix.clone()),
-                role_arn: s3.map(|s| s.role_arn.clone()),
-            };
-            (settings, processor_function(s3.and_then(|s| s.processing_configuration.as_ref())))
-        }
-        None => (S3Settings { buffer_size_mib: None, buffer_interval_seconds: None, prefix: None, error_prefix: None, role_arn: None }, None),
     };
     Ok(Some(DeliveryDescription {
         status: description.delivery_stream_status.as_str().to_string(),
@@ -469,7 +461,6 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
         prefix: settings.prefix,
         error_prefix: settings.error_prefix,
         function_arn,
-        role_arn: settings.role_arn,
         created_at: description.create_timestamp.map(|t| t.secs()),
     }))
 }

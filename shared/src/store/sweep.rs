@@ -91,64 +91,59 @@ impl Store {
         Ok(())
     }
 
-    /// Up to `limit` ACTIVE resources of one partition after `after`, and the key to go on
-    /// from (`None`: the partition is done).
-    pub async fn active_resources(&self, shard: u32, after: Option<&str>, limit: i32) -> Result<(Vec<ActiveResource>, Option<String>), StoreError> {
-        let pk = format!("ACTIVE_RESOURCE#{shard:02}");
-        let mut query = self
+    /// One page of an index partition (`index`'s key `pk`) after the resource whose index
+    /// sort key is `after` (of type `kind`, tenant and id), and the sort key to go on from.
+    async fn index_page(&self, index: &str, pk: &str, after: Option<(&str, ResourceType, &str, &str)>, limit: i32) -> Result<(Vec<Item>, Option<String>), StoreError> {
+        let (pk_name, sk_name) = (format!("{index}PK"), format!("{index}SK"));
+        let query = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name("GSI2")
-            .key_condition_expression("GSI2PK = :pk")
-            .expression_attribute_values(":pk", s(&pk))
+            .index_name(index)
+            .key_condition_expression(format!("{pk_name} = :pk"))
+            .expression_attribute_values(":pk", s(pk))
             .limit(limit);
-        if let Some(after) = after {
-            // An index's start key names the table's key too; both follow from GSI2SK.
+        // An index's start key names the table's key too.
+        let query = match after {
+            Some((sort_key, kind, tenant, id)) => query.set_exclusive_start_key(Some(HashMap::from([
+                (pk_name, s(pk)),
+                (sk_name.clone(), s(sort_key)),
+                ("PK".to_string(), s(tenant_pk(tenant))),
+                ("SK".to_string(), s(kind.sort_key(id))),
+            ]))),
+            None => query,
+        };
+        let answer = query.send().await?;
+        let next = answer.last_evaluated_key.as_ref().and_then(|k| k.get(&sk_name)).and_then(|v| v.as_s().ok()).cloned();
+        Ok((answer.items.unwrap_or_default(), next))
+    }
+
+    /// Up to `limit` ACTIVE resources of one partition after `after`, and the key to go on
+    /// from (`None`: the partition is done).
+    pub async fn active_resources(&self, shard: u32, after: Option<&str>, limit: i32) -> Result<(Vec<ActiveResource>, Option<String>), StoreError> {
+        let start = after.map(|after| {
             let mut parts = after.splitn(3, '#');
             let (kind, tenant, id) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-            let sort_key = match kind {
-                "Stream" => ResourceType::Stream.sort_key(id),
-                "Transform" => ResourceType::Transform.sort_key(id),
-                "Dataset" => ResourceType::Dataset.sort_key(id),
-                _ => ResourceType::Consumer.sort_key(id),
+            let kind = match kind {
+                "Stream" => ResourceType::Stream,
+                "Transform" => ResourceType::Transform,
+                "Dataset" => ResourceType::Dataset,
+                _ => ResourceType::Consumer,
             };
-            query = query.set_exclusive_start_key(Some(HashMap::from([
-                ("GSI2PK".to_string(), s(&pk)),
-                ("GSI2SK".to_string(), s(after)),
-                ("PK".to_string(), s(tenant_pk(tenant))),
-                ("SK".to_string(), s(sort_key)),
-            ])));
-        }
-        let answer = query.send().await?;
-        let next = answer.last_evaluated_key.as_ref().and_then(|k| k.get("GSI2SK")).and_then(|v| v.as_s().ok()).cloned();
-        let resources = answer.items.unwrap_or_default().into_iter().map(ActiveResource::from_item).collect::<Result<_, _>>()?;
-        Ok((resources, next))
+            (after, kind, tenant, id)
+        });
+        let (items, next) = self.index_page("GSI2", &format!("ACTIVE_RESOURCE#{shard:02}"), start, limit).await?;
+        Ok((items.into_iter().map(ActiveResource::from_item).collect::<Result<_, _>>()?, next))
     }
 
     /// One page of the streams with autoscaling bounds, and where the next starts.
     pub async fn scaled_streams(&self, after: Option<&str>, limit: i32) -> Result<(Vec<Stream>, Option<String>), StoreError> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(SCALED_STREAMS))
-            .limit(limit);
-        if let Some(after) = after {
+        let start = after.map(|after| {
             let (tenant, id) = after.split_once('#').unwrap_or_default();
-            query = query.set_exclusive_start_key(Some(HashMap::from([
-                ("GSI1PK".to_string(), s(SCALED_STREAMS)),
-                ("GSI1SK".to_string(), s(after)),
-                ("PK".to_string(), s(tenant_pk(tenant))),
-                ("SK".to_string(), s(ResourceType::Stream.sort_key(id))),
-            ])));
-        }
-        let answer = query.send().await?;
-        let next = answer.last_evaluated_key.as_ref().and_then(|k| k.get("GSI1SK")).and_then(|v| v.as_s().ok()).cloned();
-        let streams = answer.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok((streams, next))
+            (after, ResourceType::Stream, tenant, id)
+        });
+        let (items, next) = self.index_page("GSI1", SCALED_STREAMS, start, limit).await?;
+        Ok((items.into_iter().map(from_item).collect::<Result<_, _>>()?, next))
     }
 
     /// Records what the schedule found (`None`: AWS matches the record), unless the

@@ -43,3 +43,19 @@ def test_tributary_local_deployed_every_definition(aws):
     names = {m["name"] for m in aws("stepfunctions").list_state_machines()["stateMachines"]}
     for path in DEFINITIONS:
         assert f"tributary-{path.name.removesuffix('.asl.json').replace('_', '-')}" in names
+
+
+def test_the_cold_start_benchmark_fails_loudly_without_a_handler_binary(tmp_path):
+    """A time measured without a function is no measurement (issue 16): a missing handler
+    binary ends lambda-cold-start with an error naming it (one that never answers ends it
+    too, once the local Lambda gives the invocation up)."""
+    import shutil
+    import subprocess
+
+    debug = ROOT / "target" / "debug"
+    for binary in ["lambda-cold-start", "lambda-echo", "tributary-worker", "tributary-status", "tributary-automation"]:
+        shutil.copy(debug / binary, tmp_path / binary)
+    run = subprocess.run([str(tmp_path / "lambda-cold-start"), "1"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1, run
+    assert "no such binary" in run.stderr and "tributary-api" in run.stderr, run.stderr
+    assert "| lambda-echo |" not in run.stdout, "nothing is measured"

@@ -3,6 +3,10 @@
 //! answers without calling AWS, so only start-up and initialisation are measured.
 //!
 //! Usage: lambda-cold-start [ROUNDS]   (binaries are looked up beside this one)
+//!
+//! A binary that is missing, or whose process does not answer (it failed to start, exited
+//! or timed out), ends the run with an error: a time measured without a function is no
+//! measurement.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -45,6 +49,11 @@ async fn main() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    let missing: Vec<String> = events().iter().map(|(b, _)| bin_dir.join(b)).filter(|p| !p.is_file()).map(|p| p.display().to_string()).collect();
+    if !missing.is_empty() {
+        eprintln!("lambda-cold-start: no such binary: {} (build them first: cargo build --workspace --bins, --release for a release run)", missing.join(", "));
+        std::process::exit(1);
+    }
     println!("| binary | median ms | p90 ms | max ms | vs echo (median) |");
     println!("|---|---|---|---|---|");
     let mut echo_median = None;
@@ -68,7 +77,16 @@ async fn main() {
             let started = Instant::now();
             let outcome = service.invoke(&name, event.to_string().into()).await.expect("registered");
             samples.push(started.elapsed());
-            assert!(!outcome.payload.is_empty(), "{binary} answered nothing");
+            // Runtime.* and Sandbox.* errors are the runtime's (no process, an exit, a
+            // timeout); a handler's own error (the worker's unknown task) is an answer.
+            if let Some(error) = outcome.error_type.as_deref().filter(|e| e.starts_with("Runtime.") || e.starts_with("Sandbox.")) {
+                eprintln!("lambda-cold-start: {binary} did not answer: {error}: {}", String::from_utf8_lossy(&outcome.payload));
+                std::process::exit(1);
+            }
+            if outcome.payload.is_empty() {
+                eprintln!("lambda-cold-start: {binary} answered nothing");
+                std::process::exit(1);
+            }
             service.stop_all();
         }
         samples.sort();

@@ -168,6 +168,9 @@ pub struct Evidence<'a> {
     pub until: i64,
 }
 
+/// How old a freshness point may be and still describe records waiting now.
+const FRESHNESS_CURRENT_SECONDS: i64 = 120;
+
 /// Records wait in the buffer for up to its interval: this long is a stall.
 pub fn stall_threshold_seconds(buffer_interval_seconds: i64) -> i64 {
     2 * buffer_interval_seconds + 60
@@ -205,7 +208,10 @@ pub fn assess(evidence: &Evidence<'_>) -> (Health, String) {
     }
     let threshold = stall_threshold_seconds(evidence.buffer_interval_seconds);
     let behind = figures.millis_behind_latest.map(|(_, ms)| ms / 1000.0).unwrap_or(0.0);
-    let waiting = figures.data_freshness_seconds.map(|(_, s)| s).unwrap_or(0.0).max(behind);
+    // Freshness is the oldest record's age when it was last seen waiting; a delivery that is
+    // stuck says so at every attempt, so a point older than two minutes is of records since gone.
+    let freshness = figures.data_freshness_seconds.filter(|(minute, _)| evidence.until - minute <= FRESHNESS_CURRENT_SECONDS);
+    let waiting = freshness.map(|(_, s)| s).unwrap_or(0.0).max(behind);
     if waiting > threshold as f64 {
         return (
             Health::Stalled,
@@ -323,6 +329,12 @@ mod tests {
     fn given_records_waiting_past_the_threshold_when_assessed_then_stalled() {
         let figures = Figures { records_read: 5.0, data_freshness_seconds: Some((NOW - 60, 61.0)), ..Default::default() };
         assert_eq!(assess(&evidence(&figures, &FailureSummary::default(), &active())).0, Health::Stalled);
+    }
+
+    #[test]
+    fn given_a_backlog_delivered_minutes_ago_when_assessed_then_its_age_is_no_stall() {
+        let figures = Figures { records_read: 5.0, data_freshness_seconds: Some((NOW - 180, 400.0)), ..Default::default() };
+        assert_eq!(assess(&evidence(&figures, &FailureSummary::default(), &active())).0, Health::Healthy);
     }
 
     #[test]

@@ -53,7 +53,7 @@ lint: venv
 bench: venv build
 	bash bench/run.sh
 
-## The same with release builds of every binary (as deployed; about 11 minutes to build).
+## The same with release builds of every binary (as deployed; about 22 minutes to build on 2 cores: one codegen unit, thin LTO).
 bench-release: venv
 	$(CARGO) build --release --workspace --bins
 	BENCH_PROFILE=release bash bench/run.sh

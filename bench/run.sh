@@ -11,6 +11,9 @@ profile=${BENCH_PROFILE:-debug}   # `make bench-release` sets release
 echo "## Cold start ($profile build, 20 rounds each)"
 ./target/$profile/lambda-cold-start 20
 echo
+echo "## AWS set-up and first call over TLS ($profile build, 20 processes each)"
+./target/$profile/aws-first-call 20
+echo
 
 export TRIBUTARY_API_PORT=3200 TRIBUTARY_AWS_PORT=4766 TRIBUTARY_MOTO_PORT=4799
 export TRIBUTARY_API_URL=http://127.0.0.1:3200 TRIBUTARY_AWS_ENDPOINT=http://127.0.0.1:4766

@@ -68,9 +68,10 @@ impl Settings {
     }
 }
 
-/// Loads the shared AWS configuration (region, credentials, endpoint) once per cold start.
+/// Loads the shared AWS configuration (region, credentials, endpoint) once per cold start,
+/// with the one HTTPS client every service client built from it shares.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(crate::aws::https::shared_https_client()).load().await
 }
 
 /// An S3 client; path-style addressing when an endpoint is set (the local endpoint serves

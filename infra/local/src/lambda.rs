@@ -108,6 +108,8 @@ struct InFlight {
 /// One running process of a function.
 struct Instance {
     id: u64,
+    /// Whether the process has asked the Runtime API for an invocation (its init ended).
+    initialised: std::sync::atomic::AtomicBool,
     in_flight: Mutex<Option<InFlight>>,
     pid: Mutex<Option<u32>>,
     log_path: PathBuf,
@@ -237,7 +239,7 @@ impl Function {
     async fn start_instance(self: Arc<Self>) -> Result<(), String> {
         let id = self.next_instance.fetch_add(1, Ordering::SeqCst) as u64;
         let log_path = self.spec.log_file.with_extension(format!("{id}.log"));
-        let instance = Arc::new(Instance { id, in_flight: Mutex::new(None), pid: Mutex::new(None), log_path });
+        let instance = Arc::new(Instance { id, initialised: Default::default(), in_flight: Mutex::new(None), pid: Mutex::new(None), log_path });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let runtime = RuntimeApi { function: self.clone(), instance: instance.clone() };
@@ -283,6 +285,19 @@ impl Function {
                 let log_tail = log_since(&instance.log_path, in_flight.log_offset);
                 let _ = in_flight.reply.send(Outcome::error("Runtime.ExitError", &message).with_log(log_tail));
             }
+            // A process that exits during init fails the invocations waiting for it at once
+            // (Runtime.ExitError, as Lambda answers), unless another process can take them.
+            let no_other = function.instances.lock().unwrap().is_empty();
+            if !instance.initialised.load(Ordering::SeqCst) && no_other {
+                if let Ok(mut pending) = function.pending.try_lock() {
+                    let message = format!("the process exited during init: {status:?}");
+                    let log_tail = log_since(&instance.log_path, 0);
+                    while let Ok(invocation) = pending.try_recv() {
+                        let _ = invocation.picked_up.send(id);
+                        let _ = invocation.reply.send(Outcome::error("Runtime.ExitError", &message).with_log(log_tail.clone()));
+                    }
+                }
+            }
             tracing::debug!(function = %function.spec.name, instance = id, ?status, "process exited");
         });
         Ok(())
@@ -315,6 +330,7 @@ fn runtime_router(api: RuntimeApi) -> Router {
 
 async fn next_invocation(State(api): State<RuntimeApi>) -> Response {
     let function = &api.function;
+    api.instance.initialised.store(true, Ordering::SeqCst);
     function.idle.fetch_add(1, Ordering::SeqCst);
     let invocation = {
         let mut pending = function.pending.lock().await;
@@ -388,4 +404,32 @@ pub async fn wait_until_idle(service: &LambdaService, name: &str, limit: Duratio
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn given_a_process_that_exits_during_init_when_invoked_then_the_invocation_fails_at_once() {
+        let service = LambdaService::default();
+        let log_file = std::env::temp_dir().join(format!("lambda-init-exit-{}.log", std::process::id()));
+        service.register(FunctionSpec {
+            name: "broken".into(),
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:broken".into(),
+            command: "/bin/sh".into(),
+            args: vec!["-c".into(), "echo missing TABLE_NAME >&2; sleep 0.2; exit 3".into()],
+            working_dir: None,
+            environment: BTreeMap::new(),
+            timeout: Duration::from_secs(30),
+            memory_mb: 128,
+            max_instances: 1,
+            log_file,
+        });
+        let started = std::time::Instant::now();
+        let outcome = service.invoke("broken", Bytes::from_static(b"{}")).await.expect("registered");
+        assert_eq!(outcome.error_type.as_deref(), Some("Runtime.ExitError"));
+        assert!(outcome.log_tail.contains("missing TABLE_NAME"), "{}", outcome.log_tail);
+        assert!(started.elapsed() < Duration::from_secs(10), "failed only after {:?}", started.elapsed());
+    }
 }

@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod catalog;
 pub mod delivery;
 pub mod functions;
+pub mod https;
 pub mod kinesis;
 pub mod producer;
 pub mod workflows;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export TRIBUTARY_API_PORT=${TRIBUTARY_API_PORT:-3100}
 export TRIBUTARY_AWS_PORT=${TRIBUTARY_AWS_PORT:-4666}
 export TRIBUTARY_MOTO_PORT=${TRIBUTARY_MOTO_PORT:-4699}
-export TRIBUTARY_TOKENS=${TRIBUTARY_TOKENS:-dev-token=dev,other-token=other,limits-token=limits}
+export TRIBUTARY_TOKENS=${TRIBUTARY_TOKENS:-dev-token=dev,other-token=other,limits-token=limits,fuzz-token=fuzz}
 export TRIBUTARY_API_URL="http://127.0.0.1:${TRIBUTARY_API_PORT}"
 export TRIBUTARY_AWS_ENDPOINT="http://127.0.0.1:${TRIBUTARY_AWS_PORT}"
 export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-test.pid"

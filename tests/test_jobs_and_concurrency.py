@@ -76,6 +76,18 @@ def test_idempotency_key_reused_with_other_body_is_422(api, streams):
     assert len(api.list_jobs(a1["StreamId"])) == 1
 
 
+def test_the_same_key_with_another_if_match_is_another_request(api, active_stream):
+    """A precondition is part of the request: no replay of an answer given under another."""
+    stream_id, key = active_stream["StreamId"], str(uuid.uuid4())
+    version = active_stream["Version"]
+    first = api.patch(f"/streams/{stream_id}", {"Description": "one"}, headers={"Idempotency-Key": key, "If-Match": str(version)})
+    assert first.status_code == 200, first.text
+    again = api.patch(f"/streams/{stream_id}", {"Description": "one"}, headers={"Idempotency-Key": key, "If-Match": str(version)})
+    assert again.status_code == 200 and again.json() == first.json()
+    stale = api.patch(f"/streams/{stream_id}", {"Description": "one"}, headers={"Idempotency-Key": key, "If-Match": "{}"})
+    assert_problem(stale, 422)
+
+
 # --------------------------------------------------------------------------------------------
 # 8. If-Match and the …ING lock
 # --------------------------------------------------------------------------------------------

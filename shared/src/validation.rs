@@ -132,10 +132,12 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A whole number in `min..=max` (JSON numbers with a fraction are refused).
+    /// A whole number in `min..=max`: JSON numbers with a fraction are refused, `2.0` is 2
+    /// (as JSON Schema's `integer` has it).
     pub fn integer(&mut self, name: &'static str, min: i64, max: i64) -> Option<i64> {
         let value = self.get(name)?;
-        let Some(number) = value.as_i64() else {
+        let whole = value.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64);
+        let Some(number) = value.as_i64().or(whole) else {
             self.reject(name, "must be an integer");
             return None;
         };
@@ -233,6 +235,8 @@ mod tests {
         assert_eq!(fields.integer("ShardCount", 1, 10), None);
         let errors = fields.finish().unwrap_err();
         assert_eq!(errors, vec![FieldError::new("ShardCount", "must be an integer")]);
+        let body = object(json!({"ShardCount": 2.0}));
+        assert_eq!(Fields::new(&body).integer("ShardCount", 1, 10), Some(2));
     }
 
     #[test]

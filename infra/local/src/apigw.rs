@@ -1,7 +1,9 @@
-//! API Gateway on one machine: an HTTP API with a bearer-token authorizer in front of
-//! the api function, speaking payload format 2.0 as AWS does.
+//! API Gateway on one machine: an HTTP API whose routes are the template's `HttpApi`
+//! events, chosen as API Gateway chooses them (the most specific match), each behind the
+//! bearer-token authorizer unless the route opts out, speaking payload format 2.0 as AWS does.
 
 use crate::endpoint::Endpoint;
+use crate::template::HttpRoute;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -13,9 +15,52 @@ use std::collections::HashMap;
 #[derive(Clone)]
 pub struct Gateway {
     pub endpoint: Endpoint,
-    pub function: String,
+    /// Each route and the function it invokes.
+    pub routes: Vec<(HttpRoute, String)>,
     /// token → tenant (`TRIBUTARY_TOKENS`).
     pub tokens: HashMap<String, String>,
+}
+
+/// The route API Gateway takes for a request: among those that match, one without path
+/// variables before one with them, those before a greedy one, more literal segments first,
+/// and the route's own method before `ANY`.
+pub fn select_route<'r, T>(routes: &'r [(HttpRoute, T)], method: &str, path: &str) -> Option<&'r (HttpRoute, T)> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    routes
+        .iter()
+        .filter(|(route, _)| (route.method == "ANY" || route.method.eq_ignore_ascii_case(method)) && path_matches(&route.path, &segments))
+        .min_by_key(|(route, _)| {
+            let pattern: Vec<&str> = route.path.trim_start_matches('/').split('/').collect();
+            let greedy = pattern.iter().any(|p| p.ends_with("+}"));
+            let variables = pattern.iter().filter(|p| p.starts_with('{')).count();
+            let literals = pattern.len() - variables;
+            (greedy, variables > 0, std::cmp::Reverse(literals), route.method == "ANY")
+        })
+}
+
+fn path_matches(template: &str, segments: &[&str]) -> bool {
+    let pattern: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+    for (i, expected) in pattern.iter().enumerate() {
+        if expected.starts_with('{') && expected.ends_with("+}") {
+            return i < segments.len() && segments[i..].iter().any(|s| !s.is_empty());
+        }
+        match segments.get(i) {
+            Some(actual) if expected.starts_with('{') => {
+                if actual.is_empty() {
+                    return false;
+                }
+            }
+            Some(actual) if actual == expected => {}
+            _ => return false,
+        }
+    }
+    pattern.len() == segments.len()
+}
+
+fn route_not_found() -> Response {
+    let mut response = (StatusCode::NOT_FOUND, json!({"message": "Not Found"}).to_string()).into_response();
+    response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    response
 }
 
 /// Parses `token=tenant[,token=tenant…]`.
@@ -44,8 +89,9 @@ fn unauthorized() -> Response {
     response
 }
 
-/// The HTTP API payload 2.0 event for one request.
-pub fn event(method: &str, path: &str, query: &str, headers: &axum::http::HeaderMap, body: &[u8], tenant: &str) -> Value {
+/// The HTTP API payload 2.0 event for one request (with the authorizer's claims when the
+/// route has the authorizer).
+pub fn event(method: &str, path: &str, query: &str, headers: &axum::http::HeaderMap, body: &[u8], tenant: Option<&str>, route: &HttpRoute) -> Value {
     let mut header_map = Map::new();
     for (name, value) in headers {
         let value = value.to_str().unwrap_or_default().to_string();
@@ -70,9 +116,10 @@ pub fn event(method: &str, path: &str, query: &str, headers: &axum::http::Header
         Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    json!({
+    let route_key = format!("{} {}", route.method, route.path);
+    let mut event = json!({
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": query,
         "headers": header_map,
@@ -80,7 +127,6 @@ pub fn event(method: &str, path: &str, query: &str, headers: &axum::http::Header
         "requestContext": {
             "accountId": crate::template::ACCOUNT,
             "apiId": "local",
-            "authorizer": {"jwt": {"claims": {"sub": tenant, "tenant": tenant}, "scopes": null}},
             "domainName": "127.0.0.1",
             "domainPrefix": "local",
             "http": {
@@ -91,14 +137,18 @@ pub fn event(method: &str, path: &str, query: &str, headers: &axum::http::Header
                 "userAgent": headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
             },
             "requestId": uuid::Uuid::new_v4().to_string(),
-            "routeKey": "$default",
+            "routeKey": route_key,
             "stage": "$default",
             "time": "",
             "timeEpoch": now.as_millis() as u64,
         },
         "body": body,
         "isBase64Encoded": encoded,
-    })
+    });
+    if let Some(tenant) = tenant {
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": tenant, "tenant": tenant}, "scopes": null}});
+    }
+    event
 }
 
 pub async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
@@ -109,13 +159,18 @@ pub async fn handle(State(gateway): State<Gateway>, request: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let Some(tenant) = token.and_then(|t| gateway.tokens.get(t)) else { return unauthorized() };
+    let Some((route, function)) = select_route(&gateway.routes, parts.method.as_str(), parts.uri.path()) else { return route_not_found() };
+    let tenant = match token.and_then(|t| gateway.tokens.get(t)) {
+        Some(tenant) if route.authorized => Some(tenant.as_str()),
+        None if route.authorized => return unauthorized(),
+        _ => None,
+    };
     let body = match axum::body::to_bytes(body, 10 * 1024 * 1024).await {
         Ok(body) => body,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
     };
-    let event = event(parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""), &parts.headers, &body, tenant);
-    let outcome = gateway.endpoint.invoke(&gateway.function, Bytes::from(event.to_string())).await;
+    let event = event(parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""), &parts.headers, &body, tenant, route);
+    let outcome = gateway.endpoint.invoke(function, Bytes::from(event.to_string())).await;
     if outcome.error_type.is_some() {
         tracing::error!(error = %String::from_utf8_lossy(&outcome.payload), "api function failed");
         return (StatusCode::INTERNAL_SERVER_ERROR, json!({"message": "Internal Server Error"}).to_string()).into_response();
@@ -163,10 +218,28 @@ mod tests {
         assert!(parse_tokens("broken").is_err());
     }
 
+    fn route(method: &str, path: &str, authorized: bool) -> HttpRoute {
+        HttpRoute { method: method.into(), path: path.into(), authorized }
+    }
+
     #[test]
-    fn the_event_carries_the_tenant_as_jwt_claims() {
-        let event = event("GET", "/streams", "Limit=2", &Default::default(), b"", "acme");
-        assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["tenant"], "acme");
-        assert_eq!(event["queryStringParameters"]["Limit"], "2");
+    fn the_event_carries_the_tenant_as_jwt_claims_only_behind_the_authorizer() {
+        let guarded = event("GET", "/streams", "Limit=2", &Default::default(), b"", Some("acme"), &route("ANY", "/{proxy+}", true));
+        assert_eq!(guarded["requestContext"]["authorizer"]["jwt"]["claims"]["tenant"], "acme");
+        assert_eq!(guarded["queryStringParameters"]["Limit"], "2");
+        assert_eq!(guarded["routeKey"], "ANY /{proxy+}");
+        let open = event("GET", "/openapi.json", "", &Default::default(), b"", None, &route("GET", "/openapi.json", false));
+        assert!(open["requestContext"].get("authorizer").is_none());
+    }
+
+    #[test]
+    fn given_routes_when_selected_then_the_most_specific_match_wins() {
+        let routes = vec![(route("ANY", "/{proxy+}", true), "api"), (route("GET", "/openapi.json", false), "doc"), (route("GET", "/streams/{id}", true), "one")];
+        let chosen = |method, path| select_route(&routes, method, path).map(|(_, f)| *f);
+        assert_eq!(chosen("GET", "/openapi.json"), Some("doc"));
+        assert_eq!(chosen("POST", "/openapi.json"), Some("api"));
+        assert_eq!(chosen("GET", "/streams/s1"), Some("one"));
+        assert_eq!(chosen("GET", "/streams/s1/status"), Some("api"));
+        assert_eq!(chosen("GET", "/"), None);
     }
 }

@@ -151,8 +151,11 @@ async fn run() -> Result<(), String> {
         }
     }
     let triggered = |event_type: &str| wiring.functions.iter().find(|f| f.event_types.iter().any(|t| t == event_type)).map(|f| f.name.clone());
-    let api_function = triggered("HttpApi").ok_or("no function has an HttpApi event")?;
-    let gateway = apigw::Gateway { endpoint: endpoint.clone(), function: api_function, tokens: tokens.clone() };
+    let http_routes: Vec<_> = wiring.functions.iter().flat_map(|f| f.http_routes.iter().map(|r| (r.clone(), f.name.clone()))).collect();
+    if http_routes.is_empty() {
+        return Err("no function has an HttpApi event".into());
+    }
+    let gateway = apigw::Gateway { endpoint: endpoint.clone(), routes: http_routes, tokens: tokens.clone() };
     let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port)).await.map_err(|e| format!("port {api_port}: {e}"))?;
     let api_router = axum::Router::new().fallback(apigw::handle).with_state(gateway);
     tokio::spawn(async move { axum::serve(api_listener, api_router).await });

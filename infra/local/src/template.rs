@@ -22,6 +22,18 @@ pub struct FunctionDef {
     pub event_types: Vec<String>,
     /// The function's EventBridge rules (its `EventBridgeRule` events).
     pub event_rules: Vec<EventRule>,
+    /// The HTTP API routes that invoke it (its `HttpApi` events).
+    pub http_routes: Vec<HttpRoute>,
+}
+
+/// An HTTP API route: `Method` (`ANY` for all), `Path` (`{name}` and greedy `{name+}`
+/// variables), and whether the API's default authorizer guards it (`Auth.Authorizer: NONE`
+/// opens it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRoute {
+    pub method: String,
+    pub path: String,
+    pub authorized: bool,
 }
 
 /// An EventBridge rule whose target is a function.
@@ -220,20 +232,27 @@ pub fn load(template_path: &Path) -> Result<Wiring, String> {
                     properties[name].as_u64().or_else(|| globals[name].as_u64()).unwrap_or(default)
                 };
                 let name = resolver.reference(id);
-                let event_rules = properties["Events"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, event)| event["Type"] == "EventBridgeRule")
+                let events_of = |event_type: &'static str| {
+                    properties["Events"].as_object().into_iter().flatten().filter(move |(_, event)| event["Type"] == event_type)
+                };
+                let event_rules = events_of("EventBridgeRule")
                     .map(|(event_id, event)| EventRule {
                         name: format!("{name}-{event_id}"),
                         bus: event["Properties"]["EventBusName"].as_str().unwrap_or("default").to_string(),
                         pattern: event["Properties"]["Pattern"].clone(),
                     })
                     .collect();
+                let http_routes = events_of("HttpApi")
+                    .map(|(_, event)| HttpRoute {
+                        method: event["Properties"]["Method"].as_str().unwrap_or("ANY").to_ascii_uppercase(),
+                        path: event["Properties"]["Path"].as_str().unwrap_or("/{proxy+}").to_string(),
+                        authorized: event["Properties"]["Auth"]["Authorizer"] != "NONE",
+                    })
+                    .collect();
                 wiring.functions.push(FunctionDef {
                     name,
                     event_rules,
+                    http_routes,
                     binary: text(&resource["Metadata"]["BuildProperties"]["Binary"]),
                     timeout_seconds: number("Timeout", 3),
                     memory_mb: number("MemorySize", 128),

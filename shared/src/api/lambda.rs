@@ -29,5 +29,8 @@ pub async fn handle(api: &Api, request: Request) -> Result<Response<Body>, lambd
     if let Some(location) = response.location {
         builder = builder.header("location", location);
     }
+    if let Some(allow) = response.allow {
+        builder = builder.header("allow", allow);
+    }
     Ok(builder.body(Body::Text(response.body))?)
 }

@@ -9,6 +9,7 @@ mod jobs;
 mod problem;
 mod recovery;
 mod repair;
+pub mod routes;
 mod status;
 mod streams;
 mod transforms;
@@ -51,12 +52,14 @@ pub struct ApiResponse {
     pub status: u16,
     pub content_type: &'static str,
     pub location: Option<String>,
+    /// The methods a path takes, with a 405 (RFC 9110 requires it).
+    pub allow: Option<String>,
     pub body: String,
 }
 
 impl ApiResponse {
     pub fn json(status: u16, body: &Value) -> Self {
-        ApiResponse { status, content_type: "application/json", location: None, body: body.to_string() }
+        ApiResponse { status, content_type: "application/json", location: None, allow: None, body: body.to_string() }
     }
 
     /// 202 for a change carried out by `job`.
@@ -66,7 +69,7 @@ impl ApiResponse {
     }
 
     pub fn problem(error: &ApiError) -> Self {
-        ApiResponse { status: error.status, content_type: "application/problem+json", location: None, body: error.body().to_string() }
+        ApiResponse { status: error.status, content_type: "application/problem+json", location: None, allow: None, body: error.body().to_string() }
     }
 }
 
@@ -90,6 +93,12 @@ impl Idempotency {
         hash.update(request.path.as_bytes());
         hash.update(b"\n");
         hash.update(&request.body);
+        // A precondition is part of the request: the same key with another If-Match is
+        // another request (422), not a retry to replay.
+        if let Some(if_match) = request.header("if-match") {
+            hash.update(b"\nIf-Match: ");
+            hash.update(if_match.as_bytes());
+        }
         Ok(Some(Idempotency { key: key.to_string(), request_hash: hex::encode(hash.finalize()) }))
     }
 
@@ -108,8 +117,15 @@ impl Idempotency {
         if record.request_hash != self.request_hash {
             return Err(ApiError::idempotency_mismatch());
         }
-        Ok(ApiResponse { status: record.status, content_type: "application/json", location: record.location, body: record.body })
+        Ok(ApiResponse { status: record.status, content_type: "application/json", location: record.location, allow: None, body: record.body })
     }
+}
+
+/// The OpenAPI document as JSON, converted from its YAML source on first use.
+fn openapi_document() -> ApiResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| routes::openapi_document().to_string());
+    ApiResponse { status: 200, content_type: "application/json", location: None, allow: None, body: body.clone() }
 }
 
 /// A change request on its way: the tenant, its idempotency key, and the record to
@@ -177,91 +193,61 @@ impl Api {
     }
 
     async fn route(&self, request: &ApiRequest) -> ApiResult {
+        use routes::OperationId::*;
+        let found = routes::find(routes::ROUTES, &request.method, &request.path);
+        if let Ok((GetOpenApiDocument, _)) = found {
+            return Ok(openapi_document());
+        }
         let tenant = request.tenant.as_deref().filter(|t| !t.is_empty()).ok_or_else(ApiError::unauthorized)?;
-        let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
-        let method = &request.method;
-        match (segments.as_slice(), method) {
-            (["streams"], &Method::GET) => self.list_streams(tenant, request).await,
-            (["streams"], &Method::POST) => self.change(tenant, request, |c| self.create_stream(c, request)).await,
-            (["streams", id], &Method::GET) => self.get_stream(tenant, id, request).await,
-            (["streams", id], &Method::PATCH) => self.change(tenant, request, |c| self.patch_stream(c, id, request)).await,
-            (["streams", id], &Method::DELETE) => self.change(tenant, request, |c| self.delete_stream(c, id, request)).await,
-            (["streams", id, "credentials"], &Method::GET) => self.get_credentials(tenant, id).await,
-            (["streams", id, "status"], &Method::GET) => self.stream_status(tenant, id, request).await,
-            (["streams", id, "cost"], &Method::GET) => self.stream_cost(tenant, id, request).await,
-            (["streams", id, "repair"], &Method::POST) => self.change(tenant, request, |c| self.repair_stream(c, id, request)).await,
-            (["streams", id, "credentials", "rotate"], &Method::POST) => {
-                self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await
+        let (operation, parameters) = match found {
+            Ok(found) => found,
+            Err(routes::NoRoute::MethodNotAllowed(methods)) => {
+                let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+                return Ok(ApiResponse { allow: Some(allow), ..ApiResponse::problem(&ApiError::method_not_allowed()) });
             }
-            (["streams", id, "credentials", "keys"], &Method::GET) => self.list_producer_keys(tenant, id).await,
-            (["streams", id, "credentials", "keys", key], &Method::DELETE) => {
-                self.change(tenant, request, |c| self.revoke_producer_key(c, id, key, request)).await
-            }
-            (["streams", sid, "transforms"], &Method::GET) => self.list_transforms(tenant, sid, request).await,
-            (["streams", sid, "transforms"], &Method::POST) => self.change(tenant, request, |c| self.create_transform(c, sid, request)).await,
-            (["streams", sid, "transforms", tid], &Method::GET) => self.get_transform(tenant, sid, tid).await,
-            (["streams", sid, "transforms", tid], &Method::PATCH) => {
-                self.change(tenant, request, |c| self.patch_transform(c, sid, tid, request)).await
-            }
-            (["streams", sid, "transforms", tid], &Method::DELETE) => {
-                self.change(tenant, request, |c| self.delete_transform(c, sid, tid, request)).await
-            }
-            (["streams", sid, "transforms", tid, "test"], &Method::POST) => self.dry_run_transform(tenant, sid, tid, request).await,
-            (["streams", sid, "transforms", tid, "repair"], &Method::POST) => {
-                self.change(tenant, request, |c| self.repair_transform(c, sid, tid, request)).await
-            }
-            (["streams", sid, "consumers"], &Method::GET) => self.list_consumers(tenant, sid, request).await,
-            (["streams", sid, "consumers"], &Method::POST) => self.change(tenant, request, |c| self.create_consumer(c, sid, request)).await,
-            (["streams", sid, "consumers", cid], &Method::GET) => self.get_consumer(tenant, sid, cid).await,
-            (["streams", sid, "consumers", cid, "status"], &Method::GET) => self.consumer_status(tenant, sid, cid, request).await,
-            (["streams", sid, "consumers", cid, "failed-records"], &Method::GET) => self.list_failed_records(tenant, sid, cid, request).await,
-            (["streams", sid, "consumers", cid, "redrive"], &Method::POST) => self.change(tenant, request, |c| self.redrive(c, sid, cid, request)).await,
-            (["streams", sid, "consumers", cid, "replay"], &Method::POST) => self.change(tenant, request, |c| self.replay(c, sid, cid, request)).await,
-            (["streams", sid, "consumers", cid, "repair"], &Method::POST) => {
-                self.change(tenant, request, |c| self.repair_consumer(c, sid, cid, request)).await
-            }
-            (["streams", sid, "consumers", cid], &Method::PATCH) => {
-                self.change(tenant, request, |c| self.patch_consumer(c, sid, cid, request)).await
-            }
-            (["streams", sid, "consumers", cid], &Method::DELETE) => {
-                self.change(tenant, request, |c| self.delete_consumer(c, sid, cid, request)).await
-            }
-            (["datasets"], &Method::GET) => self.list_datasets(tenant, request).await,
-            (["datasets"], &Method::POST) => self.change(tenant, request, |c| self.create_dataset(c, request)).await,
-            (["datasets", id], &Method::GET) => self.get_dataset(tenant, id).await,
-            (["datasets", id], &Method::PATCH) => self.change(tenant, request, |c| self.patch_dataset(c, id, request)).await,
-            (["datasets", id], &Method::DELETE) => self.change(tenant, request, |c| self.delete_dataset(c, id, request)).await,
-            (["datasets", id, "repair"], &Method::POST) => self.change(tenant, request, |c| self.repair_dataset(c, id, request)).await,
-            (["jobs"], &Method::GET) => self.list_jobs(tenant, request).await,
-            (["jobs", id], &Method::GET) => self.get_job(tenant, id).await,
-            (["streams"]
-            | ["streams", _]
-            | ["streams", _, "credentials"]
-            | ["streams", _, "status"]
-            | ["streams", _, "cost"]
-            | ["streams", _, "repair"]
-            | ["streams", _, "credentials", "rotate"]
-            | ["streams", _, "credentials", "keys"]
-            | ["streams", _, "credentials", "keys", _]
-            | ["streams", _, "transforms"]
-            | ["streams", _, "transforms", _]
-            | ["streams", _, "transforms", _, "test"]
-            | ["streams", _, "transforms", _, "repair"]
-            | ["streams", _, "consumers"]
-            | ["streams", _, "consumers", _]
-            | ["streams", _, "consumers", _, "status"]
-            | ["streams", _, "consumers", _, "failed-records"]
-            | ["streams", _, "consumers", _, "redrive"]
-            | ["streams", _, "consumers", _, "replay"]
-            | ["streams", _, "consumers", _, "repair"]
-            | ["datasets"]
-            | ["datasets", _]
-            | ["datasets", _, "repair"]
-            | ["jobs"]
-            | ["jobs", _], _) => {
-                Err(ApiError::method_not_allowed())
-            }
-            _ => Err(ApiError::not_found(format!("no route for {}", request.path))),
+            Err(routes::NoRoute::NotFound) => return Err(ApiError::not_found(format!("no route for {}", request.path))),
+        };
+        // Parameters in the template's order: a stream's, then its transform's, consumer's or key's.
+        let (id, child) = (parameters.first().copied().unwrap_or_default(), parameters.get(1).copied().unwrap_or_default());
+        match operation {
+            ListStreams => self.list_streams(tenant, request).await,
+            CreateStream => self.change(tenant, request, |c| self.create_stream(c, request)).await,
+            GetStream => self.get_stream(tenant, id, request).await,
+            UpdateStream => self.change(tenant, request, |c| self.patch_stream(c, id, request)).await,
+            DeleteStream => self.change(tenant, request, |c| self.delete_stream(c, id, request)).await,
+            GetStreamCredentials => self.get_credentials(tenant, id).await,
+            GetStreamStatus => self.stream_status(tenant, id, request).await,
+            GetStreamCost => self.stream_cost(tenant, id, request).await,
+            RepairStream => self.change(tenant, request, |c| self.repair_stream(c, id, request)).await,
+            RotateStreamCredentials => self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await,
+            ListProducerKeys => self.list_producer_keys(tenant, id).await,
+            RevokeProducerKey => self.change(tenant, request, |c| self.revoke_producer_key(c, id, child, request)).await,
+            ListTransforms => self.list_transforms(tenant, id, request).await,
+            CreateTransform => self.change(tenant, request, |c| self.create_transform(c, id, request)).await,
+            GetTransform => self.get_transform(tenant, id, child).await,
+            UpdateTransform => self.change(tenant, request, |c| self.patch_transform(c, id, child, request)).await,
+            DeleteTransform => self.change(tenant, request, |c| self.delete_transform(c, id, child, request)).await,
+            TestTransform => self.dry_run_transform(tenant, id, child, request).await,
+            RepairTransform => self.change(tenant, request, |c| self.repair_transform(c, id, child, request)).await,
+            ListConsumers => self.list_consumers(tenant, id, request).await,
+            CreateConsumer => self.change(tenant, request, |c| self.create_consumer(c, id, request)).await,
+            GetConsumer => self.get_consumer(tenant, id, child).await,
+            UpdateConsumer => self.change(tenant, request, |c| self.patch_consumer(c, id, child, request)).await,
+            DeleteConsumer => self.change(tenant, request, |c| self.delete_consumer(c, id, child, request)).await,
+            GetConsumerStatus => self.consumer_status(tenant, id, child, request).await,
+            ListFailedRecords => self.list_failed_records(tenant, id, child, request).await,
+            RedriveFailedRecords => self.change(tenant, request, |c| self.redrive(c, id, child, request)).await,
+            ReplayConsumer => self.change(tenant, request, |c| self.replay(c, id, child, request)).await,
+            RepairConsumer => self.change(tenant, request, |c| self.repair_consumer(c, id, child, request)).await,
+            ListDatasets => self.list_datasets(tenant, request).await,
+            CreateDataset => self.change(tenant, request, |c| self.create_dataset(c, request)).await,
+            GetDataset => self.get_dataset(tenant, id).await,
+            UpdateDataset => self.change(tenant, request, |c| self.patch_dataset(c, id, request)).await,
+            DeleteDataset => self.change(tenant, request, |c| self.delete_dataset(c, id, request)).await,
+            RepairDataset => self.change(tenant, request, |c| self.repair_dataset(c, id, request)).await,
+            ListJobs => self.list_jobs(tenant, request).await,
+            GetJob => self.get_job(tenant, id).await,
+            GetOpenApiDocument => Ok(openapi_document()),
         }
     }
 

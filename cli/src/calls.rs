@@ -1,0 +1,307 @@
+//! What each command asks the API: one request, and how its answer is shown.
+
+use crate::args::*;
+use crate::code;
+use serde_json::{json, Map, Value};
+
+/// One request of the API.
+#[derive(Debug, PartialEq)]
+pub struct Call {
+    pub method: &'static str,
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+    pub if_match: Option<u64>,
+    /// Follow the job the answer names until it ends.
+    pub wait: bool,
+    pub view: View,
+}
+
+/// How an answer is printed as a table.
+#[derive(Debug, PartialEq)]
+pub enum View {
+    /// A list under this member, these columns.
+    List(&'static str, &'static [&'static str]),
+    /// One object: a row per member.
+    Object,
+    /// A dry run: a row per record, then the summary.
+    DryRun,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("--set {0}: expected KEY=VALUE")]
+    Set(String),
+    #[error("{0}")]
+    File(String),
+}
+
+const STREAM_COLUMNS: &[&str] = &["StreamId", "StreamName", "Status", "StreamMode", "ShardCount", "DataRetentionPeriod"];
+const TRANSFORM_COLUMNS: &[&str] = &["TransformId", "FunctionName", "Status", "Runtime", "LambdaHandler"];
+const CONSUMER_COLUMNS: &[&str] = &["ConsumerId", "ConsumerName", "Status", "TargetLocation", "DatasetId", "TransformId"];
+const DATASET_COLUMNS: &[&str] = &["DatasetId", "DatasetName", "Domain", "Status", "TargetLocation", "FileType"];
+const JOB_COLUMNS: &[&str] = &["JobId", "Operation", "ResourceType", "ResourceId", "Status", "CreatedAt"];
+const KEY_COLUMNS: &[&str] = &["AccessKeyId", "Status", "CreatedAt", "ExpiresAt"];
+const FAILED_RECORD_COLUMNS: &[&str] = &["FailedRecordId", "ErrorType", "ErrorCode", "ErrorMessage", "ArrivalTime"];
+const DATASET_REF_COLUMNS: &[&str] = &["DatasetId", "DatasetName", "Domain", "TargetLocation", "FileType"];
+
+impl Call {
+    fn new(method: &'static str, path: String, view: View) -> Call {
+        Call { method, path, query: vec![], body: None, if_match: None, wait: false, view }
+    }
+
+    fn get(path: String, view: View) -> Call {
+        Call::new("GET", path, view)
+    }
+
+    fn list(path: String, page: &Page, member: &'static str, columns: &'static [&'static str]) -> Call {
+        let mut call = Call::get(path, View::List(member, columns));
+        call.query.extend(page.limit.map(|l| ("Limit", l.to_string())));
+        call.query.extend(page.next_token.clone().map(|t| ("NextToken", t)));
+        call
+    }
+
+    fn change(method: &'static str, path: String, body: Option<Value>, wait: &Wait) -> Call {
+        Call { body, wait: wait.wait, ..Call::new(method, path, View::Object) }
+    }
+
+    fn guarded(mut self, if_match: &IfMatch) -> Call {
+        self.if_match = if_match.if_match;
+        self
+    }
+}
+
+/// A body from the flags that were given and the `--set` members.
+fn body(members: Vec<(&str, Option<Value>)>, extra: &Extra) -> Result<Value, UsageError> {
+    let mut object = Map::new();
+    for (name, value) in members {
+        if let Some(value) = value {
+            object.insert(name.to_string(), value);
+        }
+    }
+    for item in &extra.set {
+        let (key, value) = item.split_once('=').filter(|(k, _)| !k.is_empty()).ok_or_else(|| UsageError::Set(item.clone()))?;
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        object.insert(key.to_string(), value);
+    }
+    Ok(Value::Object(object))
+}
+
+fn text(value: &Option<String>) -> Option<Value> {
+    value.as_ref().map(|v| json!(v))
+}
+
+fn number(value: &Option<u32>) -> Option<Value> {
+    value.map(|v| json!(v))
+}
+
+/// The request a command makes.
+pub fn call_of(resource: &Resource) -> Result<Call, UsageError> {
+    Ok(match resource {
+        Resource::Streams { verb } => stream_call(verb)?,
+        Resource::Transforms { verb } => transform_call(verb)?,
+        Resource::Consumers { verb } => consumer_call(verb)?,
+        Resource::Datasets { verb } => dataset_call(verb)?,
+        Resource::Jobs { verb } => match verb {
+            JobVerb::List { resource_id, page } => {
+                let mut call = Call::list("/jobs".into(), page, "Jobs", JOB_COLUMNS);
+                call.query.extend(resource_id.clone().map(|r| ("ResourceId", r)));
+                call
+            }
+            JobVerb::Get { id } => Call::get(format!("/jobs/{id}"), View::Object),
+            JobVerb::Wait { id } => Call { wait: true, ..Call::get(format!("/jobs/{id}"), View::Object) },
+        },
+    })
+}
+
+fn stream_call(verb: &StreamVerb) -> Result<Call, UsageError> {
+    let path = |id: &str| format!("/streams/{id}");
+    Ok(match verb {
+        StreamVerb::List { page } => Call::list("/streams".into(), page, "Streams", STREAM_COLUMNS),
+        StreamVerb::Get { id } => Call::get(path(id), View::Object),
+        StreamVerb::Create { name, shard_count, mode, retention, description, extra, wait } => {
+            let members = vec![
+                ("StreamName", Some(json!(name))),
+                ("ShardCount", number(shard_count)),
+                ("StreamMode", text(mode)),
+                ("DataRetentionPeriod", number(retention)),
+                ("Description", text(description)),
+            ];
+            Call::change("POST", "/streams".into(), Some(body(members, extra)?), wait)
+        }
+        StreamVerb::Update { id, shard_count, mode, retention, description, if_match, extra, wait } => {
+            let members = vec![
+                ("ShardCount", number(shard_count)),
+                ("StreamMode", text(mode)),
+                ("DataRetentionPeriod", number(retention)),
+                ("Description", text(description)),
+            ];
+            Call::change("PATCH", path(id), Some(body(members, extra)?), wait).guarded(if_match)
+        }
+        StreamVerb::Delete { id, if_match, wait } => Call::change("DELETE", path(id), None, wait).guarded(if_match),
+        StreamVerb::Credentials { id } => Call::get(format!("{}/credentials", path(id)), View::Object),
+        StreamVerb::Rotate { id, wait } => Call::change("POST", format!("{}/credentials/rotate", path(id)), None, wait),
+        StreamVerb::Keys { id } => Call::get(format!("{}/credentials/keys", path(id)), View::List("Keys", KEY_COLUMNS)),
+        StreamVerb::Datasets { id } => {
+            let mut call = Call::get(path(id), View::List("Datasets", DATASET_REF_COLUMNS));
+            call.query.push(("request_type", "get_datasets".into()));
+            call
+        }
+        StreamVerb::Status { id } => Call::get(format!("{}/status", path(id)), View::Object),
+        StreamVerb::Cost { id } => Call::get(format!("{}/cost", path(id)), View::Object),
+        StreamVerb::Repair { id, wait } => Call::change("POST", format!("{}/repair", path(id)), None, wait),
+    })
+}
+
+fn transform_call(verb: &TransformVerb) -> Result<Call, UsageError> {
+    let path = |stream: &str, id: &str| format!("/streams/{stream}/transforms/{id}");
+    Ok(match verb {
+        TransformVerb::List { stream, page } => Call::list(format!("/streams/{stream}/transforms"), page, "Transforms", TRANSFORM_COLUMNS),
+        TransformVerb::Get { stream, id } => Call::get(path(stream, id), View::Object),
+        TransformVerb::Create { stream, name, handler, code, runtime, memory, timeout, extra, wait } => {
+            let members = vec![
+                ("FunctionName", Some(json!(name))),
+                ("LambdaHandler", Some(json!(handler))),
+                ("Code", Some(code::zip_file(code).map_err(UsageError::File)?)),
+                ("Runtime", text(runtime)),
+                ("MemorySize", number(memory)),
+                ("Timeout", number(timeout)),
+            ];
+            Call::change("POST", format!("/streams/{stream}/transforms"), Some(body(members, extra)?), wait)
+        }
+        TransformVerb::Update { stream, id, handler, code, runtime, memory, timeout, if_match, extra, wait } => {
+            let code = code.as_ref().map(|c| code::zip_file(c)).transpose().map_err(UsageError::File)?;
+            let members = vec![
+                ("LambdaHandler", text(handler)),
+                ("Code", code),
+                ("Runtime", text(runtime)),
+                ("MemorySize", number(memory)),
+                ("Timeout", number(timeout)),
+            ];
+            Call::change("PATCH", path(stream, id), Some(body(members, extra)?), wait).guarded(if_match)
+        }
+        TransformVerb::Delete { stream, id, if_match, wait } => Call::change("DELETE", path(stream, id), None, wait).guarded(if_match),
+        TransformVerb::Test { stream, id, file, header } => {
+            let records = code::records_of(file, *header).map_err(UsageError::File)?;
+            Call { body: Some(json!({ "Records": records })), ..Call::new("POST", format!("{}/test", path(stream, id)), View::DryRun) }
+        }
+        TransformVerb::Repair { stream, id, wait } => Call::change("POST", format!("{}/repair", path(stream, id)), None, wait),
+    })
+}
+
+fn consumer_call(verb: &ConsumerVerb) -> Result<Call, UsageError> {
+    let path = |stream: &str, id: &str| format!("/streams/{stream}/consumers/{id}");
+    Ok(match verb {
+        ConsumerVerb::List { stream, page } => Call::list(format!("/streams/{stream}/consumers"), page, "Consumers", CONSUMER_COLUMNS),
+        ConsumerVerb::Get { stream, id } => Call::get(path(stream, id), View::Object),
+        ConsumerVerb::Create { stream, name, target, dataset, create_dataset, domain, file_type, transform, buffer_size, buffer_interval, extra, wait } => {
+            let configuration = create_dataset.as_ref().map(|dataset_name| {
+                let mut configuration = json!({ "DatasetName": dataset_name });
+                if let Some(domain) = domain {
+                    configuration["Domain"] = json!(domain);
+                }
+                if let Some(file_type) = file_type {
+                    configuration["FileType"] = json!(file_type);
+                }
+                configuration
+            });
+            let members = vec![
+                ("ConsumerName", Some(json!(name))),
+                ("TargetLocation", Some(json!(target))),
+                ("DatasetId", text(dataset)),
+                ("CreateDataset", create_dataset.as_ref().map(|_| json!(true))),
+                ("DatasetConfiguration", configuration),
+                ("TransformId", text(transform)),
+                ("BufferSize", number(buffer_size)),
+                ("BufferInterval", number(buffer_interval)),
+            ];
+            Call::change("POST", format!("/streams/{stream}/consumers"), Some(body(members, extra)?), wait)
+        }
+        ConsumerVerb::Update { stream, id, transform, buffer_size, buffer_interval, if_match, extra, wait } => {
+            let members = vec![("TransformId", text(transform)), ("BufferSize", number(buffer_size)), ("BufferInterval", number(buffer_interval))];
+            Call::change("PATCH", path(stream, id), Some(body(members, extra)?), wait).guarded(if_match)
+        }
+        ConsumerVerb::Delete { stream, id, if_match, wait } => Call::change("DELETE", path(stream, id), None, wait).guarded(if_match),
+        ConsumerVerb::Status { stream, id } => Call::get(format!("{}/status", path(stream, id)), View::Object),
+        ConsumerVerb::FailedRecords { stream, id, error_type, page } => {
+            let mut call = Call::list(format!("{}/failed-records", path(stream, id)), page, "FailedRecords", FAILED_RECORD_COLUMNS);
+            call.query.extend(error_type.clone().map(|e| ("ErrorType", e)));
+            call
+        }
+        ConsumerVerb::Redrive { stream, id, extra, wait } => Call::change("POST", format!("{}/redrive", path(stream, id)), Some(body(vec![], extra)?), wait),
+        ConsumerVerb::Replay { stream, id, from, to, extra, wait } => {
+            let members = vec![("From", Some(json!(from))), ("To", Some(json!(to)))];
+            Call::change("POST", format!("{}/replay", path(stream, id)), Some(body(members, extra)?), wait)
+        }
+        ConsumerVerb::Repair { stream, id, wait } => Call::change("POST", format!("{}/repair", path(stream, id)), None, wait),
+    })
+}
+
+fn dataset_call(verb: &DatasetVerb) -> Result<Call, UsageError> {
+    let path = |id: &str| format!("/datasets/{id}");
+    Ok(match verb {
+        DatasetVerb::List { page } => Call::list("/datasets".into(), page, "Datasets", DATASET_COLUMNS),
+        DatasetVerb::Get { id } => Call::get(path(id), View::Object),
+        DatasetVerb::Create { name, domain, target, file_type, description, extra, wait } => {
+            let members = vec![
+                ("DatasetName", Some(json!(name))),
+                ("Domain", Some(json!(domain))),
+                ("TargetLocation", Some(json!(target))),
+                ("FileType", Some(json!(file_type))),
+                ("Description", text(description)),
+            ];
+            Call::change("POST", "/datasets".into(), Some(body(members, extra)?), wait)
+        }
+        DatasetVerb::Update { id, description, schema_evolution, extra, wait } => {
+            let members = vec![("Description", text(description)), ("SchemaEvolution", text(schema_evolution))];
+            Call::change("PATCH", path(id), Some(body(members, extra)?), wait)
+        }
+        DatasetVerb::Delete { id, wait } => Call::change("DELETE", path(id), None, wait),
+        DatasetVerb::Repair { id, wait } => Call::change("POST", format!("{}/repair", path(id)), None, wait),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn call(line: &str) -> Call {
+        let cli = Cli::try_parse_from(line.split_whitespace()).expect("the command parses");
+        call_of(&cli.resource).expect("the command makes a request")
+    }
+
+    #[test]
+    fn given_a_stream_create_when_parsed_then_the_flags_and_sets_make_the_body() {
+        let c = call("tributary streams create s1 --shard-count 2 --set Tags={\"team\":\"a\"} --set Description=hi --wait");
+        assert_eq!((c.method, c.path.as_str(), c.wait), ("POST", "/streams", true));
+        assert_eq!(c.body, Some(json!({"StreamName": "s1", "ShardCount": 2, "Tags": {"team": "a"}, "Description": "hi"})));
+    }
+
+    #[test]
+    fn given_a_consumer_with_a_new_dataset_when_parsed_then_the_dataset_configuration_is_nested() {
+        let c = call("tributary consumers create S c1 --target s3athena --create-dataset trades --domain finance --file-type csv --buffer-interval 0");
+        assert_eq!(c.path, "/streams/S/consumers");
+        assert_eq!(
+            c.body,
+            Some(json!({"ConsumerName": "c1", "TargetLocation": "s3athena", "CreateDataset": true,
+                        "DatasetConfiguration": {"DatasetName": "trades", "Domain": "finance", "FileType": "csv"}, "BufferInterval": 0}))
+        );
+    }
+
+    #[test]
+    fn given_lists_and_guards_when_parsed_then_query_and_if_match_follow() {
+        let c = call("tributary jobs list --resource-id R --limit 5");
+        assert_eq!(c.query, vec![("Limit", "5".to_string()), ("ResourceId", "R".to_string())]);
+        assert_eq!(c.view, View::List("Jobs", JOB_COLUMNS));
+        let c = call("tributary streams delete S --if-match 3");
+        assert_eq!((c.method, c.if_match, c.body), ("DELETE", Some(3), None));
+        assert!(call("tributary jobs wait J").wait);
+    }
+
+    #[test]
+    fn given_a_set_without_a_key_when_parsed_then_it_is_a_usage_error() {
+        let cli = Cli::try_parse_from(["tributary", "streams", "create", "s", "--set", "=1"]).unwrap();
+        assert!(matches!(call_of(&cli.resource), Err(UsageError::Set(_))));
+    }
+}

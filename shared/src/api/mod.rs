@@ -16,6 +16,7 @@ mod transforms;
 
 pub use problem::ApiError;
 
+use crate::aws::lazy::Lazy;
 use crate::aws::workflows::Workflows;
 use crate::config::Settings;
 use crate::operations::failed_records::FailedRecords;
@@ -150,32 +151,33 @@ impl<'a> Change<'a> {
     }
 }
 
-/// The AWS clients the API uses besides the table.
+/// The AWS clients the API uses besides the table; those only some routes need are built
+/// on first use.
 pub struct ApiClients {
     pub workflows: Workflows,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub functions: aws_sdk_lambda::Client,
-    pub artifacts: crate::aws::artifacts::Artifacts,
+    pub secrets: Lazy<aws_sdk_secretsmanager::Client>,
+    pub functions: Lazy<aws_sdk_lambda::Client>,
+    pub artifacts: Lazy<crate::aws::artifacts::Artifacts>,
     /// Status: delivery streams, streams' shards, CloudWatch metrics, counted failures.
-    pub firehose: aws_sdk_firehose::Client,
-    pub kinesis: aws_sdk_kinesis::Client,
-    pub metrics: MetricReader,
+    pub firehose: Lazy<aws_sdk_firehose::Client>,
+    pub kinesis: Lazy<aws_sdk_kinesis::Client>,
+    pub metrics: Lazy<MetricReader>,
     pub failures: FailureLog,
     /// Failed records: their index and the error objects.
-    pub failed_records: FailedRecords,
+    pub failed_records: Lazy<FailedRecords>,
 }
 
 pub struct Api {
     store: Store,
     workflows: Workflows,
-    secrets: aws_sdk_secretsmanager::Client,
-    functions: aws_sdk_lambda::Client,
-    artifacts: crate::aws::artifacts::Artifacts,
-    firehose: aws_sdk_firehose::Client,
-    kinesis: aws_sdk_kinesis::Client,
-    metrics: MetricReader,
+    secrets: Lazy<aws_sdk_secretsmanager::Client>,
+    functions: Lazy<aws_sdk_lambda::Client>,
+    artifacts: Lazy<crate::aws::artifacts::Artifacts>,
+    firehose: Lazy<aws_sdk_firehose::Client>,
+    kinesis: Lazy<aws_sdk_kinesis::Client>,
+    metrics: Lazy<MetricReader>,
     failures: FailureLog,
-    failed_records: FailedRecords,
+    failed_records: Lazy<FailedRecords>,
     settings: Settings,
 }
 

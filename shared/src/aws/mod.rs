@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod delivery;
 pub mod functions;
 pub mod https;
+pub mod lazy;
 pub mod kinesis;
 pub mod producer;
 pub mod workflows;

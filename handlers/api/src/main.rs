@@ -24,12 +24,12 @@ async fn main() -> Result<(), Error> {
     let (for_artifacts, for_records, records_table) = (aws.clone(), aws.clone(), dynamodb.clone());
     let clients = ApiClients {
         workflows: Workflows::new(aws_sdk_sfn::Client::new(&aws), settings.clone()),
-        secrets: Lazy::client(&aws, aws_sdk_secretsmanager::Client::new),
-        functions: Lazy::client(&aws, aws_sdk_lambda::Client::new),
+        secrets: Lazy::with(&aws, aws_sdk_secretsmanager::Client::new),
+        functions: Lazy::with(&aws, aws_sdk_lambda::Client::new),
         artifacts: Lazy::new(move || Artifacts::new(tributary::config::s3_client(&for_artifacts), &bucket)),
-        firehose: Lazy::client(&aws, aws_sdk_firehose::Client::new),
-        kinesis: Lazy::client(&aws, aws_sdk_kinesis::Client::new),
-        metrics: Lazy::client(&aws, |aws| MetricReader::new(aws_sdk_cloudwatch::Client::new(aws))),
+        firehose: Lazy::with(&aws, aws_sdk_firehose::Client::new),
+        kinesis: Lazy::with(&aws, aws_sdk_kinesis::Client::new),
+        metrics: Lazy::with(&aws, |aws| MetricReader::new(aws_sdk_cloudwatch::Client::new(aws))),
         failures: FailureLog::new(dynamodb, &settings.table_name),
         failed_records: Lazy::new(move || FailedRecords::new(FailureLog::new(records_table.clone(), &table), tributary::config::s3_client(&for_records))),
     };

@@ -1,14 +1,72 @@
 //! Step Functions tasks of every workflow.
 
+use aws_config::SdkConfig;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use tributary::config::{load_aws_config, Settings};
-use tributary::store::Store;
 use tributary::aws::artifacts::Artifacts;
+use tributary::aws::lazy::Lazy;
+use tributary::aws::workflows::Workflows;
+use tributary::config::{load_aws_config, s3_client, Settings};
 use tributary::operations::failed_records::FailedRecords;
 use tributary::operations::failures::FailureLog;
 use tributary::operations::metrics::MetricReader;
-use tributary::aws::workflows::Workflows;
-use tributary::workflow::{Catalog, ConsumerTasks, GapReplay, DatasetTasks, RecoveryTasks, StreamTasks, TaskInput, TransformTasks, Worker};
+use tributary::store::Store;
+use tributary::workflow::{Catalog, ConsumerTasks, DatasetTasks, GapReplay, RecoveryTasks, StreamTasks, TaskInput, TransformTasks, Worker};
+
+/// What every group of tasks is built from.
+#[derive(Clone)]
+struct Wiring {
+    aws: SdkConfig,
+    settings: Settings,
+    store: Store,
+    dynamodb: aws_sdk_dynamodb::Client,
+}
+
+fn streams(w: &Wiring) -> StreamTasks {
+    let aws = &w.aws;
+    StreamTasks::new(w.store.clone(), aws_sdk_kinesis::Client::new(aws), aws_sdk_iam::Client::new(aws), aws_sdk_secretsmanager::Client::new(aws))
+}
+
+fn transforms(w: &Wiring) -> TransformTasks {
+    let artifacts = Artifacts::new(s3_client(&w.aws), &w.settings.artifacts_bucket);
+    TransformTasks::new(w.store.clone(), aws_sdk_lambda::Client::new(&w.aws), artifacts, w.settings.transform_role_arn.clone())
+}
+
+fn catalog(aws: &SdkConfig) -> Catalog {
+    Catalog {
+        glue: aws_sdk_glue::Client::new(aws),
+        lakeformation: aws_sdk_lakeformation::Client::new(aws),
+        s3: s3_client(aws),
+        secrets: aws_sdk_secretsmanager::Client::new(aws),
+    }
+}
+
+fn datasets(w: &Wiring) -> DatasetTasks {
+    DatasetTasks::new(w.store.clone(), catalog(&w.aws), aws_sdk_firehose::Client::new(&w.aws), w.settings.region.clone())
+}
+
+fn consumers(w: &Wiring) -> ConsumerTasks {
+    let aws = &w.aws;
+    let gap = GapReplay {
+        metrics: MetricReader::new(aws_sdk_cloudwatch::Client::new(aws)),
+        workflows: Workflows::new(aws_sdk_sfn::Client::new(aws), w.settings.clone()),
+    };
+    ConsumerTasks::new(w.store.clone(), aws_sdk_firehose::Client::new(aws), aws_sdk_iam::Client::new(aws), catalog(aws), w.settings.region.clone())
+        .with_gap_replay(gap)
+}
+
+fn recovery(w: &Wiring) -> RecoveryTasks {
+    let aws = &w.aws;
+    let failures = FailureLog::new(w.dynamodb.clone(), &w.settings.table_name);
+    RecoveryTasks::new(
+        w.store.clone(),
+        aws_sdk_firehose::Client::new(aws),
+        aws_sdk_kinesis::Client::new(aws),
+        MetricReader::new(aws_sdk_cloudwatch::Client::new(aws)),
+        FailedRecords::new(failures.clone(), s3_client(aws)),
+        failures,
+        w.settings.region.clone(),
+    )
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -17,40 +75,14 @@ async fn main() -> Result<(), Error> {
     let aws = load_aws_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let store = Store::new(dynamodb.clone(), &settings.table_name);
-    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
-    let streams = StreamTasks::new(
-        store.clone(),
-        aws_sdk_kinesis::Client::new(&aws),
-        aws_sdk_iam::Client::new(&aws),
-        secrets.clone(),
-    );
-    let transforms = TransformTasks::new(
-        store.clone(),
-        aws_sdk_lambda::Client::new(&aws),
-        Artifacts::new(tributary::config::s3_client(&aws), &settings.artifacts_bucket),
-        settings.transform_role_arn.clone(),
-    );
-    let catalog = Catalog {
-        glue: aws_sdk_glue::Client::new(&aws),
-        lakeformation: aws_sdk_lakeformation::Client::new(&aws),
-        s3: tributary::config::s3_client(&aws),
-        secrets,
+    let wiring = Wiring { aws, settings, store: store.clone(), dynamodb };
+    let worker = Worker {
+        store,
+        streams: Lazy::with(&wiring, streams),
+        transforms: Lazy::with(&wiring, transforms),
+        datasets: Lazy::with(&wiring, datasets),
+        consumers: Lazy::with(&wiring, consumers),
+        recovery: Lazy::with(&wiring, recovery),
     };
-    let firehose = aws_sdk_firehose::Client::new(&aws);
-    let datasets = DatasetTasks::new(store.clone(), catalog.clone(), firehose.clone(), settings.region.clone());
-    let metrics = MetricReader::new(aws_sdk_cloudwatch::Client::new(&aws));
-    let gap = GapReplay { metrics: metrics.clone(), workflows: Workflows::new(aws_sdk_sfn::Client::new(&aws), settings.clone()) };
-    let consumers = ConsumerTasks::new(store.clone(), firehose.clone(), aws_sdk_iam::Client::new(&aws), catalog, settings.region.clone()).with_gap_replay(gap);
-    let failures = FailureLog::new(dynamodb, &settings.table_name);
-    let recovery = RecoveryTasks::new(
-        store.clone(),
-        firehose,
-        aws_sdk_kinesis::Client::new(&aws),
-        metrics,
-        FailedRecords::new(failures.clone(), tributary::config::s3_client(&aws)),
-        failures,
-        settings.region.clone(),
-    );
-    let worker = Worker { store, streams, transforms, datasets, consumers, recovery };
     run(service_fn(|event: LambdaEvent<TaskInput>| worker.run(event.payload))).await
 }

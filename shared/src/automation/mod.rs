@@ -8,6 +8,7 @@ pub mod drift;
 pub mod scaling;
 pub mod schema;
 
+use crate::aws::lazy::Lazy;
 use crate::aws::workflows::Workflows;
 use crate::model::{Job, JobError, JobStatus, ResourceStatus};
 use crate::operations::failures::FailureCounter;
@@ -16,17 +17,19 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{json, Value};
 
+/// Only the table is needed by every event; the rest is built on first use, so a status
+/// change or an error object does not pay at cold start for the schedule's clients.
 pub struct Automation {
     store: Store,
-    workflows: Workflows,
-    failures: FailureCounter,
+    workflows: Lazy<Workflows>,
+    failures: Lazy<FailureCounter>,
     /// Deletes rotated-out producer keys once their overlap ended.
-    iam: aws_sdk_iam::Client,
+    iam: Lazy<aws_sdk_iam::Client>,
     /// How long a job may wait for its execution, or for its outcome to be recorded,
     /// before the reconciler steps in.
     grace_seconds: i64,
-    drift: Option<drift::DriftSweep>,
-    scaling: Option<scaling::Autoscaler>,
+    drift: Option<Lazy<drift::DriftSweep>>,
+    scaling: Option<Lazy<scaling::Autoscaler>>,
 }
 
 fn age_seconds(timestamp: &str) -> i64 {
@@ -34,18 +37,18 @@ fn age_seconds(timestamp: &str) -> i64 {
 }
 
 impl Automation {
-    pub fn new(store: Store, workflows: Workflows, failures: FailureCounter, iam: aws_sdk_iam::Client, grace_seconds: i64) -> Self {
+    pub fn new(store: Store, workflows: Lazy<Workflows>, failures: Lazy<FailureCounter>, iam: Lazy<aws_sdk_iam::Client>, grace_seconds: i64) -> Self {
         Automation { store, workflows, failures, iam, grace_seconds, drift: None, scaling: None }
     }
 
     /// Compares ACTIVE resources with AWS on every scheduled run.
-    pub fn with_drift(mut self, sweep: drift::DriftSweep) -> Self {
+    pub fn with_drift(mut self, sweep: Lazy<drift::DriftSweep>) -> Self {
         self.drift = Some(sweep);
         self
     }
 
     /// Scales streams with `Scaling` bounds on every scheduled run.
-    pub fn with_scaling(mut self, autoscaler: scaling::Autoscaler) -> Self {
+    pub fn with_scaling(mut self, autoscaler: Lazy<scaling::Autoscaler>) -> Self {
         self.scaling = Some(autoscaler);
         self
     }

@@ -16,13 +16,15 @@ impl<T> Lazy<T> {
         Lazy { value: OnceLock::new(), make: Box::new(make) }
     }
 
-    /// `make(config)` on first use, e.g. `Lazy::client(&aws, aws_sdk_kinesis::Client::new)`.
-    pub fn client(config: &aws_config::SdkConfig, make: fn(&aws_config::SdkConfig) -> T) -> Self
+    /// `make(&context)` on first use, e.g. `Lazy::with(&aws, aws_sdk_kinesis::Client::new)`;
+    /// the context (the AWS configuration, or whatever a group of tasks is built from) is
+    /// cloned in.
+    pub fn with<C: Clone + Send + Sync + 'static>(context: &C, make: fn(&C) -> T) -> Self
     where
         T: 'static,
     {
-        let config = config.clone();
-        Lazy::new(move || make(&config))
+        let context = context.clone();
+        Lazy::new(move || make(&context))
     }
 
     /// Whether it has been built.

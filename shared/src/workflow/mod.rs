@@ -10,6 +10,7 @@ mod recovery_tasks;
 mod stream_tasks;
 mod transform_tasks;
 
+use crate::aws::lazy::Lazy;
 use crate::aws::AwsError;
 use crate::model::{JobError, Operation, ResourceType};
 use crate::store::{Store, StoreError};
@@ -174,14 +175,15 @@ async fn requested_change<T: serde::de::DeserializeOwned>(store: &Store, job: &J
     serde_json::from_value(recorded.request.unwrap_or(Value::Null)).map_err(|e| TaskError::failed("BadRequestRecord", e.to_string()))
 }
 
-/// Runs worker tasks by name.
+/// Runs worker tasks by name. Each group of tasks builds its clients on its first task, so a cold
+/// start pays for the group its first invocation needs, not for all of them.
 pub struct Worker {
     pub store: Store,
-    pub streams: StreamTasks,
-    pub transforms: TransformTasks,
-    pub datasets: DatasetTasks,
-    pub consumers: ConsumerTasks,
-    pub recovery: RecoveryTasks,
+    pub streams: Lazy<StreamTasks>,
+    pub transforms: Lazy<TransformTasks>,
+    pub datasets: Lazy<DatasetTasks>,
+    pub consumers: Lazy<ConsumerTasks>,
+    pub recovery: Lazy<RecoveryTasks>,
 }
 
 impl Worker {

@@ -74,6 +74,26 @@ pub async fn load_aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(crate::aws::https::shared_https_client()).load().await
 }
 
+/// What a handler builds its clients from: every invocation reads the table, so its client
+/// is built at once; the rest are built from `aws` when first needed (`aws::lazy::Lazy::with`).
+#[derive(Clone)]
+pub struct Wiring {
+    pub aws: aws_config::SdkConfig,
+    pub settings: Settings,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub store: crate::store::Store,
+}
+
+impl Wiring {
+    pub async fn load() -> Result<Self, MissingSetting> {
+        let settings = Settings::from_env()?;
+        let aws = load_aws_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let store = crate::store::Store::new(dynamodb.clone(), &settings.table_name);
+        Ok(Wiring { aws, settings, dynamodb, store })
+    }
+}
+
 /// An S3 client; path-style addressing when an endpoint is set (the local endpoint serves
 /// buckets by path, not by host name).
 pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {

@@ -2,7 +2,6 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use aws_config::SdkConfig;
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tributary::automation::drift::{DriftClients, DriftSweep};
@@ -12,9 +11,8 @@ use tributary::operations::metrics::MetricReader;
 use tributary::automation::Automation;
 use tributary::aws::lazy::Lazy;
 use tributary::aws::workflows::Workflows;
-use tributary::config::{load_aws_config, s3_client, Settings};
+use tributary::config::{s3_client, Wiring};
 use tributary::operations::failures::{FailureCounter, FailureLog};
-use tributary::store::Store;
 
 /// Time kept back from the function's timeout for the last requests to finish.
 const MARGIN: Duration = Duration::from_secs(5);
@@ -29,22 +27,18 @@ fn sweep_deadline(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(MARGIN)
 }
 
-/// What the schedule's parts are built from (the numbers are template parameters).
+/// What the schedule's parts are built from: the handler's wiring and the template's
+/// parameters.
 #[derive(Clone)]
-struct Wiring {
-    aws: SdkConfig,
-    settings: Settings,
-    store: Store,
-    dynamodb: aws_sdk_dynamodb::Client,
+struct Schedule {
+    wiring: Wiring,
     sampling: Sampling,
     rules: ScalingRules,
     drift_per_run: usize,
 }
 
-impl Wiring {
-    fn from_env(aws: SdkConfig, settings: Settings) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-        let store = Store::new(dynamodb.clone(), &settings.table_name);
+impl Schedule {
+    fn from_env(wiring: Wiring) -> Self {
         let sampling = Sampling {
             window_seconds: env_number("SCHEMA_SAMPLE_SECONDS", Sampling::default().window_seconds as u64) as i64,
             records_per_shard: env_number("SCHEMA_SAMPLE_RECORDS", Sampling::default().records_per_shard as u64) as i32,
@@ -56,11 +50,11 @@ impl Wiring {
             down_cooloff_seconds: env_number("SCALE_DOWN_COOLOFF_SECONDS", defaults.down_cooloff_seconds as u64) as i64,
         };
         let drift_per_run = env_number("DRIFT_RESOURCES_PER_RUN", 1000) as usize;
-        Wiring { aws, settings, store, dynamodb, sampling, rules, drift_per_run }
+        Schedule { wiring, sampling, rules, drift_per_run }
     }
 
     fn workflows(&self) -> Workflows {
-        Workflows::new(aws_sdk_sfn::Client::new(&self.aws), self.settings.clone())
+        Workflows::new(aws_sdk_sfn::Client::new(&self.wiring.aws), self.wiring.settings.clone())
     }
 }
 
@@ -68,7 +62,8 @@ fn failures(w: &Wiring) -> FailureCounter {
     FailureCounter::new(s3_client(&w.aws), FailureLog::new(w.dynamodb.clone(), &w.settings.table_name))
 }
 
-fn drift(w: &Wiring) -> DriftSweep {
+fn drift(schedule: &Schedule) -> DriftSweep {
+    let w = &schedule.wiring;
     let aws = &w.aws;
     let clients = DriftClients {
         kinesis: aws_sdk_kinesis::Client::new(aws),
@@ -82,32 +77,33 @@ fn drift(w: &Wiring) -> DriftSweep {
         store: w.store.clone(),
         kinesis: clients.kinesis.clone(),
         lambda: clients.lambda.clone(),
-        workflows: w.workflows(),
+        workflows: schedule.workflows(),
         region: w.settings.region.clone(),
-        sampling: w.sampling,
+        sampling: schedule.sampling,
     };
-    DriftSweep::new(w.store.clone(), clients, w.settings.region.clone(), w.drift_per_run).with_schema_watch(watch)
+    DriftSweep::new(w.store.clone(), clients, w.settings.region.clone(), schedule.drift_per_run).with_schema_watch(watch)
 }
 
-fn autoscaler(w: &Wiring) -> Autoscaler {
-    Autoscaler::new(w.store.clone(), MetricReader::new(aws_sdk_cloudwatch::Client::new(&w.aws)), w.workflows(), w.rules)
+fn autoscaler(schedule: &Schedule) -> Autoscaler {
+    let w = &schedule.wiring;
+    Autoscaler::new(w.store.clone(), MetricReader::new(aws_sdk_cloudwatch::Client::new(&w.aws)), schedule.workflows(), schedule.rules)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tributary::telemetry::init();
-    let settings = Settings::from_env()?;
     let grace_seconds = env_number("RECONCILE_GRACE_SECONDS", 120) as i64;
-    let wiring = Wiring::from_env(load_aws_config().await, settings);
+    let schedule = Schedule::from_env(Wiring::load().await?);
+    let wiring = &schedule.wiring;
     let automation = Automation::new(
         wiring.store.clone(),
-        Lazy::with(&wiring, Wiring::workflows),
-        Lazy::with(&wiring, failures),
+        Lazy::with(&schedule, Schedule::workflows),
+        Lazy::with(wiring, failures),
         Lazy::with(&wiring.aws, aws_sdk_iam::Client::new),
         grace_seconds,
     )
-    .with_drift(Lazy::with(&wiring, drift))
-    .with_scaling(Lazy::with(&wiring, autoscaler));
+    .with_drift(Lazy::with(&schedule, drift))
+    .with_scaling(Lazy::with(&schedule, autoscaler));
     let automation = &automation;
     run(service_fn(|event: LambdaEvent<EventBridgeEvent<Value>>| {
         let deadline = sweep_deadline(event.context.deadline);

@@ -5,21 +5,11 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use tributary::aws::artifacts::Artifacts;
 use tributary::aws::lazy::Lazy;
 use tributary::aws::workflows::Workflows;
-use tributary::config::{load_aws_config, s3_client, Settings};
+use tributary::config::{s3_client, Wiring};
 use tributary::operations::failed_records::FailedRecords;
 use tributary::operations::failures::FailureLog;
 use tributary::operations::metrics::MetricReader;
-use tributary::store::Store;
 use tributary::workflow::{Catalog, ConsumerTasks, DatasetTasks, GapReplay, RecoveryTasks, StreamTasks, TaskInput, TransformTasks, Worker};
-
-/// What every group of tasks is built from.
-#[derive(Clone)]
-struct Wiring {
-    aws: SdkConfig,
-    settings: Settings,
-    store: Store,
-    dynamodb: aws_sdk_dynamodb::Client,
-}
 
 fn streams(w: &Wiring) -> StreamTasks {
     let aws = &w.aws;
@@ -71,13 +61,9 @@ fn recovery(w: &Wiring) -> RecoveryTasks {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tributary::telemetry::init();
-    let settings = Settings::from_env()?;
-    let aws = load_aws_config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let store = Store::new(dynamodb.clone(), &settings.table_name);
-    let wiring = Wiring { aws, settings, store: store.clone(), dynamodb };
+    let wiring = Wiring::load().await?;
     let worker = Worker {
-        store,
+        store: wiring.store.clone(),
         streams: Lazy::with(&wiring, streams),
         transforms: Lazy::with(&wiring, transforms),
         datasets: Lazy::with(&wiring, datasets),

@@ -13,7 +13,12 @@ use tributary::workflow::{Catalog, ConsumerTasks, DatasetTasks, GapReplay, Recov
 
 fn streams(w: &Wiring) -> StreamTasks {
     let aws = &w.aws;
-    StreamTasks::new(w.store.clone(), aws_sdk_kinesis::Client::new(aws), aws_sdk_iam::Client::new(aws), aws_sdk_secretsmanager::Client::new(aws))
+    StreamTasks::new(
+        w.store.clone(),
+        Lazy::with(aws, aws_sdk_kinesis::Client::new),
+        Lazy::with(aws, aws_sdk_iam::Client::new),
+        Lazy::with(aws, aws_sdk_secretsmanager::Client::new),
+    )
 }
 
 fn transforms(w: &Wiring) -> TransformTasks {

@@ -1,20 +1,28 @@
 //! The tasks of the stream workflows (`statemachines/*_stream*.asl.json`).
 
 use super::{CaughtError, JobRef, TaskError};
+use crate::aws::lazy::Lazy;
 use crate::aws::{kinesis, producer};
 use crate::model::{Operation, ProducerKey, Resource, ResourceStatus, RevokeRequest, RotateRequest, Stream, StreamChange, StreamMode};
 use crate::store::{ExpiringKey, Store};
 use serde_json::{json, Value};
 
+/// Only the producer tasks reach IAM and Secrets Manager, so each client is built when a task
+/// first needs it.
 pub struct StreamTasks {
     store: Store,
-    kinesis: aws_sdk_kinesis::Client,
-    iam: aws_sdk_iam::Client,
-    secrets: aws_sdk_secretsmanager::Client,
+    kinesis: Lazy<aws_sdk_kinesis::Client>,
+    iam: Lazy<aws_sdk_iam::Client>,
+    secrets: Lazy<aws_sdk_secretsmanager::Client>,
 }
 
 impl StreamTasks {
-    pub fn new(store: Store, kinesis: aws_sdk_kinesis::Client, iam: aws_sdk_iam::Client, secrets: aws_sdk_secretsmanager::Client) -> Self {
+    pub fn new(
+        store: Store,
+        kinesis: Lazy<aws_sdk_kinesis::Client>,
+        iam: Lazy<aws_sdk_iam::Client>,
+        secrets: Lazy<aws_sdk_secretsmanager::Client>,
+    ) -> Self {
         StreamTasks { store, kinesis, iam, secrets }
     }
 

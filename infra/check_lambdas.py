@@ -1,11 +1,13 @@
 """Checks the deployment zips `make lambdas` built: each holds an executable `bootstrap`
-for aarch64 Linux (ELF, e_machine 183), as provided.al2023 on arm64 expects."""
+for aarch64 Linux (ELF, e_machine 183), as provided.al2023 on arm64 expects, linked at a
+fixed address (e_type ET_EXEC, not a position-independent ET_DYN: `handlers/link.rs`)."""
 import struct
 import sys
 import zipfile
 from pathlib import Path
 
 EM_AARCH64 = 183
+ET_EXEC = 2
 
 
 def check(binary: str) -> str:
@@ -17,12 +19,14 @@ def check(binary: str) -> str:
         raise SystemExit(f"{path}: bootstrap is not an ELF file")
     if header[4] != 2 or header[5] != 1:
         raise SystemExit(f"{path}: bootstrap is not a 64-bit little-endian ELF")
-    (machine,) = struct.unpack_from("<H", header, 18)
+    (kind, machine) = struct.unpack_from("<HH", header, 16)
     if machine != EM_AARCH64:
         raise SystemExit(f"{path}: bootstrap is for machine {machine}, not aarch64 ({EM_AARCH64})")
+    if kind != ET_EXEC:
+        raise SystemExit(f"{path}: bootstrap is ELF type {kind}, not a fixed-address executable ({ET_EXEC})")
     if mode and not mode & 0o111:
         raise SystemExit(f"{path}: bootstrap is not executable")
-    return f"{path}: aarch64 ELF bootstrap, {path.stat().st_size} bytes"
+    return f"{path}: aarch64 ELF bootstrap (fixed address), {path.stat().st_size} bytes"
 
 
 if __name__ == "__main__":

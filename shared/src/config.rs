@@ -70,8 +70,22 @@ impl Settings {
 
 /// Loads the shared AWS configuration (region, credentials, endpoint) once per cold start,
 /// with the one HTTPS client every service client built from it shares.
+///
+/// Lambda hands a function its region and its execution role's credentials as environment
+/// variables (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, …). When they are there, they are named as
+/// the providers: the default chains would find them first too, but build all their other
+/// providers before asking — an STS client for web identity (which parses the SDK's
+/// partition table and compiles its patterns), an IMDS client, a container-credentials
+/// client — at every cold start. Without them the default chains decide, as before.
 pub async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(crate::aws::https::shared_https_client()).load().await
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(crate::aws::https::shared_https_client());
+    if let Some(region) = std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()) {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|key| !key.is_empty()) {
+        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    }
+    loader.load().await
 }
 
 /// What a handler builds its clients from: every invocation reads the table, so its client

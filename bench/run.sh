@@ -63,6 +63,9 @@ echo
 echo "## Consumer status: one call against the raw calls"
 .venv/bin/python bench/status.py
 echo
+echo "## Routes for people: metrics over time, the data viewer, tests on a sample"
+.venv/bin/python bench/routes_for_people.py
+echo
 echo "## Redrive and replay"
 .venv/bin/python bench/recovery.py
 echo

@@ -12,7 +12,9 @@ export TRIBUTARY_MOTO_PORT=${TRIBUTARY_MOTO_PORT:-4699}
 export TRIBUTARY_TOKENS=${TRIBUTARY_TOKENS:-dev-token=dev,other-token=other,limits-token=limits,fuzz-token=fuzz}
 export TRIBUTARY_API_URL="http://127.0.0.1:${TRIBUTARY_API_PORT}"
 export TRIBUTARY_AWS_ENDPOINT="http://127.0.0.1:${TRIBUTARY_AWS_PORT}"
-export TRIBUTARY_LOCAL_PIDFILE="$PWD/.local/tributary-local-test.pid"
+# The default test ports keep .local; a stack on other ports (tests run beside it) keeps its own folder.
+if [ "$TRIBUTARY_API_PORT" = 3100 ]; then state=.local; else state=.local/stack-$TRIBUTARY_API_PORT; export TRIBUTARY_STATE_DIR="$PWD/$state"; fi
+export TRIBUTARY_LOCAL_PIDFILE="$PWD/$state/tributary-local-test.pid"
 export TRIBUTARY_TEST_PG_PORT=${TRIBUTARY_TEST_PG_PORT:-5499}
 # Template parameters, shortened so that a test sees a scale-down within minutes (as
 # `sam deploy --parameter-overrides` would set them).
@@ -22,10 +24,10 @@ export TRIBUTARY_PARAMETER_ScaleDownCooloffSeconds=${TRIBUTARY_PARAMETER_ScaleDo
 
 bash infra/local/postgres.sh start "$TRIBUTARY_TEST_PG_PORT" || exit 1
 
-mkdir -p .local/logs
-log=.local/logs/tributary-local-test.log
+mkdir -p "$state/logs"
+log=$state/logs/tributary-local-test.log
 : > "$log"
-MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/python infra/local/moto_server.py -H 127.0.0.1 -p "$TRIBUTARY_MOTO_PORT" > .local/logs/moto-test.log 2>&1 &
+MOTO_PORT=$TRIBUTARY_AWS_PORT .venv/bin/python infra/local/moto_server.py -H 127.0.0.1 -p "$TRIBUTARY_MOTO_PORT" > "$state/logs/moto-test.log" 2>&1 &
 moto_pid=$!
 for _ in $(seq 1 120); do
   .venv/bin/python -c "import sys, requests; requests.get(sys.argv[1], timeout=1)" "http://127.0.0.1:${TRIBUTARY_MOTO_PORT}/moto-api/config" 2>/dev/null && break
@@ -49,12 +51,14 @@ for _ in $(seq 1 240); do
     break
   fi
   if ! kill -0 "$moto_pid" 2>/dev/null; then
-    echo "moto exited:"; cat .local/logs/moto-test.log; exit 1
+    echo "moto exited:"; cat "$state/logs/moto-test.log"; exit 1
   fi
   sleep 0.5
 done
 
-.venv/bin/python -m pytest tests -q "$@"
+# Test files or options given (`bash tests/run.sh tests/test_x.py -x`) run instead of the whole suite.
+[ $# -eq 0 ] && set -- tests
+.venv/bin/python -m pytest -q "$@"
 status=$?
 if [ $status -ne 0 ]; then
   echo "---- tributary-local log (tail) ----"; tail -n 50 "$log"

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tributary::automation::drift::{DriftClients, DriftSweep};
 use tributary::automation::scaling::{Autoscaler, ScalingRules};
 use tributary::automation::schema::{Sampling, SchemaWatch};
+use tributary::automation::scratch::ScratchSweep;
 use tributary::operations::metrics::MetricReader;
 use tributary::automation::Automation;
 use tributary::aws::lazy::Lazy;
@@ -103,7 +104,8 @@ async fn main() -> Result<(), Error> {
         grace_seconds,
     )
     .with_drift(Lazy::with(&schedule, drift))
-    .with_scaling(Lazy::with(&schedule, autoscaler));
+    .with_scaling(Lazy::with(&schedule, autoscaler))
+    .with_scratch_sweep(Lazy::with(&wiring.aws, |aws| ScratchSweep::new(aws_sdk_lambda::Client::new(aws))));
     let automation = &automation;
     run(service_fn(|event: LambdaEvent<EventBridgeEvent<Value>>| {
         let deadline = sweep_deadline(event.context.deadline);

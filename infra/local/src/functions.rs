@@ -1,6 +1,6 @@
 //! The Lambda control plane for functions created through the API (tenants' Python
-//! transforms): CreateFunction, GetFunction(Configuration), UpdateFunctionCode,
-//! UpdateFunctionConfiguration, DeleteFunction. Code is unpacked per version and run by
+//! transforms): CreateFunction, GetFunction(Configuration), ListFunctions,
+//! UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction. Code is unpacked per version and run by
 //! `awslambdaric`, the runtime interface client AWS's Python runtimes use.
 
 use crate::lambda::{FunctionSpec, LambdaService};
@@ -187,6 +187,14 @@ impl UserFunctions {
         self.configurations.lock().unwrap().get(name).cloned().map(public).ok_or_else(|| not_found(name))
     }
 
+    /// Every function created through the API, by name (one page: Lambda's pages are 50,
+    /// but tenants' functions here are few).
+    pub fn list(&self) -> Value {
+        let mut configurations: Vec<Value> = self.configurations.lock().unwrap().values().cloned().map(public).collect();
+        configurations.sort_by(|a, b| a["FunctionName"].as_str().cmp(&b["FunctionName"].as_str()));
+        json!({"Functions": configurations})
+    }
+
     pub async fn update_code(&self, name: &str, request: &Value) -> Result<Value, ApiFailure> {
         let mut configuration = self.configurations.lock().unwrap().get(name).cloned().ok_or_else(|| not_found(name))?;
         let zip = self.code_bytes(request).await?;
@@ -239,6 +247,7 @@ pub async fn route(functions: &UserFunctions, method: &axum::http::Method, segme
     let name = |raw: &str| crate::aws_wire::percent_decode(raw).rsplit(':').next().unwrap_or_default().to_string();
     Some(match (method, segments) {
         (&Method::POST, ["2015-03-31", "functions"]) => functions.create(&request).await.map(|c| (StatusCode::CREATED, c)),
+        (&Method::GET, ["2015-03-31", "functions"] | ["2015-03-31", "functions", ""]) => Ok((StatusCode::OK, functions.list())),
         (&Method::GET, ["2015-03-31", "functions", raw]) => {
             functions.configuration(&name(raw)).map(|c| (StatusCode::OK, json!({"Configuration": c, "Code": {"RepositoryType": "S3"}})))
         }

@@ -30,7 +30,8 @@ async fn run() -> Result<(), String> {
         Ok(dir) => PathBuf::from(dir),
         Err(_) => std::env::current_exe().map_err(|e| e.to_string())?.parent().map(PathBuf::from).unwrap_or_default(),
     };
-    let state_dir = root.join(".local");
+    // Where logs and function code live; a second stack on other ports takes a folder of its own.
+    let state_dir = std::env::var("TRIBUTARY_STATE_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join(".local"));
     let log_dir = state_dir.join("logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let aws_port = port("TRIBUTARY_AWS_PORT", 4566)?;

@@ -32,5 +32,8 @@ pub async fn handle(api: &Api, request: Request) -> Result<Response<Body>, lambd
     if let Some(allow) = response.allow {
         builder = builder.header("allow", allow);
     }
+    if let Some(seconds) = response.retry_after {
+        builder = builder.header("retry-after", seconds.to_string());
+    }
     Ok(builder.body(Body::Text(response.body))?)
 }

@@ -6,7 +6,9 @@ mod consumers;
 mod cost;
 mod datasets;
 mod jobs;
+mod metrics;
 mod problem;
+mod records;
 mod recovery;
 mod repair;
 pub mod routes;
@@ -15,6 +17,7 @@ mod streams;
 mod transforms;
 
 pub use problem::ApiError;
+pub use transforms::SCRATCH_FUNCTION_PREFIX;
 
 use crate::aws::lazy::Lazy;
 use crate::aws::workflows::Workflows;
@@ -55,12 +58,14 @@ pub struct ApiResponse {
     pub location: Option<String>,
     /// The methods a path takes, with a 405 (RFC 9110 requires it).
     pub allow: Option<String>,
+    /// Seconds to wait before trying again, with a 429.
+    pub retry_after: Option<u64>,
     pub body: String,
 }
 
 impl ApiResponse {
     pub fn json(status: u16, body: &Value) -> Self {
-        ApiResponse { status, content_type: "application/json", location: None, allow: None, body: body.to_string() }
+        ApiResponse { status, content_type: "application/json", location: None, allow: None, retry_after: None, body: body.to_string() }
     }
 
     /// 202 for a change carried out by `job`.
@@ -70,7 +75,14 @@ impl ApiResponse {
     }
 
     pub fn problem(error: &ApiError) -> Self {
-        ApiResponse { status: error.status, content_type: "application/problem+json", location: None, allow: None, body: error.body().to_string() }
+        ApiResponse {
+            status: error.status,
+            content_type: "application/problem+json",
+            location: None,
+            allow: None,
+            retry_after: error.retry_after,
+            body: error.body().to_string(),
+        }
     }
 }
 
@@ -118,7 +130,7 @@ impl Idempotency {
         if record.request_hash != self.request_hash {
             return Err(ApiError::idempotency_mismatch());
         }
-        Ok(ApiResponse { status: record.status, content_type: "application/json", location: record.location, allow: None, body: record.body })
+        Ok(ApiResponse { location: record.location, body: record.body, ..ApiResponse::json(record.status, &Value::Null) })
     }
 }
 
@@ -126,7 +138,7 @@ impl Idempotency {
 fn openapi_document() -> ApiResponse {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let body = DOCUMENT.get_or_init(|| routes::openapi_document().to_string());
-    ApiResponse { status: 200, content_type: "application/json", location: None, allow: None, body: body.clone() }
+    ApiResponse { body: body.clone(), ..ApiResponse::json(200, &Value::Null) }
 }
 
 /// A change request on its way: the tenant, its idempotency key, and the record to
@@ -220,6 +232,8 @@ impl Api {
             GetStreamCredentials => self.get_credentials(tenant, id).await,
             GetStreamStatus => self.stream_status(tenant, id, request).await,
             GetStreamCost => self.stream_cost(tenant, id, request).await,
+            GetStreamMetrics => self.stream_metrics(tenant, id, request).await,
+            GetStreamRecords => self.stream_records(tenant, id, request).await,
             RepairStream => self.change(tenant, request, |c| self.repair_stream(c, id, request)).await,
             RotateStreamCredentials => self.change(tenant, request, |c| self.rotate_credentials(c, id, request)).await,
             ListProducerKeys => self.list_producer_keys(tenant, id).await,
@@ -237,6 +251,7 @@ impl Api {
             UpdateConsumer => self.change(tenant, request, |c| self.patch_consumer(c, id, child, request)).await,
             DeleteConsumer => self.change(tenant, request, |c| self.delete_consumer(c, id, child, request)).await,
             GetConsumerStatus => self.consumer_status(tenant, id, child, request).await,
+            GetConsumerMetrics => self.consumer_metrics(tenant, id, child, request).await,
             ListFailedRecords => self.list_failed_records(tenant, id, child, request).await,
             RedriveFailedRecords => self.change(tenant, request, |c| self.redrive(c, id, child, request)).await,
             ReplayConsumer => self.change(tenant, request, |c| self.replay(c, id, child, request)).await,

@@ -10,11 +10,13 @@ pub struct ApiError {
     pub title: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Seconds after which a throttled request may be tried again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: u16, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, title, detail: detail.into(), errors: vec![] }
+        ApiError { status, title, detail: detail.into(), errors: vec![], retry_after: None }
     }
 
     pub fn invalid(errors: Vec<FieldError>) -> Self {
@@ -48,6 +50,16 @@ impl ApiError {
 
     pub fn idempotency_mismatch() -> Self {
         ApiError::new(422, "Idempotency key reused", "this Idempotency-Key was used for a different request")
+    }
+
+    /// 429: an AWS service throttled the request; it may be tried again after `seconds`.
+    pub fn throttled(detail: impl Into<String>, seconds: u64) -> Self {
+        ApiError { retry_after: Some(seconds), ..ApiError::new(429, "Too many requests", detail) }
+    }
+
+    /// 504: the work did not finish in the time a request has.
+    pub fn timed_out(detail: impl Into<String>) -> Self {
+        ApiError::new(504, "Timed out", detail)
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {

@@ -127,7 +127,7 @@ impl Api {
     }
 }
 
-fn stream_metric_specs(stream: &Stream) -> Vec<MetricSpec> {
+pub(super) fn stream_metric_specs(stream: &Stream) -> Vec<MetricSpec> {
     let name = &stream.kinesis_stream_name;
     vec![
         MetricSpec::kinesis(name, "IncomingRecords", Stat::Sum),
@@ -137,7 +137,7 @@ fn stream_metric_specs(stream: &Stream) -> Vec<MetricSpec> {
 }
 
 /// The busiest period's share of the shards' write limits (records or bytes), in percent.
-fn utilization(records: &Series, bytes: &Series, shards: i64, period: i64) -> f64 {
+pub(super) fn utilization(records: &Series, bytes: &Series, shards: i64, period: i64) -> f64 {
     let capacity = |per_shard: f64| per_shard * period as f64 * shards.max(1) as f64;
     let busiest = |series: &Series, per_shard: f64| series.peak().map(|(_, v)| v / capacity(per_shard)).unwrap_or(0.0);
     let share = busiest(records, SHARD_RECORDS_PER_SECOND).max(busiest(bytes, SHARD_BYTES_PER_SECOND));
@@ -146,7 +146,7 @@ fn utilization(records: &Series, bytes: &Series, shards: i64, period: i64) -> f6
 
 /// The metrics of a consumer's delivery stream, then of each twin (redrive, replay) that
 /// delivered for it in the window.
-fn consumer_metric_specs(consumer: &Consumer, source_stream: &str, since: i64, until: i64) -> Vec<MetricSpec> {
+pub(super) fn consumer_metric_specs(consumer: &Consumer, source_stream: &str, since: i64, until: i64) -> Vec<MetricSpec> {
     let mut specs = health::metric_specs(&consumer.delivery_stream_name(), source_stream);
     for twin in consumer.recoveries.iter().filter(|r| r.overlaps(since, until)) {
         specs.extend(health::metric_specs(&twin.delivery_stream, ""));

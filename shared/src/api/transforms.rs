@@ -1,22 +1,18 @@
 //! `/streams/{id}/transforms` routes, with the dry run.
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
-use crate::firehose::invoke;
-use crate::firehose::processing::{self, Outcome, SourceRecord};
+use crate::aws::functions;
+use crate::firehose::invoke::{self, Ran};
+use crate::firehose::processing::{Outcome, SourceRecord};
 use crate::model::{
-    Job, Operation, ResourceStatus, Stream, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
-    MAX_TRANSFORMS_PER_TENANT,
+    Job, Operation, ResourceStatus, Stream, TestInput, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
+    TransformTest, MAX_TRANSFORMS_PER_TENANT,
 };
 use crate::store::StoreError;
-use crate::validation::{parse_object, FieldError};
 use crate::workflow::TRANSFORM_COUNTER;
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-
-/// At most this many records in one dry run.
-const MAX_DRY_RUN_RECORDS: usize = 10_000;
 
 impl Api {
     pub(super) async fn load_transform(&self, tenant: &str, stream_id: &str, transform_id: &str) -> Result<Transform, ApiError> {
@@ -119,84 +115,163 @@ impl Api {
         self.begin_job(&mut change, &mut transform, Operation::DeleteTransform, ResourceStatus::Deleting, None, request).await
     }
 
-    /// Runs the deployed function on records as Firehose would, and reports what each
-    /// record became and where the function broke the contract.
+    /// Runs records through the transform as Firehose would: typed ones or a sample of the
+    /// stream's, through the saved function or through code not saved yet (on a scratch
+    /// function removed afterwards), and reports what each record became, where the
+    /// function broke the contract, and, with `Compare`, what the saved version made of it.
     pub(super) async fn dry_run_transform(&self, tenant: &str, stream_id: &str, transform_id: &str, request: &ApiRequest) -> ApiResult {
         let stream = self.load_stream(tenant, stream_id).await?;
         let transform = self.load_transform(tenant, stream_id, transform_id).await?;
-        let texts = parse_dry_run(&request.body).map_err(ApiError::invalid)?;
-        if transform.function_arn.is_none() || matches!(transform.lifecycle.status, ResourceStatus::Creating | ResourceStatus::CreateFailed | ResourceStatus::Deleting) {
+        let test = TransformTest::parse(&request.body, &transform.lambda_handler).map_err(ApiError::invalid)?;
+        let runs_saved = test.code.is_none() || test.compare;
+        if runs_saved && (transform.function_arn.is_none() || matches!(transform.lifecycle.status, ResourceStatus::Creating | ResourceStatus::CreateFailed | ResourceStatus::Deleting)) {
             return Err(ApiError::conflict(format!("the transform is {}: it has no function to run", transform.lifecycle.status.as_str())));
         }
-        let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
-        let records: Vec<SourceRecord> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, text)| SourceRecord {
-                data: text.as_bytes().to_vec(),
-                partition_key: format!("dry-run-{i}"),
-                sequence_number: format!("{:056}", i),
-                subsequence_number: 0,
-                shard_id: "shardId-000000000000".into(),
-                approximate_arrival_ms: now_ms,
-            })
-            .collect();
+        let records = self.test_records(&stream, &test.input).await?;
         let stream_arn = stream.stream_arn.clone().unwrap_or_default();
         let account = stream_arn.split(':').nth(4).unwrap_or("000000000000");
         let delivery_stream_arn = format!("arn:aws:firehose:{}:{account}:deliverystream/tributary-dry-run-{transform_id}", self.settings.region);
         let source = invoke::Source { stream_arn: &stream_arn, delivery_stream_arn: &delivery_stream_arn, region: &self.settings.region };
-        let ran = invoke::run_transform(&self.functions, &transform.lambda_function_name, &source, &records).await.map_err(ApiError::unavailable)?;
-        let (checked, function_error) = (ran.checked, ran.failure.map(|f| f.to_api()).unwrap_or(Value::Null));
-        let answered: Vec<Value> = checked
-            .records
-            .iter()
-            .zip(&texts)
-            .map(|(record, _)| {
-                json!({
-                    "RecordId": record.record_id,
-                    "Result": record.result,
-                    "Data": record.data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned()),
-                    "Error": record.error,
-                })
-            })
-            .collect();
-        Ok(ApiResponse::json(
-            200,
-            &json!({
-                "Records": answered,
-                "Summary": {
-                    "Ok": checked.count(Outcome::Ok),
-                    "Dropped": checked.count(Outcome::Dropped),
-                    "ProcessingFailed": checked.count(Outcome::ProcessingFailed),
-                },
-                "ContractErrors": checked.contract_errors,
-                "FunctionError": function_error,
-                "LogTail": ran.log_tail,
-            }),
-        ))
+        if records.is_empty() {
+            return Ok(ApiResponse::json(200, &test_answer(&records, &Ran::nothing(), None)));
+        }
+        let saved = || async {
+            invoke::run_transform(&self.functions, &transform.lambda_function_name, &source, &records).await.map_err(ApiError::unavailable)
+        };
+        let (tested, before) = match &test.code {
+            None => (saved().await?, None),
+            Some(code) => {
+                let unsaved = self.run_unsaved(&transform, &test, code, &source, &records);
+                match test.compare {
+                    true => {
+                        let (unsaved, saved) = tokio::join!(unsaved, saved());
+                        (unsaved?, Some(saved?))
+                    }
+                    false => (unsaved.await?, None),
+                }
+            }
+        };
+        Ok(ApiResponse::json(200, &test_answer(&records, &tested, before.as_ref())))
+    }
+
+    /// The records a test runs on: those typed, or a sample of the stream's read as the
+    /// data viewer reads them.
+    async fn test_records(&self, stream: &Stream, input: &TestInput) -> Result<Vec<SourceRecord>, ApiError> {
+        match input {
+            TestInput::Records(texts) => {
+                let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
+                Ok(texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, text)| SourceRecord {
+                        data: text.as_bytes().to_vec(),
+                        partition_key: format!("dry-run-{i}"),
+                        sequence_number: format!("{:056}", i),
+                        subsequence_number: 0,
+                        shard_id: "shardId-000000000000".into(),
+                        approximate_arrival_ms: now_ms,
+                    })
+                    .collect())
+            }
+            TestInput::Sample { position, shard, limit } => {
+                let asked = crate::viewer::Request { position: position.clone(), shard: shard.clone(), token: None, limit: *limit };
+                let page = self.read_page(stream, &asked).await?;
+                Ok(page
+                    .records
+                    .into_iter()
+                    .map(|r| SourceRecord {
+                        data: r.data,
+                        partition_key: r.partition_key,
+                        sequence_number: r.sequence_number,
+                        subsequence_number: r.subsequence_number,
+                        shard_id: r.shard_id,
+                        approximate_arrival_ms: r.arrival_ms,
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Runs code that is not saved on a scratch function, which is removed afterwards
+    /// whatever happened: the test failing, the function timing out, the budget running out.
+    async fn run_unsaved(&self, transform: &Transform, test: &TransformTest, code: &TransformCode, source: &invoke::Source<'_>, records: &[SourceRecord]) -> Result<Ran, ApiError> {
+        let name = format!("{SCRATCH_FUNCTION_PREFIX}{}", &uuid::Uuid::new_v4().simple().to_string()[..20]);
+        let definition = functions::ScratchDefinition {
+            name: &name,
+            handler: test.lambda_handler.as_deref().unwrap_or(&transform.lambda_handler),
+            runtime: test.runtime.as_deref().unwrap_or(&transform.runtime),
+            memory_size: transform.memory_size,
+            timeout: transform.timeout.min(SCRATCH_FUNCTION_TIMEOUT_SECONDS),
+            role_arn: &self.settings.transform_role_arn,
+            zip: code.zip.clone(),
+        };
+        // Created outside the budget: a creation cut short could land after the removal.
+        functions::create_scratch(&self.functions, &definition).await.map_err(ApiError::unavailable)?;
+        let ran = tokio::time::timeout(SCRATCH_BUDGET, async {
+            functions::wait_until_ready(&self.functions, &name, SCRATCH_BUDGET).await?;
+            invoke::run_transform(&self.functions, &name, source, records).await
+        })
+        .await;
+        if let Err(error) = functions::delete(&self.functions, &name).await {
+            tracing::error!(function = %name, %error, "a scratch function could not be removed");
+        }
+        match ran {
+            Ok(Ok(ran)) => Ok(ran),
+            Ok(Err(error)) => Err(ApiError::unavailable(error)),
+            Err(_) => Err(ApiError::timed_out(format!("the test of unsaved code did not finish within {} s; its scratch function was removed", SCRATCH_BUDGET.as_secs()))),
+        }
     }
 }
 
-/// `{"Records": ["text", …]}`: 1 to 10,000 strings, at most 6 MB encoded.
-fn parse_dry_run(body: &[u8]) -> Result<Vec<String>, Vec<FieldError>> {
-    let object = parse_object(body).map_err(|e| vec![e])?;
-    if let Some(unknown) = object.keys().find(|k| *k != "Records") {
-        return Err(vec![FieldError::new(unknown.clone(), "is not a known member")]);
+/// Scratch functions of tests of unsaved code are named so (within the transforms' IAM scope).
+pub const SCRATCH_FUNCTION_PREFIX: &str = "tributary-transform-scratch-";
+/// A scratch function runs at most this long, so that a test answers within API Gateway's 30 s.
+const SCRATCH_FUNCTION_TIMEOUT_SECONDS: i64 = 15;
+/// How long a test of unsaved code may take once its scratch function exists.
+const SCRATCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(22);
+
+/// The test's answer: each record's input, result and data (and, compared, the saved
+/// version's), in input order, with the summary.
+fn test_answer(records: &[SourceRecord], tested: &Ran, before: Option<&Ran>) -> Value {
+    let text = |data: &Option<Vec<u8>>| data.as_ref().map(|d| String::from_utf8_lossy(d).into_owned());
+    let mut changed = 0;
+    let answered: Vec<Value> = tested
+        .checked
+        .records
+        .iter()
+        .zip(records)
+        .enumerate()
+        .map(|(i, (record, input))| {
+            let mut answer = json!({
+                "RecordId": record.record_id,
+                "Input": String::from_utf8_lossy(&input.data),
+                "Result": record.result,
+                "Data": text(&record.data),
+                "Error": record.error,
+            });
+            if let Some(saved) = before.and_then(|b| b.checked.records.get(i)) {
+                if saved.result != record.result || saved.data != record.data {
+                    changed += 1;
+                }
+                answer["Before"] = json!({"Result": saved.result, "Data": text(&saved.data)});
+            }
+            answer
+        })
+        .collect();
+    let checked = &tested.checked;
+    let mut summary = json!({
+        "Ok": checked.count(Outcome::Ok),
+        "Dropped": checked.count(Outcome::Dropped),
+        "ProcessingFailed": checked.count(Outcome::ProcessingFailed),
+    });
+    if before.is_some() {
+        summary["Changed"] = json!(changed);
     }
-    let Some(records) = object.get("Records") else { return Err(vec![FieldError::new("Records", "is required")]) };
-    let Some(records) = records.as_array() else { return Err(vec![FieldError::new("Records", "must be an array of strings")]) };
-    if records.is_empty() || records.len() > MAX_DRY_RUN_RECORDS {
-        return Err(vec![FieldError::new("Records", format!("must hold 1 to {MAX_DRY_RUN_RECORDS} records"))]);
-    }
-    let mut texts = Vec::with_capacity(records.len());
-    let mut encoded = 0;
-    for (i, record) in records.iter().enumerate() {
-        let Some(text) = record.as_str() else { return Err(vec![FieldError::new(format!("Records[{i}]"), "must be a string")]) };
-        encoded += base64::engine::general_purpose::STANDARD.encode(text).len();
-        texts.push(text.to_string());
-    }
-    if encoded > processing::MAX_RESPONSE_BYTES {
-        return Err(vec![FieldError::new("Records", "may hold at most 6 MB once base64-encoded")]);
-    }
-    Ok(texts)
+    json!({
+        "Records": answered,
+        "Summary": summary,
+        "ContractErrors": checked.contract_errors,
+        "FunctionError": tested.failure.as_ref().map(|f| f.to_api()).unwrap_or(Value::Null),
+        "LogTail": tested.log_tail,
+    })
 }

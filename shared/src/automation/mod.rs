@@ -1,12 +1,13 @@
 //! The automation handler: a schedule reconciles jobs with their executions, Step
 //! Functions status-change events fail the jobs of executions that failed, and S3's
 //! "Object Created" events of error objects count failed records onto their consumers.
-//! The schedule also scales streams ([`scaling`]) and sweeps ACTIVE resources for drift
-//! ([`drift`]).
+//! The schedule also scales streams ([`scaling`]), sweeps ACTIVE resources for drift
+//! ([`drift`]) and removes scratch functions tests left behind ([`scratch`]).
 
 pub mod drift;
 pub mod scaling;
 pub mod schema;
+pub mod scratch;
 
 use crate::aws::lazy::Lazy;
 use crate::aws::workflows::Workflows;
@@ -30,6 +31,7 @@ pub struct Automation {
     grace_seconds: i64,
     drift: Option<Lazy<drift::DriftSweep>>,
     scaling: Option<Lazy<scaling::Autoscaler>>,
+    scratch: Option<Lazy<scratch::ScratchSweep>>,
 }
 
 fn age_seconds(timestamp: &str) -> i64 {
@@ -38,7 +40,7 @@ fn age_seconds(timestamp: &str) -> i64 {
 
 impl Automation {
     pub fn new(store: Store, workflows: Lazy<Workflows>, failures: Lazy<FailureCounter>, iam: Lazy<aws_sdk_iam::Client>, grace_seconds: i64) -> Self {
-        Automation { store, workflows, failures, iam, grace_seconds, drift: None, scaling: None }
+        Automation { store, workflows, failures, iam, grace_seconds, drift: None, scaling: None, scratch: None }
     }
 
     /// Compares ACTIVE resources with AWS on every scheduled run.
@@ -50,6 +52,12 @@ impl Automation {
     /// Scales streams with `Scaling` bounds on every scheduled run.
     pub fn with_scaling(mut self, autoscaler: Lazy<scaling::Autoscaler>) -> Self {
         self.scaling = Some(autoscaler);
+        self
+    }
+
+    /// Removes scratch functions left behind on every scheduled run.
+    pub fn with_scratch_sweep(mut self, sweep: Lazy<scratch::ScratchSweep>) -> Self {
+        self.scratch = Some(sweep);
         self
     }
 
@@ -77,6 +85,9 @@ impl Automation {
         }
         if let Some(sweep) = &self.drift {
             report["Drift"] = sweep.run(deadline).await.unwrap_or_else(|e| json!({"Error": e}));
+        }
+        if let Some(sweep) = &self.scratch {
+            report["ScratchFunctions"] = sweep.run().await.unwrap_or_else(|e| json!({"Error": e.to_string()}));
         }
         Ok(report)
     }

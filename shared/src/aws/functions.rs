@@ -49,6 +49,55 @@ pub async fn create(client: &Client, definition: &FunctionDefinition<'_>) -> Res
     ignore_missing(result.map(|_| ()).map_err(|e| AwsError::from_sdk("lambda:CreateFunction", e)), &["ResourceConflictException"])
 }
 
+/// A function that runs code not saved yet, for one test.
+pub struct ScratchDefinition<'a> {
+    pub name: &'a str,
+    pub handler: &'a str,
+    pub runtime: &'a str,
+    pub memory_size: i64,
+    pub timeout: i64,
+    pub role_arn: &'a str,
+    pub zip: Vec<u8>,
+}
+
+/// Creates a scratch function from its zip, tagged so that one left behind can be found.
+pub async fn create_scratch(client: &Client, definition: &ScratchDefinition<'_>) -> Result<(), AwsError> {
+    client
+        .create_function()
+        .function_name(definition.name)
+        .handler(definition.handler)
+        .runtime(Runtime::from(definition.runtime))
+        .memory_size(definition.memory_size as i32)
+        .timeout(definition.timeout as i32)
+        .role(definition.role_arn)
+        .code(FunctionCode::builder().zip_file(Blob::new(definition.zip.clone())).build())
+        .tags("tributary", "scratch")
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("lambda:CreateFunction", e))
+}
+
+/// Waits until a function just created can be invoked (Lambda creates it `Pending`).
+pub async fn wait_until_ready(client: &Client, name: &str, at_most: std::time::Duration) -> Result<(), AwsError> {
+    let deadline = tokio::time::Instant::now() + at_most;
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        match state(client, name).await? {
+            Some(state) if state.ready => return Ok(()),
+            Some(FunctionState { failure: Some(reason), .. }) => {
+                return Err(AwsError { operation: "lambda:GetFunctionConfiguration", code: Some("FunctionFailed".into()), message: reason, transient: false })
+            }
+            _ if tokio::time::Instant::now() >= deadline => {
+                return Err(AwsError { operation: "lambda:GetFunctionConfiguration", code: None, message: format!("{name} is not ready"), transient: true })
+            }
+            _ => {}
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(1));
+    }
+}
+
 pub async fn state(client: &Client, name: &str) -> Result<Option<FunctionState>, AwsError> {
     let answer = match client.get_function_configuration().function_name(name).send().await {
         Ok(answer) => answer,

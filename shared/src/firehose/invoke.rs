@@ -26,6 +26,13 @@ pub struct Ran {
     pub log_tail: String,
 }
 
+impl Ran {
+    /// No invocation: there were no records to run.
+    pub fn nothing() -> Ran {
+        Ran { checked: Checked { records: vec![], contract_errors: vec![] }, failure: None, log_tail: String::new() }
+    }
+}
+
 /// Where the records come from, as the event names it.
 pub struct Source<'a> {
     pub stream_arn: &'a str,

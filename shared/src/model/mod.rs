@@ -12,6 +12,7 @@ mod scaling;
 mod schema_drift;
 mod stream;
 mod transform;
+mod transform_test;
 
 pub use consumer::{Consumer, ConsumerChange, ConsumerRequest, DatasetChoice, MAX_CONSUMERS_PER_TRANSFORM};
 pub use dataset::{appended, glue_database_name, Column, Dataset, DatasetPatch, DatasetRequest, FileType, RedshiftTable, SchemaEvolution, TargetLocation};
@@ -23,6 +24,7 @@ pub use producer_key::{ProducerKey, RevokeRequest, RotateRequest, DEFAULT_OVERLA
 pub use recovery::{Recovery, RedriveRequest, ReplayRequest, MAX_REDRIVE_IDS};
 pub use resource::{Resource, ResourceImage};
 pub use scaling::{read_scaling, Scaling, ScalingMember, DEFAULT_TARGET_UTILIZATION, MAX_SCALINGS_PER_DAY};
+pub use transform_test::{TestInput, TransformTest};
 pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest, MAX_TRANSFORMS_PER_TENANT};
 pub use stream::{kinesis_stream_name, Stream, StreamChange, StreamMode, StreamPatch, StreamRequest, MAX_SHARD_COUNT};
 

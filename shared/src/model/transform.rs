@@ -136,7 +136,7 @@ fn valid_handler(handler: &str) -> bool {
 }
 
 /// Reads `Code`: `{"ZipFile": base64}` or `{"Inline": source}`.
-fn read_code(fields: &mut Fields, object: &Map<String, Value>, handler: Option<&str>) -> Option<TransformCode> {
+pub(super) fn read_code(fields: &mut Fields, object: &Map<String, Value>, handler: Option<&str>) -> Option<TransformCode> {
     let code = object.get("Code")?;
     fields.mark_read("Code");
     let Some(code) = code.as_object() else {
@@ -188,7 +188,7 @@ fn read_code(fields: &mut Fields, object: &Map<String, Value>, handler: Option<&
     }
 }
 
-fn read_handler(fields: &mut Fields) -> Option<String> {
+pub(super) fn read_handler(fields: &mut Fields) -> Option<String> {
     let handler = fields.string("LambdaHandler", 3, 128, None)?;
     if !valid_handler(&handler) {
         fields.reject("LambdaHandler", "must be module.function (Python identifiers separated by dots)");

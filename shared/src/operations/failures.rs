@@ -372,6 +372,30 @@ impl FailureLog {
     /// (seconds since the epoch; the minutes they fall in included).
     pub async fn summary(&self, consumer_id: &str, since: i64, until: i64) -> Result<FailureSummary, AwsError> {
         let mut summary = FailureSummary::default();
+        for item in self.minutes(consumer_id, since, until).await? {
+            add_minute(&mut summary, &item);
+        }
+        Ok(summary)
+    }
+
+    /// The records that failed in each minute from `since` to `until` that had failures:
+    /// (the minute's start, seconds since the epoch; records), oldest first.
+    pub async fn per_minute(&self, consumer_id: &str, since: i64, until: i64) -> Result<Vec<(i64, u64)>, AwsError> {
+        let items = self.minutes(consumer_id, since, until).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let minute = minute_of_key(item.get("SK")?.as_s().ok()?)?;
+                let mut summary = FailureSummary::default();
+                add_minute(&mut summary, item);
+                Some((minute, summary.total()))
+            })
+            .collect())
+    }
+
+    /// The minute items of a consumer from `since` to `until`, oldest first.
+    async fn minutes(&self, consumer_id: &str, since: i64, until: i64) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
+        let mut items = vec![];
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let answer = self
@@ -386,15 +410,19 @@ impl FailureLog {
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("dynamodb:Query", e))?;
-            for item in answer.items() {
-                add_minute(&mut summary, item);
-            }
+            items.extend(answer.items.unwrap_or_default());
             match answer.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(summary),
+                _ => return Ok(items),
             }
         }
     }
+}
+
+/// The start of the minute a `MINUTE#yyyy-MM-ddTHH:mm` key names.
+fn minute_of_key(key: &str) -> Option<i64> {
+    let stamp = key.strip_prefix("MINUTE#")?;
+    crate::model::epoch_seconds(&format!("{stamp}:00Z"))
 }
 
 fn add_minute(summary: &mut FailureSummary, item: &HashMap<String, AttributeValue>) {
@@ -475,6 +503,13 @@ impl FailureCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_minute_key_names_the_start_of_its_minute() {
+        let time = 1_800_000_059;
+        assert_eq!(minute_of_key(&minute_key(time)), Some(time - time % 60));
+        assert_eq!(minute_of_key("OBJECT#2026"), None);
+    }
 
     const CONSUMER: &str = "0b6e3d4c-5b49-4c8e-9a51-2f1d1c7e8a90";
 

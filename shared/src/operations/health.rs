@@ -39,6 +39,13 @@ pub fn metric_specs(delivery_stream: &str, source_stream: &str) -> Vec<MetricSpe
     specs
 }
 
+/// Whether the series of [`metric_specs`] show records converted to Parquet (or failing
+/// to be), as a delivery stream that converts records publishes.
+pub fn shows_conversion(series: &[Series]) -> bool {
+    let converted = |name: &str| FIREHOSE_METRICS.iter().position(|(n, _)| *n == name).and_then(|i| series.get(i)).is_some_and(|s| s.total() > 0.0);
+    converted("SucceedConversion.Records") || converted("FailedConversion.Records")
+}
+
 /// How many series [`metric_specs`] asks for.
 pub const METRICS_PER_CONSUMER: usize = FIREHOSE_METRICS.len() + 1;
 

@@ -8,3 +8,4 @@ pub mod failed_records;
 pub mod failures;
 pub mod health;
 pub mod metrics;
+pub mod timeline;

@@ -83,7 +83,7 @@ impl KinesisSource {
                     approximate_arrival_ms: arrival,
                 };
                 // A KPL aggregate is its user records, each a record of its own.
-                match super::kpl::deaggregate(&data) {
+                match tributary::kpl::deaggregate(&data) {
                     Some(users) => records.extend(users.into_iter().enumerate().map(|(i, u)| record(u.data, u.partition_key, i as u64))),
                     None => records.push(record(data, partition_key, 0)),
                 }

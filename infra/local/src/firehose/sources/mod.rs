@@ -3,7 +3,6 @@
 
 pub mod direct_put;
 pub mod kinesis;
-pub mod kpl;
 
 use super::config::{Config, Source};
 use crate::metrics::firehose::DeliveryStreamMetrics;

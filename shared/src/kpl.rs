@@ -1,6 +1,7 @@
 //! Records the Kinesis Producer Library aggregated: Firehose de-aggregates them before the
 //! Lambda processor and before delivery, each user record becoming a Firehose record of its
-//! own with its partition key and its index in the aggregate (`subsequenceNumber`).
+//! own with its partition key and its index in the aggregate (`subsequenceNumber`); the
+//! data viewer shows them the same way.
 //!
 //! The format: magic bytes `F3 89 9A C2`, a protobuf `AggregatedRecord`, and the MD5 of
 //! that protobuf. A record without the magic, whose digest does not match, or whose
@@ -73,7 +74,7 @@ pub fn deaggregate(data: &[u8]) -> Option<Vec<UserRecord>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub fn aggregate(records: &[(&str, &[u8])]) -> Vec<u8> {

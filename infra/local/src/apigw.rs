@@ -1,8 +1,11 @@
 //! API Gateway on one machine: an HTTP API whose routes are the template's `HttpApi`
 //! events, chosen as API Gateway chooses them (the most specific match), each behind the
-//! bearer-token authorizer unless the route opts out, speaking payload format 2.0 as AWS does.
+//! template's JWT authorizer ([`crate::jwt_authorizer`]) unless the route opts out,
+//! speaking payload format 2.0 as AWS does. The static tokens of `TRIBUTARY_TOKENS` are
+//! accepted beside JWTs (the CLI's and the tests' `dev-token`), as a JWT of their tenant.
 
 use crate::endpoint::Endpoint;
+use crate::jwt_authorizer::{Authorized, JwtAuthorizer, Refusal};
 use crate::template::HttpRoute;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -11,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct Gateway {
@@ -19,6 +23,8 @@ pub struct Gateway {
     pub routes: Vec<(HttpRoute, String)>,
     /// token → tenant (`TRIBUTARY_TOKENS`).
     pub tokens: HashMap<String, String>,
+    /// The template's JWT authorizer (none: only the static tokens pass).
+    pub authorizer: Option<Arc<JwtAuthorizer>>,
 }
 
 /// The route API Gateway takes for a request: among those that match, one without path
@@ -75,23 +81,50 @@ pub fn parse_tokens(spec: &str) -> Result<HashMap<String, String>, String> {
         .collect()
 }
 
-fn unauthorized() -> Response {
-    let body = json!({
-        "type": "https://tributary.dev/problems/unauthorized",
-        "title": "Unauthorized",
-        "status": 401,
-        "detail": "a valid bearer token is required",
-        "errors": [{"Field": "Authorization", "Message": "missing or unknown bearer token"}],
-    });
-    let mut response = (StatusCode::UNAUTHORIZED, body.to_string()).into_response();
-    response.headers_mut().insert("content-type", HeaderValue::from_static("application/problem+json"));
-    response.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer"));
+/// API Gateway's refusal: 401 `{"message":"Unauthorized"}`, the reason in
+/// `www-authenticate`; a valid token without the route's scopes: 403 `{"message":"Forbidden"}`
+/// (`insufficient_scope`, RFC 6750 §3.1).
+fn refused(refusal: Option<&Refusal>) -> Response {
+    let (status, message, challenge) = match refusal {
+        None => (StatusCode::UNAUTHORIZED, "Unauthorized", "Bearer".to_string()),
+        Some(Refusal::MissingScope(scopes)) => {
+            (StatusCode::FORBIDDEN, "Forbidden", format!("Bearer scope=\"{}\" error=\"insufficient_scope\" error_description=\"{}\"", scopes.join(" "), Refusal::MissingScope(scopes.clone())))
+        }
+        Some(refusal) => (StatusCode::UNAUTHORIZED, "Unauthorized", format!("Bearer scope=\"\" error=\"invalid_token\" error_description=\"{refusal}\"")),
+    };
+    let mut response = (status, json!({ "message": message }).to_string()).into_response();
+    response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(challenge) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert("www-authenticate", challenge);
+    }
     response
 }
 
-/// The HTTP API payload 2.0 event for one request (with the authorizer's claims when the
-/// route has the authorizer).
-pub fn event(method: &str, path: &str, query: &str, headers: &axum::http::HeaderMap, body: &[u8], tenant: Option<&str>, route: &HttpRoute) -> Value {
+/// Who the request is from: a static token's tenant, or a JWT the authorizer accepts (API
+/// Gateway takes the token with or without the `Bearer ` prefix; static tokens need it).
+/// A static token stands for a tenant's full access: a route's scopes do not apply to it.
+async fn authorize(
+    tokens: &HashMap<String, String>,
+    authorizer: Option<&JwtAuthorizer>,
+    headers: &axum::http::HeaderMap,
+    route: &HttpRoute,
+) -> Result<Authorized, Option<Refusal>> {
+    let value = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty()).ok_or(None)?;
+    let bearer = value.strip_prefix("Bearer ").map(str::trim);
+    if let Some(tenant) = bearer.and_then(|token| tokens.get(token)) {
+        return Ok(Authorized { claims: static_claims(tenant), scopes: None });
+    }
+    let authorizer = authorizer.ok_or(Some(Refusal::Malformed))?;
+    authorizer.authorize(bearer.unwrap_or(value), &route.scopes).await.map_err(Some)
+}
+
+fn static_claims(tenant: &str) -> Map<String, Value> {
+    Map::from_iter([("sub".to_string(), json!(tenant)), ("tenant".to_string(), json!(tenant))])
+}
+
+/// The HTTP API payload 2.0 event for one request (with the authorizer's claims and scopes
+/// when the route has the authorizer).
+pub fn event(method: &str, path: &str, query: &str, headers: &axum::http::HeaderMap, body: &[u8], identity: Option<&Authorized>, route: &HttpRoute) -> Value {
     let mut header_map = Map::new();
     for (name, value) in headers {
         let value = value.to_str().unwrap_or_default().to_string();
@@ -145,31 +178,30 @@ pub fn event(method: &str, path: &str, query: &str, headers: &axum::http::Header
         "body": body,
         "isBase64Encoded": encoded,
     });
-    if let Some(tenant) = tenant {
-        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": tenant, "tenant": tenant}, "scopes": null}});
+    if let Some(identity) = identity {
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": identity.claims, "scopes": identity.scopes}});
     }
     event
 }
 
 pub async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let token = parts
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some((route, function)) = select_route(&gateway.routes, parts.method.as_str(), parts.uri.path()) else { return route_not_found() };
-    let tenant = match token.and_then(|t| gateway.tokens.get(t)) {
-        Some(tenant) if route.authorized => Some(tenant.as_str()),
-        None if route.authorized => return unauthorized(),
-        _ => None,
-    };
+    // The whole request is read before any answer, refusals included, as API Gateway reads
+    // it: an answer before the body would leave the connection unusable for the client's
+    // next request on it.
     let body = match axum::body::to_bytes(body, 10 * 1024 * 1024).await {
         Ok(body) => body,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
     };
-    let event = event(parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""), &parts.headers, &body, tenant, route);
+    let Some((route, function)) = select_route(&gateway.routes, parts.method.as_str(), parts.uri.path()) else { return route_not_found() };
+    let identity = match route.authorized {
+        true => match authorize(&gateway.tokens, gateway.authorizer.as_deref(), &parts.headers, route).await {
+            Ok(identity) => Some(identity),
+            Err(refusal) => return refused(refusal.as_ref()),
+        },
+        false => None,
+    };
+    let event = event(parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""), &parts.headers, &body, identity.as_ref(), route);
     let outcome = gateway.endpoint.invoke(function, Bytes::from(event.to_string())).await;
     if outcome.error_type.is_some() {
         tracing::error!(error = %String::from_utf8_lossy(&outcome.payload), "api function failed");
@@ -219,17 +251,49 @@ mod tests {
     }
 
     fn route(method: &str, path: &str, authorized: bool) -> HttpRoute {
-        HttpRoute { method: method.into(), path: path.into(), authorized }
+        HttpRoute { method: method.into(), path: path.into(), authorized, scopes: vec![] }
     }
 
     #[test]
     fn the_event_carries_the_tenant_as_jwt_claims_only_behind_the_authorizer() {
-        let guarded = event("GET", "/streams", "Limit=2", &Default::default(), b"", Some("acme"), &route("ANY", "/{proxy+}", true));
+        let identity = Authorized { claims: static_claims("acme"), scopes: Some(vec!["openid".into()]) };
+        let guarded = event("GET", "/streams", "Limit=2", &Default::default(), b"", Some(&identity), &route("ANY", "/{proxy+}", true));
         assert_eq!(guarded["requestContext"]["authorizer"]["jwt"]["claims"]["tenant"], "acme");
+        assert_eq!(guarded["requestContext"]["authorizer"]["jwt"]["scopes"], json!(["openid"]));
         assert_eq!(guarded["queryStringParameters"]["Limit"], "2");
         assert_eq!(guarded["routeKey"], "ANY /{proxy+}");
         let open = event("GET", "/openapi.json", "", &Default::default(), b"", None, &route("GET", "/openapi.json", false));
         assert!(open["requestContext"].get("authorizer").is_none());
+    }
+
+    #[tokio::test]
+    async fn given_static_tokens_beside_the_authorizer_when_authorizing_then_only_known_ones_pass() {
+        let tokens = parse_tokens("dev-token=dev").unwrap();
+        let authorizer = JwtAuthorizer::new(
+            crate::jwt_authorizer::JwtConfiguration { issuer: "http://127.0.0.1:9/nothing".into(), audience: vec!["tributary-cli".into()] },
+            reqwest::Client::new(),
+        );
+        let guarded = route("ANY", "/{proxy+}", true);
+        let judge = |value: Option<&'static str>| {
+            let mut headers = axum::http::HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert("authorization", HeaderValue::from_static(value));
+            }
+            let (tokens, authorizer, guarded) = (&tokens, &authorizer, &guarded);
+            async move { authorize(tokens, Some(authorizer), &headers, guarded).await }
+        };
+        assert_eq!(judge(Some("Bearer dev-token")).await.unwrap().claims["tenant"], "dev");
+        assert_eq!(judge(None).await.unwrap_err(), None);
+        assert_eq!(judge(Some("Bearer other-token")).await.unwrap_err(), Some(Refusal::Malformed));
+        // Static tokens need the scheme (JWTs may come without it, as API Gateway takes them).
+        assert_eq!(judge(Some("dev-token")).await.unwrap_err(), Some(Refusal::Malformed));
+        let refusal = refused(Some(&Refusal::WrongAudience));
+        assert_eq!(refusal.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(refusal.headers()["content-type"], "application/json");
+        assert!(refusal.headers()["www-authenticate"].to_str().unwrap().contains("the token does not have a valid audience"));
+        let body = axum::body::to_bytes(refusal.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"message":"Unauthorized"}"#);
+        assert_eq!(refused(Some(&Refusal::MissingScope(vec!["s".into()]))).status(), StatusCode::FORBIDDEN);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 
 use tributary_local::endpoint::{self, Endpoint};
 use tributary_local::lambda::{self, FunctionSpec, LambdaService};
-use tributary_local::{apigw, bootstrap, eventbridge, faults, firehose, moto, template, triggers};
+use tributary_local::{apigw, bootstrap, eventbridge, faults, firehose, jwt_authorizer, moto, oidc, template, triggers};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -39,7 +41,15 @@ async fn run() -> Result<(), String> {
     let moto_port = port("TRIBUTARY_MOTO_PORT", 4599)?;
     let tokens = apigw::parse_tokens(&env_or("TRIBUTARY_TOKENS", "dev-token=dev"))?;
     let schedule = Duration::from_secs(env_or("TRIBUTARY_SCHEDULE_SECONDS", "10").parse().map_err(|_| "TRIBUTARY_SCHEDULE_SECONDS must be a number")?);
-    let wiring = template::load(&root.join("infra/template.yaml"))?;
+    let users = oidc::directory::parse_users(&env_or("TRIBUTARY_USERS", "dev:dev=dev"))?;
+    // The local sign-in is the template's issuer, its clients the audience, unless
+    // TRIBUTARY_PARAMETER_JwtIssuer / …JwtAudience name others.
+    let issuer_url = oidc::issuer_url(api_port);
+    let local_parameters = BTreeMap::from([
+        ("JwtIssuer".to_string(), issuer_url.clone()),
+        ("JwtAudience".to_string(), [oidc::directory::CONSOLE_CLIENT_ID, oidc::directory::CLI_CLIENT_ID].join(",")),
+    ]);
+    let wiring = template::load_with(&root.join("infra/template.yaml"), &local_parameters)?;
     let endpoint_url = format!("http://127.0.0.1:{aws_port}");
 
     let http = reqwest::Client::new();
@@ -156,9 +166,17 @@ async fn run() -> Result<(), String> {
     if http_routes.is_empty() {
         return Err("no function has an HttpApi event".into());
     }
-    let gateway = apigw::Gateway { endpoint: endpoint.clone(), routes: http_routes, tokens: tokens.clone() };
+    // API Gateway reads the issuer as on AWS: its discovery document, over HTTP.
+    let authorizer = wiring.jwt_authorizer.as_ref().filter(|a| !a.issuer.is_empty()).map(|a| {
+        let configuration = jwt_authorizer::JwtConfiguration { issuer: a.issuer.clone(), audience: a.audience.clone() };
+        Arc::new(jwt_authorizer::JwtAuthorizer::new(configuration, http.clone()))
+    });
+    let gateway = apigw::Gateway { endpoint: endpoint.clone(), routes: http_routes, tokens: tokens.clone(), authorizer };
+    // The sign-in standing in for Cognito's managed login, with a key that outlives restarts.
+    let signing_key = oidc::signing_key::SigningKey::load_or_create(&state_dir.join("oidc/signing-key.pem"))?;
+    let issuer = oidc::Issuer::new(issuer_url.clone(), signing_key, users, oidc::directory::clients(api_port));
     let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port)).await.map_err(|e| format!("port {api_port}: {e}"))?;
-    let api_router = axum::Router::new().fallback(apigw::handle).with_state(gateway);
+    let api_router = axum::Router::new().fallback(apigw::handle).with_state(gateway).nest(oidc::PATH, oidc::router(issuer));
     tokio::spawn(async move { axum::serve(api_listener, api_router).await });
 
     if let Some(status_function) = triggered("DynamoDB") {
@@ -184,6 +202,7 @@ async fn run() -> Result<(), String> {
     let first_token = tokens.iter().next().map(|(t, tenant)| format!("{t} (tenant {tenant})")).unwrap_or_default();
     println!("tributary-local is up");
     println!("  API:          http://127.0.0.1:{api_port}   (Authorization: Bearer {first_token})");
+    println!("  sign-in:      {issuer_url}   (OpenID issuer; users from TRIBUTARY_USERS, default dev/dev)");
     println!("  AWS endpoint: {endpoint_url}   (any credentials, region {})", template::REGION);
     println!("  logs:         {}", log_dir.display());
     println!("Ctrl-C stops everything.");

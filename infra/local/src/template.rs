@@ -27,13 +27,24 @@ pub struct FunctionDef {
 }
 
 /// An HTTP API route: `Method` (`ANY` for all), `Path` (`{name}` and greedy `{name+}`
-/// variables), and whether the API's default authorizer guards it (`Auth.Authorizer: NONE`
-/// opens it).
+/// variables), whether the API's default authorizer guards it (`Auth.Authorizer: NONE`
+/// opens it), and the scopes a token needs there (`Auth.AuthorizationScopes`, else the
+/// authorizer's; none: any valid token).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpRoute {
     pub method: String,
     pub path: String,
     pub authorized: bool,
+    pub scopes: Vec<String>,
+}
+
+/// The HTTP API's default JWT authorizer (`Auth.Authorizers.<DefaultAuthorizer>`), resolved:
+/// `JwtConfiguration`'s issuer and audience, and its `AuthorizationScopes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JwtAuthorizerDef {
+    pub issuer: String,
+    pub audience: Vec<String>,
+    pub scopes: Vec<String>,
 }
 
 /// An EventBridge rule whose target is a function.
@@ -69,6 +80,8 @@ pub struct Wiring {
     pub roles: Vec<(String, Value)>,
     pub functions: Vec<FunctionDef>,
     pub state_machines: Vec<StateMachineDef>,
+    /// The HTTP API's JWT authorizer, if it has one.
+    pub jwt_authorizer: Option<JwtAuthorizerDef>,
 }
 
 pub fn function_arn(name: &str) -> String {
@@ -85,9 +98,17 @@ pub const PARAMETER_OVERRIDE_PREFIX: &str = "TRIBUTARY_PARAMETER_";
 struct Resolver<'a> {
     resources: &'a Map<String, Value>,
     parameters: &'a Map<String, Value>,
+    conditions: &'a Map<String, Value>,
+    /// Parameter values tributary-local gives where the template's default would not do
+    /// locally (the local issuer as `JwtIssuer`); `TRIBUTARY_PARAMETER_<Name>` still wins.
+    local_parameters: &'a BTreeMap<String, String>,
 }
 
 impl Resolver<'_> {
+    fn is_list_parameter(&self, name: &str) -> bool {
+        self.parameters.get(name).is_some_and(|parameter| parameter["Type"] == "CommaDelimitedList")
+    }
+
     fn resource_type(&self, id: &str) -> &str {
         self.resources.get(id).and_then(|r| r["Type"].as_str()).unwrap_or("")
     }
@@ -109,6 +130,9 @@ impl Resolver<'_> {
             // As `sam deploy --parameter-overrides Name=value` would set it.
             if let Ok(value) = std::env::var(format!("{PARAMETER_OVERRIDE_PREFIX}{name}")) {
                 return value;
+            }
+            if let Some(value) = self.local_parameters.get(name) {
+                return value.clone();
             }
             return match &parameter["Default"] {
                 Value::String(s) => s.clone(),
@@ -155,9 +179,41 @@ impl Resolver<'_> {
         out
     }
 
+    /// A `Conditions` entry, or a condition function, evaluated.
+    fn condition(&self, name: &str) -> bool {
+        self.conditions.get(name).is_some_and(|condition| self.holds(condition))
+    }
+
+    fn holds(&self, condition: &Value) -> bool {
+        let Some((function, arguments)) = condition.as_object().filter(|map| map.len() == 1).and_then(|map| map.iter().next()) else {
+            return false;
+        };
+        let arguments: Vec<Value> = arguments.as_array().cloned().unwrap_or_else(|| vec![arguments.clone()]);
+        match function.trim_start_matches('!').trim_start_matches("Fn::") {
+            "Equals" => arguments.len() == 2 && self.resolve(&arguments[0]) == self.resolve(&arguments[1]),
+            "Not" => !arguments.first().is_some_and(|c| self.holds(c)),
+            "And" => arguments.iter().all(|c| self.holds(c)),
+            "Or" => arguments.iter().any(|c| self.holds(c)),
+            "Condition" => self.condition(&text(&arguments[0])),
+            _ => false,
+        }
+    }
+
     fn resolve(&self, value: &Value) -> Value {
         match value {
+            // A list parameter is a list where it is referred to whole.
+            Value::Object(map) if map.len() == 1 && map.contains_key("!Ref") && self.is_list_parameter(&text(&map["!Ref"])) => {
+                let joined = self.reference(&text(&map["!Ref"]));
+                json!(joined.split(',').map(str::trim).filter(|item| !item.is_empty()).collect::<Vec<_>>())
+            }
             Value::Object(map) if map.len() == 1 && map.contains_key("!Ref") => json!(self.reference(&text(&map["!Ref"]))),
+            Value::Object(map) if map.len() == 1 && map.contains_key("!If") => {
+                let arguments = map["!If"].as_array().cloned().unwrap_or_default();
+                match arguments.as_slice() {
+                    [condition, when_true, when_false] => self.resolve(if self.condition(&text(condition)) { when_true } else { when_false }),
+                    _ => Value::Null,
+                }
+            }
             Value::Object(map) if map.len() == 1 && map.contains_key("!Sub") => json!(self.substitute(&text(&map["!Sub"]))),
             Value::Object(map) if map.len() == 1 && map.contains_key("!GetAtt") => {
                 let target = text(&map["!GetAtt"]);
@@ -199,6 +255,11 @@ fn yaml_to_json(value: serde_yaml::Value) -> Value {
 }
 
 pub fn load(template_path: &Path) -> Result<Wiring, String> {
+    load_with(template_path, &BTreeMap::new())
+}
+
+/// [`load`], with parameter values of tributary-local's own (below `TRIBUTARY_PARAMETER_<Name>`).
+pub fn load_with(template_path: &Path, local_parameters: &BTreeMap<String, String>) -> Result<Wiring, String> {
     let source = std::fs::read_to_string(template_path).map_err(|e| format!("{}: {e}", template_path.display()))?;
     let yaml: serde_yaml::Value = serde_yaml::from_str(&source).map_err(|e| format!("{}: {e}", template_path.display()))?;
     let document = yaml_to_json(yaml);
@@ -206,11 +267,42 @@ pub fn load(template_path: &Path) -> Result<Wiring, String> {
     let empty = Map::new();
     let resources = document["Resources"].as_object().ok_or("the template has no Resources")?;
     let parameters = document["Parameters"].as_object().unwrap_or(&empty);
-    let resolver = Resolver { resources, parameters };
+    let conditions = document["Conditions"].as_object().unwrap_or(&empty);
+    let resolver = Resolver { resources, parameters, conditions, local_parameters };
     let globals = resolver.resolve(&document["Globals"]["Function"]);
+    let list = |value: &Value| -> Vec<String> {
+        match value {
+            Value::Array(items) => items.iter().map(text).collect(),
+            Value::String(item) => vec![item.clone()],
+            _ => vec![],
+        }
+    };
+    // A resource whose Condition is false is not created.
+    let created = |resource: &Value| resource["Condition"].as_str().is_none_or(|condition| resolver.condition(condition));
 
-    let mut wiring = Wiring { table: Value::Null, bus_name: String::new(), buckets: vec![], roles: vec![], functions: vec![], state_machines: vec![] };
-    for (id, resource) in resources {
+    // The API's default authorizer first: routes take its scopes.
+    let jwt_authorizer = resources.values().filter(|r| r["Type"] == "AWS::Serverless::HttpApi" && created(r)).find_map(|api| {
+        let auth = &api["Properties"]["Auth"];
+        let authorizer = &auth["Authorizers"][auth["DefaultAuthorizer"].as_str()?];
+        let configuration = resolver.resolve(&authorizer["JwtConfiguration"]);
+        let field = |lower: &str, upper: &str| if configuration[lower].is_null() { configuration[upper].clone() } else { configuration[lower].clone() };
+        Some(JwtAuthorizerDef {
+            issuer: text(&field("issuer", "Issuer")),
+            audience: list(&field("audience", "Audience")),
+            scopes: list(&resolver.resolve(&authorizer["AuthorizationScopes"])),
+        })
+    });
+
+    let mut wiring = Wiring {
+        table: Value::Null,
+        bus_name: String::new(),
+        buckets: vec![],
+        roles: vec![],
+        functions: vec![],
+        state_machines: vec![],
+        jwt_authorizer: jwt_authorizer.clone(),
+    };
+    for (id, resource) in resources.iter().filter(|(_, resource)| created(resource)) {
         match resource["Type"].as_str().unwrap_or("") {
             "AWS::DynamoDB::Table" => wiring.table = resolver.resolve(&resource["Properties"]),
             "AWS::Events::EventBus" => wiring.bus_name = resolver.reference(id),
@@ -243,10 +335,19 @@ pub fn load(template_path: &Path) -> Result<Wiring, String> {
                     })
                     .collect();
                 let http_routes = events_of("HttpApi")
-                    .map(|(_, event)| HttpRoute {
-                        method: event["Properties"]["Method"].as_str().unwrap_or("ANY").to_ascii_uppercase(),
-                        path: event["Properties"]["Path"].as_str().unwrap_or("/{proxy+}").to_string(),
-                        authorized: event["Properties"]["Auth"]["Authorizer"] != "NONE",
+                    .map(|(_, event)| {
+                        let auth = &event["Properties"]["Auth"];
+                        let authorized = auth["Authorizer"] != "NONE";
+                        let scopes = match &auth["AuthorizationScopes"] {
+                            Value::Null => jwt_authorizer.as_ref().map(|a| a.scopes.clone()).unwrap_or_default(),
+                            own => list(own),
+                        };
+                        HttpRoute {
+                            method: event["Properties"]["Method"].as_str().unwrap_or("ANY").to_ascii_uppercase(),
+                            path: event["Properties"]["Path"].as_str().unwrap_or("/{proxy+}").to_string(),
+                            authorized,
+                            scopes: if authorized { scopes } else { vec![] },
+                        }
                     })
                     .collect();
                 wiring.functions.push(FunctionDef {
@@ -407,6 +508,72 @@ mod tests {
         assert_eq!(s3.pattern["detail"]["bucket"]["name"][0], data_bucket.as_str());
         assert_eq!(s3.bus, "default");
         assert!(wiring.buckets.contains(&BucketDef { name: data_bucket, event_bridge: true }));
+    }
+
+    #[test]
+    fn given_local_parameters_when_loaded_then_the_authorizer_takes_the_local_issuer() {
+        let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let local = BTreeMap::from([
+            ("JwtIssuer".to_string(), "http://127.0.0.1:3000/_local/oidc".to_string()),
+            ("JwtAudience".to_string(), "tributary-console,tributary-cli".to_string()),
+        ]);
+        let authorizer = load_with(&template, &local).unwrap().jwt_authorizer.unwrap();
+        assert_eq!(authorizer.issuer, "http://127.0.0.1:3000/_local/oidc");
+        assert_eq!(authorizer.audience, ["tributary-console", "tributary-cli"]);
+        // Without an issuer the template makes its own user pool and app clients.
+        let deployed = load(&template).unwrap().jwt_authorizer.unwrap();
+        assert_eq!(deployed.issuer, "https://cognito-idp.us-east-1.amazonaws.com/local-UserPool");
+        assert_eq!(deployed.audience, ["local-ConsoleClient", "local-CliClient"]);
+    }
+
+    #[test]
+    fn given_authorization_scopes_when_loaded_then_routes_take_their_own_or_the_authorizers() {
+        let folder = std::env::temp_dir().join(format!("tributary-template-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("template.yaml");
+        std::fs::write(
+            &path,
+            r#"
+Parameters:
+  Issuer: {Type: String, Default: ""}
+Conditions:
+  OwnPool: !Equals [!Ref Issuer, ""]
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: Jwt
+        Authorizers:
+          Jwt:
+            AuthorizationScopes: [streams/read]
+            JwtConfiguration:
+              issuer: !If [OwnPool, "https://pool", !Ref Issuer]
+              audience: [a]
+  Pool:
+    Type: AWS::Serverless::Function
+    Condition: OwnPool
+    Properties: {FunctionName: only-with-a-pool}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: fn
+      Events:
+        Read: {Type: HttpApi, Properties: {Path: /r, Method: GET}}
+        Write: {Type: HttpApi, Properties: {Path: /w, Method: POST, Auth: {AuthorizationScopes: [streams/write]}}}
+        Open: {Type: HttpApi, Properties: {Path: /o, Method: GET, Auth: {Authorizer: NONE}}}
+"#,
+        )
+        .unwrap();
+        let wiring = load_with(&path, &BTreeMap::from([("Issuer".to_string(), "http://issuer".to_string())])).unwrap();
+        assert_eq!(wiring.jwt_authorizer.as_ref().unwrap().issuer, "http://issuer");
+        assert_eq!(wiring.functions.len(), 1, "the conditional function is not created");
+        let scopes = |path: &str| wiring.functions[0].http_routes.iter().find(|r| r.path == path).unwrap().scopes.clone();
+        assert_eq!(scopes("/r"), ["streams/read"]);
+        assert_eq!(scopes("/w"), ["streams/write"]);
+        assert!(scopes("/o").is_empty());
+        assert_eq!(load(&path).unwrap().jwt_authorizer.unwrap().issuer, "https://pool");
+        std::fs::remove_dir_all(folder).unwrap();
     }
 
     #[test]

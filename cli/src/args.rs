@@ -1,4 +1,5 @@
-//! The command line: `tributary [--output table|json] <resource> <verb> [ARGS] [--wait]`.
+//! The command line: `tributary [--output table|json] <resource> <verb> [ARGS] [--wait]`,
+//! and `tributary login` / `logout`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -12,11 +13,36 @@ pub struct Cli {
     /// The API's base URL.
     #[arg(long, env = "TRIBUTARY_URL", default_value = "http://127.0.0.1:3000", global = true)]
     pub url: String,
-    /// The bearer token.
-    #[arg(long, env = "TRIBUTARY_TOKEN", default_value = "dev-token", global = true, hide_env_values = true)]
-    pub token: String,
+    /// The bearer token; without it, the token `tributary login` stored, else `dev-token`
+    /// (the local stack's).
+    #[arg(long, env = "TRIBUTARY_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
     #[command(subcommand)]
-    pub resource: Resource,
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    #[command(flatten)]
+    Resource(Resource),
+    /// Sign in with a browser (OIDC authorization code with PKCE); later commands use the
+    /// stored token.
+    Login(Login),
+    /// Forget the stored sign-in.
+    Logout,
+}
+
+#[derive(Args, Debug)]
+pub struct Login {
+    /// The OIDC issuer (default: the local stack's, `<url>/_local/oidc`).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// The issuer's public client for the CLI.
+    #[arg(long, default_value = "tributary-cli")]
+    pub client_id: String,
+    /// Only print the sign-in URL; do not open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -78,6 +104,46 @@ pub struct Page {
     pub limit: Option<u32>,
     #[arg(long)]
     pub next_token: Option<String>,
+}
+
+/// The time window of metrics. Times are ISO-8601, or a duration back from now
+/// (`90s`, `30m`, `6h`, `2d`, `1w`).
+#[derive(Args, Debug, Default)]
+pub struct Window {
+    /// Start of the window (default: 3 hours ago).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// End of the window (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Seconds per point, a multiple of 60 (or `5m`, `1h`); default: at most 360 points.
+    #[arg(long, value_name = "SECONDS")]
+    pub period: Option<String>,
+}
+
+/// Where in a stream reading starts (Kinesis's shard iterator types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Position {
+    /// The most recent records.
+    Newest,
+    /// The oldest records the stream still holds.
+    TrimHorizon,
+    /// From `--timestamp`.
+    AtTimestamp,
+    /// From `--sequence-number` in `--shard-id`.
+    AtSequenceNumber,
+}
+
+impl Position {
+    pub fn name(self) -> &'static str {
+        match self {
+            Position::Newest => "NEWEST",
+            Position::TrimHorizon => "TRIM_HORIZON",
+            Position::AtTimestamp => "AT_TIMESTAMP",
+            Position::AtSequenceNumber => "AT_SEQUENCE_NUMBER",
+        }
+    }
 }
 
 /// Optimistic concurrency of a change.
@@ -162,6 +228,38 @@ pub enum StreamVerb {
     Cost {
         id: String,
     },
+    /// Charts of the stream's metrics: incoming records and bytes, throttled writes, utilization.
+    Metrics {
+        id: String,
+        #[command(flatten)]
+        window: Window,
+    },
+    /// The stream's records (the data viewer); `--follow` prints new ones as they arrive.
+    Records {
+        id: String,
+        /// Where to start (default NEWEST: the most recent records). `--timestamp` alone
+        /// means AT_TIMESTAMP, `--sequence-number` alone AT_SEQUENCE_NUMBER.
+        #[arg(long, value_enum, ignore_case = true)]
+        position: Option<Position>,
+        /// ISO-8601, or a duration back from now (`10m`).
+        #[arg(long, value_name = "TIME")]
+        timestamp: Option<String>,
+        /// Only this shard (`shardId-000000000000`); with AT_SEQUENCE_NUMBER, the number's shard.
+        #[arg(long)]
+        shard_id: Option<String>,
+        /// From this record of `--shard-id` on (AT_SEQUENCE_NUMBER).
+        #[arg(long)]
+        sequence_number: Option<String>,
+        /// Records per answer (1–100).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: Option<u32>,
+        /// Continue where an earlier answer ended (the token holds the position).
+        #[arg(long, conflicts_with_all = ["follow", "position", "timestamp", "shard_id", "sequence_number"])]
+        next_token: Option<String>,
+        /// Keep reading and print each new record as it arrives, until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Bring the stream back to what Tributary recorded.
     Repair {
         id: String,
@@ -230,14 +328,40 @@ pub enum TransformVerb {
         #[command(flatten)]
         wait: Wait,
     },
-    /// Dry run: each line of a CSV or JSON-lines file is one record.
+    /// Dry run on records: each line of a CSV or JSON-lines file, or a sample of the
+    /// stream's records; of the saved code, or of code not saved yet (`--code`).
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["file", "sample"])))]
     Test {
         stream: String,
         id: String,
-        file: PathBuf,
+        /// The records, one per line.
+        file: Option<PathBuf>,
         /// The file's first line is a header, not a record.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "sample")]
         header: bool,
+        /// Test on this many of the stream's records (1–500), read as `streams records` reads.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=500))]
+        sample: Option<u32>,
+        /// Where the sample starts (default NEWEST).
+        // `conflicts_with` the file rather than `requires` the sample: clap does not hold
+        // `requires` against a member of a group (`input`).
+        #[arg(long, value_enum, ignore_case = true, conflicts_with = "file")]
+        position: Option<Position>,
+        /// The sample's start with AT_TIMESTAMP: ISO-8601, or a duration back from now.
+        #[arg(long, value_name = "TIME", conflicts_with = "file")]
+        timestamp: Option<String>,
+        /// Test this code instead of the saved one: a .zip, a source file, or a folder.
+        #[arg(long)]
+        code: Option<PathBuf>,
+        /// `module.function` of `--code` (default: the saved one).
+        #[arg(long, requires = "code")]
+        handler: Option<String>,
+        /// The runtime of `--code` (default: the saved one).
+        #[arg(long, requires = "code")]
+        runtime: Option<String>,
+        /// Also run the saved code and show each record before and after, and how many changed.
+        #[arg(long, requires = "code")]
+        compare: bool,
     },
     Repair {
         stream: String,
@@ -318,6 +442,13 @@ pub enum ConsumerVerb {
     Status {
         stream: String,
         id: String,
+    },
+    /// Charts of the consumer's metrics: records read, delivered, dropped and failed, bytes, freshness, lag.
+    Metrics {
+        stream: String,
+        id: String,
+        #[command(flatten)]
+        window: Window,
     },
     /// Records that failed, from the error objects.
     FailedRecords {

@@ -2,7 +2,9 @@
 
 use crate::args::*;
 use crate::code;
+use crate::when;
 use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
 
 /// One request of the API.
 #[derive(Debug, PartialEq)]
@@ -14,6 +16,8 @@ pub struct Call {
     pub if_match: Option<u64>,
     /// Follow the job the answer names until it ends.
     pub wait: bool,
+    /// Ask again, from the answer's `NextToken`, until interrupted (`streams records --follow`).
+    pub follow: bool,
     pub view: View,
 }
 
@@ -24,8 +28,12 @@ pub enum View {
     List(&'static str, &'static [&'static str]),
     /// One object: a row per member.
     Object,
-    /// A dry run: a row per record, then the summary.
+    /// A dry run: a row per record (before and after with `Compare`), then the summary.
     DryRun,
+    /// Metrics: a chart per series.
+    Metrics,
+    /// The data viewer: a row per record.
+    Records,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +42,8 @@ pub enum UsageError {
     Set(String),
     #[error("{0}")]
     File(String),
+    #[error("a dry run needs records: a FILE or --sample N")]
+    NoRecords,
 }
 
 const STREAM_COLUMNS: &[&str] = &["StreamId", "StreamName", "Status", "StreamMode", "ShardCount", "DataRetentionPeriod"];
@@ -47,7 +57,7 @@ const DATASET_REF_COLUMNS: &[&str] = &["DatasetId", "DatasetName", "Domain", "Ta
 
 impl Call {
     fn new(method: &'static str, path: String, view: View) -> Call {
-        Call { method, path, query: vec![], body: None, if_match: None, wait: false, view }
+        Call { method, path, query: vec![], body: None, if_match: None, wait: false, follow: false, view }
     }
 
     fn get(path: String, view: View) -> Call {
@@ -93,6 +103,25 @@ fn text(value: &Option<String>) -> Option<Value> {
 
 fn number(value: &Option<u32>) -> Option<Value> {
     value.map(|v| json!(v))
+}
+
+/// `Since`, `Until` and `Period` of a metrics window; durations counted back from `now`.
+fn metrics(path: String, window: &Window, now: OffsetDateTime) -> Call {
+    let mut call = Call::get(path, View::Metrics);
+    call.query.extend(window.since.as_deref().map(|t| ("Since", when::instant(t, now))));
+    call.query.extend(window.until.as_deref().map(|t| ("Until", when::instant(t, now))));
+    call.query.extend(window.period.as_deref().map(|p| ("Period", when::seconds(p))));
+    call
+}
+
+/// The position a read starts from: as given, else what `--timestamp` or
+/// `--sequence-number` implies, else NEWEST.
+fn position_of(position: Option<Position>, timestamp: &Option<String>, sequence_number: &Option<String>) -> Position {
+    position.unwrap_or(match (timestamp, sequence_number) {
+        (Some(_), _) => Position::AtTimestamp,
+        (None, Some(_)) => Position::AtSequenceNumber,
+        (None, None) => Position::Newest,
+    })
 }
 
 /// The request a command makes.
@@ -149,6 +178,20 @@ fn stream_call(verb: &StreamVerb) -> Result<Call, UsageError> {
         }
         StreamVerb::Status { id } => Call::get(format!("{}/status", path(id)), View::Object),
         StreamVerb::Cost { id } => Call::get(format!("{}/cost", path(id)), View::Object),
+        StreamVerb::Metrics { id, window } => metrics(format!("{}/metrics", path(id)), window, OffsetDateTime::now_utc()),
+        StreamVerb::Records { id, position, timestamp, shard_id, sequence_number, limit, next_token, follow } => {
+            let mut call = Call { follow: *follow, ..Call::get(format!("{}/records", path(id)), View::Records) };
+            if let Some(token) = next_token {
+                call.query.push(("NextToken", token.clone()));
+            } else {
+                call.query.push(("Position", position_of(*position, timestamp, sequence_number).name().to_string()));
+                call.query.extend(timestamp.as_deref().map(|t| ("Timestamp", when::instant(t, OffsetDateTime::now_utc()))));
+                call.query.extend(shard_id.clone().map(|s| ("ShardId", s)));
+                call.query.extend(sequence_number.clone().map(|s| ("SequenceNumber", s)));
+            }
+            call.query.extend(limit.map(|l| ("Limit", l.to_string())));
+            call
+        }
         StreamVerb::Repair { id, wait } => Call::change("POST", format!("{}/repair", path(id)), None, wait),
     })
 }
@@ -181,9 +224,30 @@ fn transform_call(verb: &TransformVerb) -> Result<Call, UsageError> {
             Call::change("PATCH", path(stream, id), Some(body(members, extra)?), wait).guarded(if_match)
         }
         TransformVerb::Delete { stream, id, if_match, wait } => Call::change("DELETE", path(stream, id), None, wait).guarded(if_match),
-        TransformVerb::Test { stream, id, file, header } => {
-            let records = code::records_of(file, *header).map_err(UsageError::File)?;
-            Call { body: Some(json!({ "Records": records })), ..Call::new("POST", format!("{}/test", path(stream, id)), View::DryRun) }
+        TransformVerb::Test { stream, id, file, header, sample, position, timestamp, code, handler, runtime, compare } => {
+            let mut body = Map::new();
+            match (file, sample) {
+                (Some(file), _) => {
+                    body.insert("Records".into(), json!(code::records_of(file, *header).map_err(UsageError::File)?));
+                }
+                (None, Some(limit)) => {
+                    let mut sample = json!({ "Position": position_of(*position, timestamp, &None).name(), "Limit": limit });
+                    if let Some(timestamp) = timestamp {
+                        sample["Timestamp"] = json!(when::instant(timestamp, OffsetDateTime::now_utc()));
+                    }
+                    body.insert("Sample".into(), sample);
+                }
+                (None, None) => return Err(UsageError::NoRecords),
+            }
+            if let Some(code) = code {
+                body.insert("Code".into(), code::zip_file(code).map_err(UsageError::File)?);
+            }
+            body.extend(text(handler).map(|h| ("LambdaHandler".to_string(), h)));
+            body.extend(text(runtime).map(|r| ("Runtime".to_string(), r)));
+            if *compare {
+                body.insert("Compare".into(), json!(true));
+            }
+            Call { body: Some(Value::Object(body)), ..Call::new("POST", format!("{}/test", path(stream, id)), View::DryRun) }
         }
         TransformVerb::Repair { stream, id, wait } => Call::change("POST", format!("{}/repair", path(stream, id)), None, wait),
     })
@@ -223,6 +287,7 @@ fn consumer_call(verb: &ConsumerVerb) -> Result<Call, UsageError> {
         }
         ConsumerVerb::Delete { stream, id, if_match, wait } => Call::change("DELETE", path(stream, id), None, wait).guarded(if_match),
         ConsumerVerb::Status { stream, id } => Call::get(format!("{}/status", path(stream, id)), View::Object),
+        ConsumerVerb::Metrics { stream, id, window } => metrics(format!("{}/metrics", path(stream, id)), window, OffsetDateTime::now_utc()),
         ConsumerVerb::FailedRecords { stream, id, error_type, page } => {
             let mut call = Call::list(format!("{}/failed-records", path(stream, id)), page, "FailedRecords", FAILED_RECORD_COLUMNS);
             call.query.extend(error_type.clone().map(|e| ("ErrorType", e)));
@@ -266,9 +331,74 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    fn resource(cli: &Cli) -> &Resource {
+        match &cli.command {
+            Command::Resource(resource) => resource,
+            other => panic!("not a resource's command: {other:?}"),
+        }
+    }
+
     fn call(line: &str) -> Call {
         let cli = Cli::try_parse_from(line.split_whitespace()).expect("the command parses");
-        call_of(&cli.resource).expect("the command makes a request")
+        call_of(resource(&cli)).expect("the command makes a request")
+    }
+
+    fn query(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn given_metrics_with_a_window_when_parsed_then_since_until_and_period_are_the_query() {
+        let c = call("tributary streams metrics S --since 2024-05-01T09:00:00Z --until 2024-05-01T12:00:00Z --period 5m");
+        assert_eq!((c.method, c.path.as_str(), &c.view), ("GET", "/streams/S/metrics", &View::Metrics));
+        assert_eq!(c.query, query(&[("Since", "2024-05-01T09:00:00Z"), ("Until", "2024-05-01T12:00:00Z"), ("Period", "300")]));
+        let c = call("tributary consumers metrics S C");
+        assert_eq!((c.path.as_str(), c.query.len()), ("/streams/S/consumers/C/metrics", 0));
+        let since = metrics("/m".into(), &Window { since: Some("3h".into()), ..Window::default() }, time::macros::datetime!(2024-05-01 12:00 UTC));
+        assert_eq!(since.query, query(&[("Since", "2024-05-01T09:00:00Z")]));
+    }
+
+    #[test]
+    fn given_records_flags_when_parsed_then_the_position_and_its_companions_are_the_query() {
+        let c = call("tributary streams records S");
+        assert_eq!((c.path.as_str(), c.follow, &c.view), ("/streams/S/records", false, &View::Records));
+        assert_eq!(c.query, query(&[("Position", "NEWEST")]));
+        let c = call("tributary streams records S --position trim_horizon --limit 10 --follow");
+        assert_eq!((c.query.clone(), c.follow), (query(&[("Position", "TRIM_HORIZON"), ("Limit", "10")]), true));
+        let c = call("tributary streams records S --shard-id shardId-000000000001 --sequence-number 4960");
+        assert_eq!(c.query, query(&[("Position", "AT_SEQUENCE_NUMBER"), ("ShardId", "shardId-000000000001"), ("SequenceNumber", "4960")]));
+        let c = call("tributary streams records S --timestamp 2024-05-01T09:00:00Z");
+        assert_eq!(c.query, query(&[("Position", "AT_TIMESTAMP"), ("Timestamp", "2024-05-01T09:00:00Z")]));
+        let c = call("tributary streams records S --next-token T --limit 5");
+        assert_eq!(c.query, query(&[("NextToken", "T"), ("Limit", "5")]));
+        assert!(Cli::try_parse_from(["tributary", "streams", "records", "S", "--limit", "101"]).is_err());
+        assert!(Cli::try_parse_from(["tributary", "streams", "records", "S", "--position", "LATEST"]).is_err());
+        assert!(Cli::try_parse_from(["tributary", "streams", "records", "S", "--next-token", "T", "--position", "NEWEST"]).is_err());
+    }
+
+    #[test]
+    fn given_a_sampled_dry_run_of_unsaved_code_when_parsed_then_the_body_has_sample_code_and_compare() {
+        let folder = std::env::temp_dir().join(format!("tributary-cli-test-code-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("keep.py"), "def handler(e, c): pass\n").unwrap();
+        let line = format!("tributary transforms test S T --sample 20 --position TRIM_HORIZON --code {} --handler keep.handler --compare", folder.display());
+        let c = call(&line);
+        std::fs::remove_dir_all(&folder).unwrap();
+        assert_eq!((c.method, c.path.as_str(), &c.view), ("POST", "/streams/S/transforms/T/test", &View::DryRun));
+        let body = c.body.expect("a body");
+        assert_eq!(body["Sample"], json!({"Position": "TRIM_HORIZON", "Limit": 20}));
+        assert_eq!((&body["LambdaHandler"], &body["Compare"]), (&json!("keep.handler"), &json!(true)));
+        assert!(body["Code"]["ZipFile"].as_str().is_some_and(|zip| !zip.is_empty()), "{body}");
+        assert!(body.get("Records").is_none() && body.get("Runtime").is_none(), "{body}");
+        let c = call("tributary transforms test S T --sample 5 --timestamp 2024-05-01T09:00:00Z");
+        assert_eq!(c.body, Some(json!({"Sample": {"Position": "AT_TIMESTAMP", "Timestamp": "2024-05-01T09:00:00Z", "Limit": 5}})));
+    }
+
+    #[test]
+    fn given_a_dry_run_without_records_or_with_a_compare_of_saved_code_when_parsed_then_it_is_a_usage_error() {
+        for line in ["tributary transforms test S T", "tributary transforms test S T --sample 0", "tributary transforms test S T --sample 5 --compare", "tributary transforms test S T f.csv --position NEWEST", "tributary transforms test S T --sample 5 --header"] {
+            assert!(Cli::try_parse_from(line.split_whitespace()).is_err(), "{line}");
+        }
     }
 
     #[test]
@@ -302,6 +432,6 @@ mod tests {
     #[test]
     fn given_a_set_without_a_key_when_parsed_then_it_is_a_usage_error() {
         let cli = Cli::try_parse_from(["tributary", "streams", "create", "s", "--set", "=1"]).unwrap();
-        assert!(matches!(call_of(&cli.resource), Err(UsageError::Set(_))));
+        assert!(matches!(call_of(resource(&cli)), Err(UsageError::Set(_))));
     }
 }

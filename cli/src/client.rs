@@ -2,13 +2,15 @@
 
 use crate::calls::Call;
 use serde_json::Value;
+use std::time::Duration;
 
 /// Why the API did not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// A 4xx/5xx answer; problem+json when the API gave one.
+    /// A 4xx/5xx answer; problem+json when the API gave one. `retry_after`: a 429's or 503's
+    /// `Retry-After` (seconds).
     #[error("{status} {title}: {detail}")]
-    Refused { status: u16, title: String, detail: String, fields: Vec<(String, String)> },
+    Refused { status: u16, title: String, detail: String, fields: Vec<(String, String)>, retry_after: Option<Duration> },
     #[error("cannot reach {url}: {message}")]
     Unreachable { url: String, message: String },
 }
@@ -22,7 +24,20 @@ impl ApiError {
         }
         lines.join("\n")
     }
+
+    /// Whether asking again later may succeed: the API unreachable, or failing on its side.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Refused { status, .. } => *status >= 500,
+            ApiError::Unreachable { .. } => true,
+        }
+    }
 }
+
+const THROTTLED_ATTEMPTS: u32 = 3;
+/// Without a `Retry-After`, this long; a longer one than the cap is the caller's to wait for.
+const THROTTLED_WAIT: Duration = Duration::from_secs(1);
+const MAX_THROTTLED_WAIT: Duration = Duration::from_secs(30);
 
 pub struct Client {
     http: reqwest::Client,
@@ -35,7 +50,24 @@ impl Client {
         Client { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_string(), token: token.to_string() }
     }
 
+    /// The answer to the call. A read the API throttles (429) is asked again after its
+    /// `Retry-After`, a few times: reading twice changes nothing.
     pub async fn send(&self, call: &Call) -> Result<Value, ApiError> {
+        let mut attempts = 1;
+        loop {
+            match self.send_once(call).await {
+                Err(ApiError::Refused { status: 429, retry_after, .. })
+                    if call.method == "GET" && attempts < THROTTLED_ATTEMPTS && retry_after.unwrap_or(THROTTLED_WAIT) <= MAX_THROTTLED_WAIT =>
+                {
+                    tokio::time::sleep(retry_after.unwrap_or(THROTTLED_WAIT)).await;
+                    attempts += 1;
+                }
+                answered => return answered,
+            }
+        }
+    }
+
+    async fn send_once(&self, call: &Call) -> Result<Value, ApiError> {
         let url = format!("{}{}", self.base, call.path);
         let method = reqwest::Method::from_bytes(call.method.as_bytes()).expect("a method of the API");
         let mut request = self.http.request(method, &url).bearer_auth(&self.token).query(&call.query);
@@ -48,21 +80,22 @@ impl Client {
         let unreachable = |e: reqwest::Error| ApiError::Unreachable { url: url.clone(), message: e.to_string() };
         let response = request.send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
+        let retry_after = response.headers().get("Retry-After").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()).map(Duration::from_secs);
         let text = response.text().await.map_err(unreachable)?;
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if status >= 400 {
-            return Err(refusal(status, &answer));
+            return Err(refusal(status, &answer, retry_after));
         }
         Ok(answer)
     }
 
     pub async fn job(&self, job_id: &str) -> Result<Value, ApiError> {
-        self.send(&Call { method: "GET", path: format!("/jobs/{job_id}"), query: vec![], body: None, if_match: None, wait: false, view: crate::calls::View::Object }).await
+        self.send(&Call { method: "GET", path: format!("/jobs/{job_id}"), query: vec![], body: None, if_match: None, wait: false, follow: false, view: crate::calls::View::Object }).await
     }
 }
 
 /// A refusal from its problem+json (RFC 7807 members, `errors: [{Field, Message}]`).
-fn refusal(status: u16, answer: &Value) -> ApiError {
+fn refusal(status: u16, answer: &Value, retry_after: Option<Duration>) -> ApiError {
     let text = |name: &str| answer[name].as_str().map(str::to_string);
     let fields = answer["errors"]
         .as_array()
@@ -75,6 +108,7 @@ fn refusal(status: u16, answer: &Value) -> ApiError {
         title: text("title").unwrap_or_else(|| "error".into()),
         detail: text("detail").or_else(|| text("message")).or_else(|| answer.as_str().map(str::to_string)).unwrap_or_default(),
         fields,
+        retry_after,
     }
 }
 
@@ -87,6 +121,6 @@ mod tests {
     fn given_a_problem_when_reported_then_each_field_and_message_is_printed() {
         let problem = json!({"type": "t", "title": "Bad request", "status": 400, "detail": "the request is invalid",
                              "errors": [{"Field": "StreamName", "Message": "must match [a-zA-Z0-9_.-]+"}]});
-        assert_eq!(refusal(400, &problem).report(), "error: 400 Bad request: the request is invalid\n  StreamName: must match [a-zA-Z0-9_.-]+");
+        assert_eq!(refusal(400, &problem, None).report(), "error: 400 Bad request: the request is invalid\n  StreamName: must match [a-zA-Z0-9_.-]+");
     }
 }

@@ -10,7 +10,6 @@ A 2-shard pipeline with the seed's technology filter gets `--records` records fi
 Markdown tables. Cleans up what it created. Environment: as scripts/tributary_api.py says.
 """
 import argparse
-import statistics
 import sys
 import time
 import uuid
@@ -19,7 +18,7 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from tributary_api import API, AWS, Pipeline, call, endpoint_requests, requests_by, session  # noqa: E402  (after the path)
+from tributary_api import API, AWS, Pipeline, call, endpoint_requests, requests_by, session, timed  # noqa: E402  (after the path)
 
 SEED_FILTER = (Path(__file__).resolve().parent.parent / "tests" / "seed" / "filter_technology.py").read_text()
 
@@ -27,15 +26,6 @@ SEED_FILTER = (Path(__file__).resolve().parent.parent / "tests" / "seed" / "filt
 def log(message):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
-
-def timed(call_once, rounds):
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call_once()
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.9) - 1)]
 
 
 def requests_of(call_once):

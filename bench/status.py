@@ -12,7 +12,6 @@ Environment: as scripts/tributary_api.py says.
 """
 import argparse
 import datetime
-import statistics
 import sys
 import time
 import uuid
@@ -21,7 +20,7 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from tributary_api import API, AWS, Pipeline, call, endpoint_requests, requests_by, session  # noqa: E402  (after the path)
+from tributary_api import API, AWS, Pipeline, call, endpoint_requests, requests_by, session, timed  # noqa: E402  (after the path)
 
 SEED_FILTER = (Path(__file__).resolve().parent.parent / "tests" / "seed" / "filter_technology.py").read_text()
 FIREHOSE_METRICS = [
@@ -41,15 +40,6 @@ def log(message):
 def boto(service):
     return boto3.client(service, endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="bench-user", aws_secret_access_key="x")
 
-
-def timed(call_once, rounds):
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call_once()
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.9) - 1]
 
 
 def by_hand(delivery_stream, stream_name, error_location):

@@ -7,6 +7,7 @@ Environment: TRIBUTARY_API_URL (default http://127.0.0.1:3000), TRIBUTARY_AWS_EN
 token's tenant, default dev: it owns the Redshift secrets the scripts create).
 """
 import os
+import statistics
 import time
 
 import requests
@@ -113,3 +114,14 @@ def requests_by(caller, before, after):
                 operation = "s3:(object)" if "/" in operation[len("s3:/"):] else "s3:(bucket listing)"
             out[operation] = out.get(operation, 0) + n - before.get(key, 0)
     return out
+
+
+def timed(call_once, rounds):
+    """Milliseconds of `rounds` calls: (median, p90)."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call_once()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[max(0, int(len(times) * 0.9) - 1)]

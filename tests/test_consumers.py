@@ -175,6 +175,9 @@ def test_patch_buffer_interval_updates_the_delivery_stream(api, aws, active_stre
     assert not again.json().get("Job"), again.json()
     assert again.json()["BufferInterval"] == 30
 
+    # a PATCH naming nothing to change is refused, as for the other resources
+    assert_problem(api.patch(path, {}), 400, "body")
+
 
 def test_patch_transform_null_detaches_the_transform(api, aws, active_stream, resources):
     stream_id = active_stream["StreamId"]

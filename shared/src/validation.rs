@@ -33,6 +33,15 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, FieldError> {
     }
 }
 
+/// Parses a PATCH body: a JSON object naming at least one member to change.
+pub fn parse_patch(body: &[u8]) -> Result<Map<String, Value>, Vec<FieldError>> {
+    let object = parse_object(body).map_err(|e| vec![e])?;
+    if object.is_empty() {
+        return Err(vec![FieldError::new(BODY, "names no member to change")]);
+    }
+    Ok(object)
+}
+
 /// Reads members of one JSON object, collecting every problem instead of stopping at the first.
 pub struct Fields<'a> {
     object: &'a Map<String, Value>,

@@ -212,7 +212,7 @@ pub struct ConsumerChange {
 
 impl ConsumerChange {
     pub fn parse(body: &[u8], current: &Consumer) -> Result<ConsumerChange, Vec<FieldError>> {
-        let object = parse_object(body).map_err(|e| vec![e])?;
+        let object = crate::validation::parse_patch(body)?;
         let mut fields = Fields::new(&object);
         let buffer_size = fields.integer("BufferSize", 1, 128).filter(|b| *b != current.buffer_size);
         let buffer_interval = fields.integer("BufferInterval", 0, 900).filter(|b| *b != current.buffer_interval);

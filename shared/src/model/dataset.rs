@@ -524,10 +524,7 @@ impl DatasetPatch {
 
 impl DatasetPatch {
     pub fn parse(body: &[u8], current: &Dataset) -> Result<DatasetPatch, Vec<FieldError>> {
-        let object = parse_object(body).map_err(|e| vec![e])?;
-        if object.is_empty() {
-            return Err(vec![FieldError::new(crate::validation::BODY, "names no member to change")]);
-        }
+        let object = crate::validation::parse_patch(body)?;
         let mut fields = Fields::new(&object);
         for immutable in ["DatasetId", "DatasetName", "Domain", "TargetLocation", "FileType", "Redshift"] {
             fields.forbid(immutable, "cannot be changed");

@@ -218,10 +218,7 @@ pub struct StreamPatch {
 
 impl StreamPatch {
     pub fn parse(body: &[u8], current: &Stream) -> Result<StreamPatch, Vec<FieldError>> {
-        let object = parse_object(body).map_err(|e| vec![e])?;
-        if object.is_empty() {
-            return Err(vec![FieldError::new(crate::validation::BODY, "names no member to change")]);
-        }
+        let object = crate::validation::parse_patch(body)?;
         let mut fields = Fields::new(&object);
         for immutable in ["StreamName", "StreamType", "StreamId"] {
             fields.forbid(immutable, "cannot be changed");

@@ -294,10 +294,7 @@ pub struct TransformPatch {
 
 impl TransformPatch {
     pub fn parse(body: &[u8], current: &Transform) -> Result<TransformPatch, Vec<FieldError>> {
-        let object = parse_object(body).map_err(|e| vec![e])?;
-        if object.is_empty() {
-            return Err(vec![FieldError::new(crate::validation::BODY, "names no member to change")]);
-        }
+        let object = crate::validation::parse_patch(body)?;
         let mut fields = Fields::new(&object);
         for immutable in ["FunctionName", "TransformId", "StreamId"] {
             fields.forbid(immutable, "cannot be changed");

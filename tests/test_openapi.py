@@ -44,6 +44,14 @@ def test_only_the_document_route_is_open():
     assert resp.status_code == 405 and set(resp.headers["Allow"].split(", ")) == {"GET", "POST"}, resp.headers
 
 
+def test_a_trailing_slash_is_another_route_which_does_not_exist():
+    auth = {"Authorization": f"Bearer {DEV_TOKEN}"}
+    assert requests.get(f"{API_URL}/streams", headers=auth, timeout=HTTP_TIMEOUT).status_code == 200
+    for path in ("/streams/", "/jobs/"):
+        resp = requests.get(f"{API_URL}{path}", headers=auth, timeout=HTTP_TIMEOUT)
+        assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("application/problem+json"), (path, resp.text[:300])
+
+
 def fuzz_tenant_get(path, **params):
     resp = requests.get(f"{API_URL}{path}", params=params, headers={"Authorization": f"Bearer {FUZZ_TOKEN}"}, timeout=HTTP_TIMEOUT)
     assert resp.status_code == 200, resp.text[:500]

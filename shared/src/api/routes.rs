@@ -118,7 +118,9 @@ pub enum NoRoute {
 
 /// The route a request takes, and its path parameters in the template's order.
 pub fn find<'p>(routes: &[Route], method: &Method, path: &'p str) -> Result<(OperationId, Vec<&'p str>), NoRoute> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Only the leading slash goes: `/streams/` is another path than `/streams` (an empty
+    // last segment), as API Gateway routes them.
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     let mut allowed = Vec::new();
     for route in routes {
         if let Some(parameters) = match_path(route.path, &segments) {
@@ -222,5 +224,8 @@ mod tests {
         assert_eq!(find(ROUTES, &Method::PUT, "/streams/s1"), Err(NoRoute::MethodNotAllowed(vec![Method::GET, Method::PATCH, Method::DELETE])));
         assert_eq!(find(ROUTES, &Method::GET, "/streams/s1/nothing"), Err(NoRoute::NotFound));
         assert_eq!(find(ROUTES, &Method::GET, "/streams//status"), Err(NoRoute::NotFound));
+        assert_eq!(find(ROUTES, &Method::GET, "/streams/"), Err(NoRoute::NotFound));
+        assert_eq!(find(ROUTES, &Method::GET, "/streams/s1/"), Err(NoRoute::NotFound));
+        assert_eq!(find(ROUTES, &Method::GET, "/streams"), Ok((OperationId::ListStreams, vec![])));
     }
 }

@@ -300,6 +300,13 @@ def test_an_idle_two_shard_stream_costs_its_shard_hours_and_extended_retention(a
     assert estimate["Consumers"] == []
 
 
+def test_an_idle_one_shard_stream_reads_one_shard_and_no_negative_zero(api, active_stream):
+    resp = api.get(f"/streams/{active_stream['StreamId']}/cost")
+    assert resp.status_code == 200, resp.text[:1000]
+    assert "-0.0" not in resp.text and "1 shards" not in resp.text, resp.text
+    assert any(i["Item"] == "Shard hours (1 shard × 730 h)" for i in resp.json()["Stream"]["Items"]), resp.json()["Stream"]
+
+
 def test_a_what_if_itemises_put_units_firehose_increments_and_the_transform(api, streams, resources):
     stream = streams.create(unique_name("cost-whatif"))
     transform = resources.create_transform(stream["StreamId"], TECHNOLOGY_FILTER)

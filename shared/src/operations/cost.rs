@@ -119,7 +119,13 @@ pub struct Item {
 
 fn round(value: f64, places: i32) -> f64 {
     let factor = 10f64.powi(places);
-    (value * factor).round() / factor
+    // Adding 0.0 turns a -0.0 (a tiny negative rounded) into 0.0, which reads as no cost.
+    (value * factor).round() / factor + 0.0
+}
+
+/// "1 shard", "2 shards".
+fn shards(count: f64) -> String {
+    format!("{count} shard{}", if count == 1.0 { "" } else { "s" })
 }
 
 impl Item {
@@ -147,14 +153,14 @@ pub fn stream_items(prices: &PriceTable, stream: &StreamPlan, traffic: Traffic) 
     let gb_per_hour = traffic.gb_per_month() / HOURS_PER_MONTH;
     match stream.mode {
         StreamMode::Provisioned => {
-            items.push(Item::new(prices, "KinesisShardHour", format!("Shard hours ({} shards × {HOURS_PER_MONTH} h)", stream.shards), stream.shards * HOURS_PER_MONTH));
+            items.push(Item::new(prices, "KinesisShardHour", format!("Shard hours ({} × {HOURS_PER_MONTH} h)", shards(stream.shards)), stream.shards * HOURS_PER_MONTH));
             let units = traffic.records_per_month() * (traffic.average_record_bytes / PUT_PAYLOAD_UNIT).ceil().max(1.0);
             items.push(Item::new(prices, "KinesisPutPayloadUnits", "PUT payload units (each record in 25 KB units)", units / 1e6));
             if extended_hours > 0.0 {
                 items.push(Item::new(
                     prices,
                     "KinesisExtendedRetention",
-                    format!("Extended retention to {} h ({} shards × {HOURS_PER_MONTH} h)", stream.retention_hours.min(EXTENDED_RETENTION_HOURS), stream.shards),
+                    format!("Extended retention to {} h ({} × {HOURS_PER_MONTH} h)", stream.retention_hours.min(EXTENDED_RETENTION_HOURS), shards(stream.shards)),
                     stream.shards * HOURS_PER_MONTH,
                 ));
             }
@@ -306,6 +312,14 @@ mod tests {
     }
 
     const IDLE: Traffic = Traffic { records_per_second: 0.0, average_record_bytes: 0.0 };
+
+    #[test]
+    fn given_one_shard_and_nothing_to_pay_then_it_reads_one_shard_and_no_negative_zero() {
+        assert_eq!(shards(1.0), "1 shard");
+        assert_eq!(shards(2.0), "2 shards");
+        assert!(round(-0.000001, 4).is_sign_positive());
+        assert_eq!(serde_json::json!(round(-0.0, 2)).to_string(), "0.0");
+    }
 
     #[test]
     fn given_two_idle_shards_kept_two_days_then_shard_hours_and_extended_retention_are_itemised() {

@@ -220,7 +220,7 @@ pub fn compare_transform(transform: &Transform, found: Option<&functions::Functi
 
 pub fn compare_consumer(spec: &delivery::DeliverySpec, found: Option<&delivery::DeliveryDescription>, policy: Option<&Value>) -> Vec<Difference> {
     let Some(found) = found else { return Comparison::default().missing().differences };
-    let stream_name = spec.stream_arn.split_once(":stream/").map(|(_, name)| name.to_string());
+    let stream_name = crate::aws::kinesis::stream_name_of_arn(&spec.stream_arn).map(str::to_string);
     let expected_policy = serde_json::from_str::<Value>(&spec.role_policy()).ok();
     let mut comparison = Comparison::default();
     comparison

@@ -421,8 +421,8 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
         .as_ref()
         .and_then(|s| s.kinesis_stream_source_description.as_ref())
         .and_then(|k| k.kinesis_stream_arn.as_deref())
-        .and_then(|arn| arn.split_once(":stream/"))
-        .map(|(_, name)| name.to_string());
+        .and_then(super::kinesis::stream_name_of_arn)
+        .map(str::to_string);
     let converts_records = description.destinations.iter().any(|d| {
         d.extended_s3_destination_description
             .as_ref()

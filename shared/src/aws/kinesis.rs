@@ -5,6 +5,11 @@ use crate::model::StreamMode;
 use aws_sdk_kinesis::types::{ScalingType, StreamModeDetails, StreamStatus};
 use aws_sdk_kinesis::Client;
 
+/// The stream's name in its ARN (`arn:aws:kinesis:<region>:<account>:stream/<name>`).
+pub fn stream_name_of_arn(arn: &str) -> Option<&str> {
+    arn.split_once(":stream/").map(|(_, name)| name)
+}
+
 /// What Kinesis says a stream is now.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamDescription {
@@ -141,4 +146,13 @@ pub async fn sample(client: &Client, stream_name: &str, shard_id: &str, since: i
     let Some(iterator) = iterator else { return Ok(vec![]) };
     let answer = client.get_records().shard_iterator(iterator).limit(limit).send().await.map_err(|e| AwsError::from_sdk("kinesis:GetRecords", e))?;
     Ok(answer.records)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_stream_arn_names_its_stream() {
+        assert_eq!(super::stream_name_of_arn("arn:aws:kinesis:us-east-1:123456789012:stream/orders-x"), Some("orders-x"));
+        assert_eq!(super::stream_name_of_arn("orders-x"), None);
+    }
 }

@@ -58,7 +58,7 @@ pub struct Processor {
 pub fn parse(description: &Value) -> Option<Config> {
     let d = &description["DeliveryStreamDescription"];
     let source = match d["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"].as_str() {
-        Some(arn) => Source::Kinesis { stream_name: arn.rsplit('/').next()?.to_string(), stream_arn: arn.to_string() },
+        Some(arn) => Source::Kinesis { stream_name: tributary::aws::kinesis::stream_name_of_arn(arn)?.to_string(), stream_arn: arn.to_string() },
         None if d["DeliveryStreamType"] == "DirectPut" => Source::DirectPut,
         None => return None,
     };

@@ -16,7 +16,7 @@ fn stream_name(request: &Value) -> Option<String> {
     if let Some(name) = request["StreamName"].as_str() {
         return Some(name.to_string());
     }
-    request["StreamARN"].as_str().and_then(|arn| arn.split_once(":stream/")).map(|(_, name)| name.to_string())
+    request["StreamARN"].as_str().and_then(tributary::aws::kinesis::stream_name_of_arn).map(str::to_string)
 }
 
 /// A record's payload as Kinesis counts it: its data and its partition key.

@@ -93,6 +93,9 @@ def test_the_seed_use_case_runs_end_to_end_with_the_cli(tmp_path, aws):
 
     health = tributary_json("consumers", "status", stream_id, consumer_id)
     assert health["ConsumerId"] == consumer_id and "Health" in health, health
+    status, out, _ = tributary("consumers", "status", stream_id, consumer_id)
+    rows = dict(line.split(None, 1) for line in out.splitlines() if len(line.split(None, 1)) == 2)
+    assert status == 0 and rows["Health"] == health["Health"] and rows["Metrics.RecordsDelivered"].isdigit(), out
     status, out, _ = tributary("jobs", "list", "--resource-id", stream_id)
     assert status == 0 and "CreateStream" in out and "SUCCEEDED" in out, out
     status, out, _ = tributary("streams", "list")

@@ -132,14 +132,30 @@ fn dry_run(answer: &Value, width: Option<usize>) -> String {
     format!("{text}\n{totals}")
 }
 
-/// One row per member; nested values as compact JSON.
+/// One row per member; nested members as rows of their own, named by their path
+/// (`Metrics.RecordsRead`, `Consumers[0].Health`), so a status reads as a table.
 pub fn object(answer: &Value) -> String {
     match answer.as_object() {
-        Some(members) => {
-            let rows: Vec<Vec<String>> = members.iter().map(|(k, v)| vec![k.clone(), cell(v)]).collect();
+        Some(_) => {
+            let mut rows: Vec<Vec<String>> = vec![];
+            flatten("", answer, &mut rows);
             grid(&["", ""], &rows).lines().skip(2).collect::<Vec<_>>().join("\n")
         }
         None => cell(answer),
+    }
+}
+
+/// The rows of a value under `path`: scalars as they are, an empty object or list as "-".
+fn flatten(path: &str, value: &Value, rows: &mut Vec<Vec<String>>) {
+    let child = |name: &str| if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+    match value {
+        Value::Object(members) if !members.is_empty() => members.iter().for_each(|(name, v)| flatten(&child(name), v, rows)),
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) && !items.is_empty() => {
+            rows.push(vec![path.to_string(), items.iter().map(cell).collect::<Vec<_>>().join(", ")])
+        }
+        Value::Array(items) if !items.is_empty() => items.iter().enumerate().for_each(|(i, v)| flatten(&format!("{path}[{i}]"), v, rows)),
+        Value::Object(_) | Value::Array(_) => rows.push(vec![path.to_string(), "-".into()]),
+        scalar => rows.push(vec![path.to_string(), cell(scalar)]),
     }
 }
 
@@ -355,6 +371,14 @@ mod tests {
 
     #[test]
     fn given_an_object_when_tabled_then_a_row_per_member() {
-        assert_eq!(object(&json!({"Error": {"Code": "X"}, "JobId": "j"})), "Error  {\"Code\":\"X\"}\nJobId  j");
+        assert_eq!(object(&json!({"Error": {"Code": "X"}, "JobId": "j"})), "Error.Code  X\nJobId       j");
+    }
+
+    #[test]
+    fn given_a_status_when_tabled_then_nested_members_are_rows_of_their_own() {
+        let status = json!({"Metrics": {"RecordsRead": 10}, "Consumers": [{"Health": "HEALTHY"}], "Tags": {}, "Codes": ["A", "B"]});
+        let text = object(&status);
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(rows, vec![vec!["Codes", "A,", "B"], vec!["Consumers[0].Health", "HEALTHY"], vec!["Metrics.RecordsRead", "10"], vec!["Tags", "-"]]);
     }
 }

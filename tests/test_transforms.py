@@ -3,6 +3,7 @@ run by the dry run exactly as Firehose would run them."""
 import base64
 import concurrent.futures
 import io
+import json
 import uuid
 import zipfile
 from pathlib import Path
@@ -326,3 +327,23 @@ def test_the_21st_transform_of_a_tenant_is_refused_even_when_requests_race(api):
         resp = limits.delete(f"/streams/{stream['StreamId']}")
         if resp.status_code == 202:
             wait_for_job(limits, resp.json()["Job"]["JobId"])
+
+
+SHOWS_ENVIRONMENT = """
+import base64, json, os
+
+def handler(event, context):
+    seen = base64.b64encode(json.dumps(dict(os.environ)).encode()).decode()
+    return {"records": [{"recordId": r["recordId"], "result": "Ok", "data": seen} for r in event["records"]]}
+"""
+
+
+def test_a_function_sees_its_own_and_lambdas_variables_only(api, active_stream, transforms):
+    transform = transforms.create(active_stream["StreamId"], **inline(SHOWS_ENVIRONMENT))
+    answer = dry_run(api, active_stream["StreamId"], transform["TransformId"], ["x"])
+    environment = json.loads(answer["Records"][0]["Data"])
+    assert environment["AWS_LAMBDA_FUNCTION_NAME"] == transform["FunctionARN"].rsplit(":", 1)[-1], environment
+    assert environment["PATH"] == "/usr/local/bin:/usr/bin/:/bin:/opt/bin" and environment["TZ"] == ":UTC", environment
+    # the runtime's variables and the function's configuration, nothing of the host's
+    foreign = [name for name in environment if name not in {"PATH", "LANG", "TZ", "_HANDLER"} and not name.startswith(("AWS_", "LAMBDA_", "PYTHON"))]
+    assert foreign == [] and "AWS_CA_BUNDLE" not in environment, sorted(environment)

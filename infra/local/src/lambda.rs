@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// How to run one function.
+
+/// The variables Lambda sets for every function besides its `AWS_LAMBDA_*` ones
+/// ("Defined runtime environment variables" in the Lambda developer guide).
+const LAMBDA_RESERVED_ENVIRONMENT: [(&str, &str); 3] = [("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"), ("LANG", "en_US.UTF-8"), ("TZ", ":UTC")];
+
 #[derive(Clone, Debug)]
 pub struct FunctionSpec {
     pub name: String,
@@ -254,12 +259,17 @@ impl Function {
             .map_err(|e| format!("{}: {e}", instance.log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let mut command = tokio::process::Command::new(&self.spec.command);
+        // As on Lambda, a function sees its configuration's variables and the runtime's
+        // reserved ones, none of tributary-local's own.
         command
             .args(&self.spec.args)
+            .env_clear()
+            .envs(LAMBDA_RESERVED_ENVIRONMENT)
             .envs(&self.spec.environment)
             .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", &self.spec.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.spec.memory_mb.to_string())
             .env("AWS_LAMBDA_FUNCTION_TIMEOUT", self.spec.timeout.as_secs().to_string())
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", self.spec.name))

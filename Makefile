@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 CARGO ?= cargo
 
-.PHONY: up aws postgres demo test unit-test integration-test bench bench-release build venv lint lambdas clean
+.PHONY: up aws postgres demo test unit-test integration-test bench bench-release build console chromium deploy-console venv lint lambdas clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,34 @@ $(VENV)/.installed: requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-build:
+build: console
 	$(CARGO) build --workspace --bins
+
+## The console (console/, Vite + Preact): its packages as the lock file pins them (again only
+## when the lock file is newer than node_modules/.package-lock.json, npm's record of what it
+## installed), then its build in console/dist (again only when its sources changed);
+## nothing without console/package.json.
+HAS_CONSOLE := $(wildcard console/package.json)
+CONSOLE_PACKAGES := console/node_modules/.package-lock.json
+CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) $(wildcard console/index.html console/vite.config.* console/tsconfig*.json)
+
+console: $(if $(HAS_CONSOLE),console/dist/index.html)
+
+$(CONSOLE_PACKAGES): console/package-lock.json
+	cd console && npm ci
+	touch $@
+
+console/dist/index.html: $(CONSOLE_PACKAGES) $(CONSOLE_SOURCES) console/package.json
+	cd console && npm run build
+
+## Debian's Chromium and a font for the console's browser tests, when missing (apt-get, as
+## root or through sudo); never a browser from anywhere else.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
+	  echo "installing Debian's chromium and fonts-dejavu-core"; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core > /dev/null; \
+	fi
 
 ## The whole system on one machine: API on :3000, AWS endpoint on :4566, and PostgreSQL on
 ## :5439 standing in for Redshift (it keeps running). Ctrl-C stops the rest.
@@ -40,17 +66,34 @@ demo: venv
 ## Unit tests, then the integration tests against a stack of their own (other ports).
 test: venv build lint unit-test integration-test
 
-unit-test:
+unit-test: $(if $(HAS_CONSOLE),$(CONSOLE_PACKAGES))
 	$(CARGO) test --workspace
+	$(if $(HAS_CONSOLE),cd console && npm test)
 
-integration-test: venv build
+integration-test: venv build $(if $(HAS_CONSOLE),chromium)
 	bash tests/run.sh
 
-lint: venv
+## cfn-lint, then checkov (every finding fixed, or skipped in the template with its reason).
+## checkov pins boto3 and packaging below the tests' own, so it has a venv of its own.
+CHECKOV_VENV := $(VENV)/checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+lint: venv $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
+
+## The built console into a deployed stack (AWS CLI and credentials): its bucket, its
+## config.json from the stack's outputs, an invalidation; see scripts/deploy-console.sh.
+deploy-console: console
+	@[ -n "$(STACK)" ] || { echo "usage: make deploy-console STACK=<stack> [CONSOLE_CLIENT_ID=<id>, with JwtIssuer]"; exit 2; }
+	bash scripts/deploy-console.sh "$(STACK)"
 
 ## Benchmarks (results go to BENCHMARKS.md by hand, with the command).
-bench: venv build
+bench: venv build $(if $(HAS_CONSOLE),chromium)
 	bash bench/run.sh
 
 ## The same with release builds of every binary (as deployed; about 22 minutes to build on 2 cores: one codegen unit, thin LTO).

@@ -73,6 +73,8 @@ def seed(run):
             stream_id, transform_id, dataset_id, consumer_id = (str(uuid.uuid4()) for _ in range(4))
             name = f"s{i}-{stream_id[:8]}"
             kinesis.create_stream(StreamName=name, ShardCount=1)
+            # Encrypted, as Tributary makes every stream (else each would show drift).
+            kinesis.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId="alias/aws/kinesis")
             arn = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name}"
             user = f"tributary-producer-{stream_id}"
             iam.create_user(UserName=user)

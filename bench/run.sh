@@ -23,8 +23,8 @@ export TRIBUTARY_LOCAL_HOLD="$PWD/.local/tributary-local-bench.hold"
 export TRIBUTARY_BENCH_PG_PORT=5599
 # The schedule is held off: the automation benchmark invokes one run itself and counts it alone.
 export TRIBUTARY_SCHEDULE_SECONDS=86400
-# The load benchmark's ten tenants.
-export TRIBUTARY_TOKENS="dev-token=dev,$(for i in $(seq 0 9); do printf 'load-%d-token=load%d,' "$i" "$i"; done | sed 's/,$//')"
+# The load benchmark's ten tenants; the console benchmark's two (bench/console.py).
+export TRIBUTARY_TOKENS="dev-token=dev,console-bench-token=console-bench,console-1k-token=console1k,$(for i in $(seq 0 9); do printf 'load-%d-token=load%d,' "$i" "$i"; done | sed 's/,$//')"
 bash infra/local/postgres.sh start $TRIBUTARY_BENCH_PG_PORT
 mkdir -p .local/logs
 rm -f "$TRIBUTARY_LOCAL_HOLD"
@@ -56,6 +56,9 @@ done
 echo "## Requests per API operation and peak RSS"
 .venv/bin/python bench/aws_calls.py
 echo
+echo "## Per-tenant request rate: what a token costs"
+.venv/bin/python bench/request_rate.py
+echo
 echo "## Producer gate"
 ./target/$profile/producer-gate-cost
 .venv/bin/python bench/producer_gate.py
@@ -65,6 +68,12 @@ echo "## Consumer status: one call against the raw calls"
 echo
 echo "## Routes for people: metrics over time, the data viewer, tests on a sample"
 .venv/bin/python bench/routes_for_people.py
+echo
+echo "## Console: first load, Lighthouse, a list of 1,000 streams"
+# Lighthouse 12 (13 needs Node 22) in a folder of the bench's own, never console/; it drives
+# Debian's Chromium through its puppeteer-core, which downloads no browser.
+PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix .local/bench-tools --no-audit --no-fund --loglevel=error lighthouse@12 > /dev/null
+.venv/bin/python bench/console.py || echo "(the console benchmark did not finish: see above)"
 echo
 echo "## Redrive and replay"
 .venv/bin/python bench/recovery.py

@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 export TRIBUTARY_API_PORT=${TRIBUTARY_API_PORT:-3100}
 export TRIBUTARY_AWS_PORT=${TRIBUTARY_AWS_PORT:-4666}
 export TRIBUTARY_MOTO_PORT=${TRIBUTARY_MOTO_PORT:-4699}
-export TRIBUTARY_TOKENS=${TRIBUTARY_TOKENS:-dev-token=dev,other-token=other,limits-token=limits,fuzz-token=fuzz}
+# Tenants of their own for tests that reach a limit (tests/test_quotas.py: quotas, the request rate).
+export TRIBUTARY_TOKENS=${TRIBUTARY_TOKENS:-dev-token=dev,other-token=other,limits-token=limits,fuzz-token=fuzz,qfresh-token=qfresh,qstreams-token=qstreams,qshards-token=qshards,qscale-token=qscale,qdatasets-token=qdatasets,flood-token=flood,steady-token=steady}
+# Who may sign in at the local issuer: the console's browser tests sign in as either tenant.
+export TRIBUTARY_USERS=${TRIBUTARY_USERS:-dev:dev=dev,other:other=other}
 export TRIBUTARY_API_URL="http://127.0.0.1:${TRIBUTARY_API_PORT}"
 export TRIBUTARY_AWS_ENDPOINT="http://127.0.0.1:${TRIBUTARY_AWS_PORT}"
 # The default test ports keep .local; a stack on other ports (tests run beside it) keeps its own folder.
@@ -56,10 +59,25 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 
-# Test files or options given (`bash tests/run.sh tests/test_x.py -x`) run instead of the whole suite.
-[ $# -eq 0 ] && set -- tests
-.venv/bin/python -m pytest -q "$@"
-status=$?
+# Test files or options given (`bash tests/run.sh tests/test_x.py -x`) run instead of the
+# whole suite, `--e2e` only the console's browser tests (`npm run e2e` in console/, against
+# this stack: TRIBUTARY_API_URL); the whole suite ends with them.
+e2e=no
+if [ $# -eq 0 ]; then
+  set -- tests; e2e=yes
+elif [ "$*" = --e2e ]; then
+  set --; e2e=yes
+fi
+status=0
+if [ $# -gt 0 ]; then
+  .venv/bin/python -m pytest -q "$@" || status=$?
+fi
+has_e2e() {
+  [ -f console/package.json ] && .venv/bin/python -c 'import json, sys; sys.exit("e2e" not in json.load(open(sys.argv[1])).get("scripts", {}))' console/package.json
+}
+if [ $e2e = yes ] && has_e2e; then
+  (cd console && npm run e2e) || status=1
+fi
 if [ $status -ne 0 ]; then
   echo "---- tributary-local log (tail) ----"; tail -n 50 "$log"
 fi

@@ -44,6 +44,12 @@ def test_only_the_document_route_is_open():
     assert resp.status_code == 405 and set(resp.headers["Allow"].split(", ")) == {"GET", "POST"}, resp.headers
 
 
+def test_a_cors_preflight_needs_no_token_and_names_the_paths_methods():
+    resp = requests.options(f"{API_URL}/streams", headers={"Origin": "https://console.example", "Access-Control-Request-Method": "POST"}, timeout=HTTP_TIMEOUT)
+    assert resp.status_code == 204 and set(resp.headers["Allow"].split(", ")) == {"GET", "POST"}, (resp.status_code, resp.headers)
+    assert requests.options(f"{API_URL}/no-such-route", timeout=HTTP_TIMEOUT).status_code in (401, 404)
+
+
 def test_a_trailing_slash_is_another_route_which_does_not_exist():
     auth = {"Authorization": f"Bearer {DEV_TOKEN}"}
     assert requests.get(f"{API_URL}/streams", headers=auth, timeout=HTTP_TIMEOUT).status_code == 200
@@ -108,4 +114,4 @@ def test_every_operation_answers_as_the_document_says(tmp_path):
         delete_everything_of_the_fuzz_tenant()
     report = done.stdout + done.stderr
     assert done.returncode == 0, report[-20000:]
-    assert "Tested: 41" in report or "Tested: 40" in report, report[-3000:]
+    assert "Tested: 42" in report or "Tested: 41" in report, report[-3000:]

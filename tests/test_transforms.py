@@ -344,6 +344,7 @@ def test_a_function_sees_its_own_and_lambdas_variables_only(api, active_stream, 
     environment = json.loads(answer["Records"][0]["Data"])
     assert environment["AWS_LAMBDA_FUNCTION_NAME"] == transform["FunctionARN"].rsplit(":", 1)[-1], environment
     assert environment["PATH"] == "/usr/local/bin:/usr/bin/:/bin:/opt/bin" and environment["TZ"] == ":UTC", environment
-    # the runtime's variables and the function's configuration, nothing of the host's
-    foreign = [name for name in environment if name not in {"PATH", "LANG", "TZ", "_HANDLER"} and not name.startswith(("AWS_", "LAMBDA_", "PYTHON"))]
+    # the runtime's variables (_HANDLER, _X_AMZN_TRACE_ID …) and the function's configuration,
+    # nothing of the host's; Python itself adds LC_CTYPE where LANG's locale is not installed (PEP 538)
+    foreign = [name for name in environment if name not in {"PATH", "LANG", "TZ", "LC_CTYPE"} and not name.startswith(("AWS_", "LAMBDA_", "PYTHON", "_"))]
     assert foreign == [] and "AWS_CA_BUNDLE" not in environment, sorted(environment)

@@ -23,6 +23,8 @@ pub struct Settings {
     pub transform_role_arn: String,
     /// Bucket datasets live in.
     pub data_bucket: String,
+    /// The tenants' quotas (the template's `Quota…` parameters; defaults where not given).
+    pub quotas: crate::model::QuotaLimits,
     state_machine_arns: Vec<(Operation, String)>,
 }
 
@@ -48,6 +50,7 @@ impl Settings {
             artifacts_bucket: std::env::var("ARTIFACTS_BUCKET").unwrap_or_default(),
             transform_role_arn: std::env::var("TRANSFORM_ROLE_ARN").unwrap_or_default(),
             data_bucket: std::env::var("DATA_BUCKET").unwrap_or_default(),
+            quotas: crate::model::QuotaLimits::from_env(),
             state_machine_arns,
         })
     }
@@ -103,7 +106,7 @@ impl Wiring {
         let settings = Settings::from_env()?;
         let aws = load_aws_config().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-        let store = crate::store::Store::new(dynamodb.clone(), &settings.table_name);
+        let store = crate::store::Store::new(dynamodb.clone(), &settings.table_name).with_limits(settings.quotas);
         Ok(Wiring { aws, settings, dynamodb, store })
     }
 }

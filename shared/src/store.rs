@@ -7,7 +7,7 @@
 //! the sparse GSI2 that the reconciler scans; GSI2 also indexes ACTIVE resources for the
 //! schedule's drift sweep ([`sweep`]).
 
-use crate::model::{Job, JobError, JobStatus, Resource, ResourceImage, ResourceStatus};
+use crate::model::{Holding, Job, JobError, JobStatus, QuotaLimits, Resource, ResourceImage, ResourceStatus};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
@@ -15,11 +15,13 @@ use base64::Engine;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
 
+pub mod quota;
+pub mod request_rate;
 pub mod sweep;
 
 type Item = HashMap<String, AttributeValue>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the name is already in use")]
     NameTaken,
@@ -32,6 +34,9 @@ pub enum StoreError {
     /// A condition on a related item failed (a limit, a parent's state); says which.
     #[error("{0}")]
     Refused(String),
+    /// A counter's rise would cross the tenant's quota; `detail` says which.
+    #[error("{detail}")]
+    OverQuota { quota: crate::model::Quota, detail: String },
     #[error("DynamoDB call failed: {0}")]
     Dynamo(String),
     #[error("a stored item could not be read: {0}")]
@@ -126,6 +131,16 @@ fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// A resource as read, knowing what its item holds of the quotas: as recorded, or for an
+/// item written before quotas were counted, what counting the tenant's items took it to hold.
+fn recorded<R: Resource>(mut resource: R) -> R {
+    if resource.lifecycle().held.is_none() {
+        let held = resource.unrecorded_holding();
+        resource.lifecycle_mut().held = Some(held);
+    }
+    resource
+}
+
 /// The item kind of a raw table item (as seen in the table's stream).
 pub fn item_type(item: &serde_dynamo::Item) -> Option<String> {
     let value = serde_json::to_value(item).ok()?;
@@ -135,6 +150,7 @@ pub fn item_type(item: &serde_dynamo::Item) -> Option<String> {
 fn resource_item<R: Resource>(resource: &R) -> Item {
     let mut item = to_item(resource, tenant_pk(resource.tenant()), R::TYPE.sort_key(resource.id()), R::TYPE.as_str());
     item.insert("ResourceId".into(), s(resource.id()));
+    item.insert("Holds".into(), AttributeValue::M(serde_dynamo::to_item(resource.holding()).expect("a holding serializes")));
     item.extend(sweep::active_index_keys(resource).into_iter().flatten());
     let scaled = sweep::scaled_index_keys(resource, &item);
     item.extend(scaled.into_iter().flatten());
@@ -188,11 +204,29 @@ pub struct IdempotentWrite<'a> {
 pub struct Store {
     client: Client,
     table: String,
+    limits: QuotaLimits,
 }
 
 impl Store {
+    /// A store whose writes keep tenants within the default quotas.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into() }
+        Store { client, table: table.into(), limits: QuotaLimits::default() }
+    }
+
+    /// The same, with the deployment's quotas.
+    pub fn with_limits(mut self, limits: QuotaLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &QuotaLimits {
+        &self.limits
+    }
+
+    /// What writing `resource` changes in its tenant's counters: what it holds now less
+    /// what its item held (nothing, for a new one), a rise within the limits.
+    fn quota_writes<R: Resource>(&self, resource: &R, before: Holding) -> Vec<Write> {
+        self.counter_writes(resource.tenant(), &resource.holding().minus(&before), true)
     }
 
     /// Writes items atomically. The `purposes` say which error a failed condition on
@@ -273,13 +307,15 @@ impl Store {
         writes.push((put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None));
         writes.extend(idempotency.map(|write| idempotent_put(&self.table, write)));
         writes.extend(extra);
-        self.transact(writes).await
+        self.transact_for(resource.tenant(), writes).await
     }
 
-    /// The writes that record a new resource and claim its name (a taken name fails the
-    /// transaction with `name_taken`), for a transaction that creates several.
+    /// The writes that record a new resource, claim its name (a taken name fails the
+    /// transaction with `name_taken`) and count it against its tenant's quotas (one over
+    /// fails it with [`StoreError::OverQuota`]), for a transaction that creates several.
     pub fn creation_writes<R: Resource>(&self, resource: &R, name_taken: StoreError) -> Vec<Write> {
         let mut writes = vec![(put(&self.table, resource_item(resource), Some("attribute_not_exists(PK)")), None)];
+        writes.extend(self.quota_writes(resource, Holding::NONE));
         if let Some(claim) = resource.name_claim() {
             let name_claim: Item = HashMap::from([
                 ("PK".into(), s(tenant_pk(resource.tenant()))),
@@ -293,15 +329,17 @@ impl Store {
     }
 
     pub async fn get<R: Resource>(&self, tenant: &str, id: &str) -> Result<Option<R>, StoreError> {
-        self.get_item(tenant_pk(tenant), R::TYPE.sort_key(id)).await
+        Ok(self.get_item::<R>(tenant_pk(tenant), R::TYPE.sort_key(id)).await?.map(recorded))
     }
 
     pub async fn list<R: Resource>(&self, tenant: &str, limit: i32, next_token: Option<&str>) -> Result<Page<R>, StoreError> {
-        self.query_page(tenant, &R::TYPE.sort_key(""), limit, next_token).await
+        let page = self.query_page::<R>(tenant, &R::TYPE.sort_key(""), limit, next_token).await?;
+        Ok(Page { items: page.items.into_iter().map(recorded).collect(), next_token: page.next_token })
     }
 
     /// Saves `resource` (already touched) if nobody changed it since version
-    /// `version - 1`, with the job that carries the change out and `extra` writes.
+    /// `version - 1`, with the job that carries the change out and `extra` writes, and
+    /// the change in what it holds of its tenant's quotas (a rise past one refused).
     pub async fn save<R: Resource>(
         &self,
         resource: &R,
@@ -309,15 +347,31 @@ impl Store {
         idempotency: Option<IdempotentWrite<'_>>,
         extra: Vec<Write>,
     ) -> Result<(), StoreError> {
+        self.save_holding(resource, job, idempotency, extra, true).await
+    }
+
+    /// [`Store::save`]; `within_limits: false` records a rise past a quota too (what AWS
+    /// has, as a worker found it, rather than what a request asks for).
+    async fn save_holding<R: Resource>(
+        &self,
+        resource: &R,
+        job: Option<&Job>,
+        idempotency: Option<IdempotentWrite<'_>>,
+        extra: Vec<Write>,
+        within_limits: bool,
+    ) -> Result<(), StoreError> {
+        let before = resource.lifecycle().held.unwrap_or_else(|| resource.holding());
         let mut writes = vec![(put_versioned(&self.table, resource_item(resource), resource.version()), None)];
+        writes.extend(self.counter_writes(resource.tenant(), &resource.holding().minus(&before), within_limits));
         writes.extend(job.map(|job| (put(&self.table, job_item(job), Some("attribute_not_exists(PK)")), None)));
         writes.extend(idempotency.map(|write| idempotent_put(&self.table, write)));
         writes.extend(extra);
-        self.transact(writes).await
+        self.transact_for(resource.tenant(), writes).await
     }
 
     /// Read-modify-write for workers: `change` edits the resource and says whether to
-    /// save; conflicts with concurrent writers are retried.
+    /// save; conflicts with concurrent writers are retried. It records outcomes, so what the
+    /// resource holds of its quotas is counted as it is, past a limit too.
     pub async fn modify<R: Resource, F>(&self, tenant: &str, id: &str, mut change: F) -> Result<Option<R>, StoreError>
     where
         F: FnMut(&mut R) -> bool,
@@ -328,17 +382,21 @@ impl Store {
                 return Ok(Some(resource));
             }
             resource.touch();
-            match self.save(&resource, None, None, vec![]).await {
+            match self.save_holding(&resource, None, None, vec![], false).await {
                 Err(StoreError::Conflict) => continue,
                 Err(other) => return Err(other),
-                Ok(()) => return Ok(Some(resource)),
+                Ok(()) => {
+                    let held = resource.holding();
+                    resource.lifecycle_mut().held = Some(held);
+                    return Ok(Some(resource));
+                }
             }
         }
         Err(StoreError::Conflict)
     }
 
-    /// Removes a resource and frees its name (with `extra` writes), if `job_id` is still
-    /// the job in charge of it.
+    /// Removes a resource, frees its name and gives back what it held of its tenant's
+    /// quotas (with `extra` writes), if `job_id` is still the job in charge of it.
     pub async fn remove<R: Resource>(&self, resource: &R, job_id: &str, extra: Vec<Write>) -> Result<(), StoreError> {
         let pk = tenant_pk(resource.tenant());
         let remove = Delete::builder()
@@ -354,6 +412,8 @@ impl Store {
             let free_name = Delete::builder().table_name(&self.table).key("PK", s(&pk)).key("SK", s(claim)).build().expect("key and table are set");
             writes.push((TransactWriteItem::builder().delete(free_name).build(), None));
         }
+        let held = resource.lifecycle().held.unwrap_or_else(|| resource.unrecorded_holding());
+        writes.extend(self.counter_writes(resource.tenant(), &Holding::NONE.minus(&held), false));
         writes.extend(extra);
         self.transact(writes).await
     }
@@ -372,42 +432,31 @@ impl Store {
         answer.item.map(from_item).transpose()
     }
 
-    /// Records a failure on whatever resource `job` is in charge of, without knowing its
-    /// type: only if the job is still in charge and the resource is in a `…ING` state.
+    /// Records a failure on whatever resource `job` is in charge of: only if the job is
+    /// still in charge and the resource is in a `…ING` state. As every write of a resource,
+    /// it gives back what the failure frees (a failed create's slots, a failed reshard's
+    /// shards). False if the resource is not recorded.
     pub async fn fail_resource(&self, job: &Job, error: &JobError) -> Result<bool, StoreError> {
-        let Some(resource) = self.resource_lifecycle(job).await? else { return Ok(false) };
-        let current = resource.status;
-        if !current.is_transitional() {
-            return Ok(true);
-        }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", s(tenant_pk(&job.tenant)))
-            .key("SK", s(job.resource_type.sort_key(&job.resource_id)))
-            .update_expression("SET #status = :failed, StatusReason = :reason, JobError = :error, Version = Version + :one, LastModifiedAt = :now")
-            .condition_expression("JobId = :job AND #status = :current")
-            .expression_attribute_names("#status", "Status")
-            .expression_attribute_values(":failed", s(current.failed().as_str()))
-            .expression_attribute_values(":reason", s(&error.message))
-            .expression_attribute_values(":error", AttributeValue::M(serde_dynamo::to_item(error).expect("a job error serializes")))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
-            .expression_attribute_values(":job", s(&job.job_id))
-            .expression_attribute_values(":current", s(current.as_str()))
-            .send()
-            .await;
-        match result {
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(true),
-            other => other.map(|_| true).map_err(Into::into),
+        use crate::model::{Consumer, Dataset, ResourceType, Stream, Transform};
+        match job.resource_type {
+            ResourceType::Stream => self.fail_typed::<Stream>(job, error).await,
+            ResourceType::Transform => self.fail_typed::<Transform>(job, error).await,
+            ResourceType::Consumer => self.fail_typed::<Consumer>(job, error).await,
+            ResourceType::Dataset => self.fail_typed::<Dataset>(job, error).await,
         }
     }
 
-    /// A write that adds `delta` to a tenant-wide counter item, refused with `refusal`
-    /// when `condition` does not hold (e.g. a limit).
-    pub fn count(&self, tenant: &str, counter: &str, delta: i64, condition: Option<Condition<'_>>, refusal: Option<String>) -> Write {
-        self.adjust(tenant, counter.to_string(), "Count", delta, condition, refusal, false)
+    async fn fail_typed<R: Resource>(&self, job: &Job, error: &JobError) -> Result<bool, StoreError> {
+        let failed = self
+            .modify::<R, _>(&job.tenant, &job.resource_id, |r| {
+                let in_charge = r.job_id() == job.job_id && r.status().is_transitional();
+                if in_charge {
+                    r.fail(error.clone());
+                }
+                in_charge
+            })
+            .await?;
+        Ok(failed.is_some())
     }
 
     /// A write that adds `delta` to a numeric attribute of a resource (a new version of it).
@@ -466,7 +515,7 @@ impl Store {
                 .send()
                 .await?;
             for item in answer.items.unwrap_or_default() {
-                found.push(from_item(item)?);
+                found.push(recorded(from_item(item)?));
                 if limit.is_some_and(|limit| found.len() == limit) {
                     let last = found.last().map(|r| encode_page_token(&R::TYPE.sort_key(r.id())));
                     return Ok(Page { items: found, next_token: last });
@@ -837,7 +886,11 @@ mod tests {
         assert_eq!(item["Version"], AttributeValue::N("3".into()));
         let image: ResourceImage = serde_dynamo::from_item(item.clone()).unwrap();
         assert_eq!((image.status, image.job_id.as_str()), (ResourceStatus::UpdateFailed, "j1"));
-        assert_eq!(from_item::<crate::model::Stream>(item).unwrap(), stream);
+        // What it holds of the quotas is written beside it, and read back as what its item holds.
+        assert_eq!(item["Holds"], AttributeValue::M(HashMap::from([("Streams".into(), AttributeValue::N("1".into())), ("Shards".into(), AttributeValue::N("1".into()))])));
+        let mut written = stream.clone();
+        written.lifecycle.held = Some(stream.holding());
+        assert_eq!(from_item::<crate::model::Stream>(item).unwrap(), written);
     }
 
     #[test]
@@ -853,7 +906,7 @@ mod tests {
         assert!(matches!(&item["ConsumerIds"], AttributeValue::Ss(ids) if ids.len() == 2), "{:?}", item["ConsumerIds"]);
         assert!(matches!(&item["GSI2PK"], AttributeValue::S(pk) if pk.starts_with("ACTIVE_RESOURCE#")));
         assert_eq!(item["GSI2SK"], AttributeValue::S("Transform#t#x1".into()));
-        assert_eq!(from_item::<crate::model::Transform>(item).unwrap(), transform);
+        assert_eq!(from_item::<crate::model::Transform>(item).unwrap().lifecycle.held, Some(transform.holding()));
     }
 
     #[test]

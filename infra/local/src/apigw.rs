@@ -25,6 +25,36 @@ pub struct Gateway {
     pub tokens: HashMap<String, String>,
     /// The template's JWT authorizer (none: only the static tokens pass).
     pub authorizer: Option<Arc<JwtAuthorizer>>,
+    /// The stage's route throttle (none: unthrottled).
+    pub throttle: Option<Arc<RouteThrottle>>,
+}
+
+/// The stage's throttle as API Gateway applies `DefaultRouteSettings`: a token bucket per
+/// route (`rate` a second, holding `burst`), before the authorizer and any function.
+pub struct RouteThrottle {
+    rate_per_second: f64,
+    burst: f64,
+    buckets: std::sync::Mutex<HashMap<String, (f64, std::time::Instant)>>,
+}
+
+impl RouteThrottle {
+    pub fn new(rate_per_second: f64, burst: f64) -> Self {
+        RouteThrottle { rate_per_second, burst, buckets: Default::default() }
+    }
+
+    /// Takes a token of the route's bucket, if it has one.
+    pub fn admit(&self, route: &str) -> bool {
+        let now = std::time::Instant::now();
+        let mut buckets = self.buckets.lock().expect("buckets are never poisoned");
+        let (tokens, at) = buckets.entry(route.to_string()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate_per_second).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            return true;
+        }
+        false
+    }
 }
 
 /// The route API Gateway takes for a request: among those that match, one without path
@@ -194,6 +224,9 @@ pub async fn handle(State(gateway): State<Gateway>, request: Request) -> Respons
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
     };
     let Some((route, function)) = select_route(&gateway.routes, parts.method.as_str(), parts.uri.path()) else { return route_not_found() };
+    if gateway.throttle.as_ref().is_some_and(|t| !t.admit(&format!("{} {}", route.method, route.path))) {
+        return (StatusCode::TOO_MANY_REQUESTS, [(axum::http::header::CONTENT_TYPE, "application/json")], json!({"message": "Too Many Requests"}).to_string()).into_response();
+    }
     let identity = match route.authorized {
         true => match authorize(&gateway.tokens, gateway.authorizer.as_deref(), &parts.headers, route).await {
             Ok(identity) => Some(identity),
@@ -242,6 +275,16 @@ fn to_response(payload: &[u8]) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_a_route_throttle_then_each_route_has_its_burst_and_then_its_rate() {
+        let throttle = RouteThrottle::new(10.0, 3.0);
+        assert!((0..3).all(|_| throttle.admit("GET /{proxy+}")));
+        assert!(!throttle.admit("GET /{proxy+}"), "the burst is spent");
+        assert!(throttle.admit("POST /{proxy+}"), "another route has its own bucket");
+        std::thread::sleep(std::time::Duration::from_millis(120));
+        assert!(throttle.admit("GET /{proxy+}"), "a token a tenth of a second later");
+    }
 
     #[test]
     fn tokens_map_to_tenants() {

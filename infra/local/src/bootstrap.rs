@@ -93,6 +93,19 @@ pub async fn create_buckets(http: &reqwest::Client, moto_url: &str, wiring: &Wir
                 return Err(format!("EventBridge notifications of bucket {name}: {}", answer.text().await.unwrap_or_default()));
             }
         }
+        if bucket.versioned {
+            let configuration = r#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#;
+            let answer = http
+                .put(format!("{moto_url}/{name}?versioning"))
+                .header("authorization", fake_signature("s3"))
+                .body(configuration)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !answer.status().is_success() {
+                return Err(format!("versioning of bucket {name}: {}", answer.text().await.unwrap_or_default()));
+            }
+        }
     }
     Ok(())
 }

@@ -4,7 +4,8 @@
 //!
 //! moto ([`moto`]) serves most of AWS; what it lacks, this crate supplies as AWS does it:
 //! running functions ([`lambda`], [`functions`]), API Gateway ([`apigw`]) with its JWT
-//! authorizer ([`jwt_authorizer`]) and a sign-in standing in for Cognito's ([`oidc`]), Firehose
+//! authorizer ([`jwt_authorizer`]) and a sign-in standing in for Cognito's ([`oidc`]), the
+//! console's hosting as CloudFront and S3 give it ([`console`]), Firehose
 //! delivery ([`firehose`]), CloudWatch metrics from services ([`metrics`]), EventBridge
 //! rules with function targets ([`eventbridge`]) and event sources ([`triggers`]), all
 //! behind one endpoint ([`endpoint`]); wired from the template ([`template`],
@@ -13,6 +14,7 @@
 pub mod apigw;
 pub mod aws_wire;
 pub mod bootstrap;
+pub mod console;
 pub mod endpoint;
 pub mod eventbridge;
 pub mod faults;

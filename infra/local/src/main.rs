@@ -2,7 +2,7 @@
 
 use tributary_local::endpoint::{self, Endpoint};
 use tributary_local::lambda::{self, FunctionSpec, LambdaService};
-use tributary_local::{apigw, bootstrap, eventbridge, faults, firehose, jwt_authorizer, moto, oidc, template, triggers};
+use tributary_local::{apigw, bootstrap, console, eventbridge, faults, firehose, jwt_authorizer, moto, oidc, template, triggers};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -171,18 +171,27 @@ async fn run() -> Result<(), String> {
         let configuration = jwt_authorizer::JwtConfiguration { issuer: a.issuer.clone(), audience: a.audience.clone() };
         Arc::new(jwt_authorizer::JwtAuthorizer::new(configuration, http.clone()))
     });
-    let gateway = apigw::Gateway { endpoint: endpoint.clone(), routes: http_routes, tokens: tokens.clone(), authorizer };
+    let throttle = wiring.route_throttle.map(|t| Arc::new(apigw::RouteThrottle::new(t.rate_per_second, t.burst)));
+    let gateway = apigw::Gateway { endpoint: endpoint.clone(), routes: http_routes, tokens: tokens.clone(), authorizer, throttle };
     // The sign-in standing in for Cognito's managed login, with a key that outlives restarts.
     let signing_key = oidc::signing_key::SigningKey::load_or_create(&state_dir.join("oidc/signing-key.pem"))?;
     let issuer = oidc::Issuer::new(issuer_url.clone(), signing_key, users, oidc::directory::clients(api_port));
     let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port)).await.map_err(|e| format!("port {api_port}: {e}"))?;
-    let api_router = axum::Router::new().fallback(apigw::handle).with_state(gateway).nest(oidc::PATH, oidc::router(issuer));
+    // The console as its distribution serves it, the build folder standing for its bucket.
+    let console_dist = std::env::var("TRIBUTARY_CONSOLE_DIST").map(PathBuf::from).unwrap_or_else(|_| root.join("console/dist"));
+    let console_config = console::RuntimeConfig { api_url: format!("http://127.0.0.1:{api_port}"), issuer: issuer_url.clone(), client_id: oidc::directory::CONSOLE_CLIENT_ID.into() };
+    let api_router = axum::Router::new()
+        .fallback(apigw::handle)
+        .with_state(gateway)
+        .nest(oidc::PATH, oidc::router(issuer))
+        .merge(console::router(console::Console::new(console_dist, &console_config)));
     tokio::spawn(async move { axum::serve(api_listener, api_router).await });
 
     if let Some(status_function) = triggered("DynamoDB") {
         let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-        tokio::spawn(triggers::poll_table_stream(endpoint.clone(), streams, dynamodb, table.clone(), status_function));
+        let filters = wiring.functions.iter().find(|f| f.name == status_function).map(|f| f.table_stream_filters.clone()).unwrap_or_default();
+        tokio::spawn(triggers::poll_table_stream(endpoint.clone(), streams, dynamodb, table.clone(), status_function, filters));
     }
     if let Some(automation) = triggered("Schedule") {
         tokio::spawn(triggers::fire_schedule(endpoint.clone(), automation, schedule));
@@ -203,6 +212,7 @@ async fn run() -> Result<(), String> {
     println!("tributary-local is up");
     println!("  API:          http://127.0.0.1:{api_port}   (Authorization: Bearer {first_token})");
     println!("  sign-in:      {issuer_url}   (OpenID issuer; users from TRIBUTARY_USERS, default dev/dev)");
+    println!("  console:      http://127.0.0.1:{api_port}{}/   (console/dist, built by `make build`)", console::PATH);
     println!("  AWS endpoint: {endpoint_url}   (any credentials, region {})", template::REGION);
     println!("  logs:         {}", log_dir.display());
     println!("Ctrl-C stops everything.");

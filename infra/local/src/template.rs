@@ -24,6 +24,9 @@ pub struct FunctionDef {
     pub event_rules: Vec<EventRule>,
     /// The HTTP API routes that invoke it (its `HttpApi` events).
     pub http_routes: Vec<HttpRoute>,
+    /// Its `DynamoDB` event's filter patterns (`FilterCriteria.Filters[].Pattern`, parsed):
+    /// Lambda hands it only the stream records that match one (all, when there are none).
+    pub table_stream_filters: Vec<Value>,
 }
 
 /// An HTTP API route: `Method` (`ANY` for all), `Path` (`{name}` and greedy `{name+}`
@@ -47,6 +50,14 @@ pub struct JwtAuthorizerDef {
     pub scopes: Vec<String>,
 }
 
+/// The HTTP API stage's throttle of every route (`DefaultRouteSettings`): requests a second
+/// and the burst above it, each route a bucket of its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteThrottleDef {
+    pub rate_per_second: f64,
+    pub burst: f64,
+}
+
 /// An EventBridge rule whose target is a function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRule {
@@ -56,11 +67,13 @@ pub struct EventRule {
     pub pattern: Value,
 }
 
-/// A bucket, and whether it sends its events to EventBridge (`NotificationConfiguration.EventBridgeConfiguration`).
+/// A bucket, whether it sends its events to EventBridge (`NotificationConfiguration.EventBridgeConfiguration`)
+/// and whether it keeps versions (`VersioningConfiguration`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketDef {
     pub name: String,
     pub event_bridge: bool,
+    pub versioned: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +95,8 @@ pub struct Wiring {
     pub state_machines: Vec<StateMachineDef>,
     /// The HTTP API's JWT authorizer, if it has one.
     pub jwt_authorizer: Option<JwtAuthorizerDef>,
+    /// The HTTP API stage's route throttle, if it has one.
+    pub route_throttle: Option<RouteThrottleDef>,
 }
 
 pub fn function_arn(name: &str) -> String {
@@ -293,6 +308,12 @@ pub fn load_with(template_path: &Path, local_parameters: &BTreeMap<String, Strin
         })
     });
 
+    let route_throttle = resources.values().filter(|r| r["Type"] == "AWS::Serverless::HttpApi" && created(r)).find_map(|api| {
+        let settings = resolver.resolve(&api["Properties"]["DefaultRouteSettings"]);
+        let number = |name: &str| settings[name].as_f64().or_else(|| settings[name].as_str()?.parse().ok());
+        Some(RouteThrottleDef { rate_per_second: number("ThrottlingRateLimit")?, burst: number("ThrottlingBurstLimit")? })
+    });
+
     let mut wiring = Wiring {
         table: Value::Null,
         bus_name: String::new(),
@@ -301,6 +322,7 @@ pub fn load_with(template_path: &Path, local_parameters: &BTreeMap<String, Strin
         functions: vec![],
         state_machines: vec![],
         jwt_authorizer: jwt_authorizer.clone(),
+        route_throttle,
     };
     for (id, resource) in resources.iter().filter(|(_, resource)| created(resource)) {
         match resource["Type"].as_str().unwrap_or("") {
@@ -309,7 +331,8 @@ pub fn load_with(template_path: &Path, local_parameters: &BTreeMap<String, Strin
             "AWS::S3::Bucket" => {
                 let notifications = &resource["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"];
                 let event_bridge = notifications["EventBridgeEnabled"].as_bool().unwrap_or(false);
-                wiring.buckets.push(BucketDef { name: resolver.reference(id), event_bridge });
+                let versioned = resource["Properties"]["VersioningConfiguration"]["Status"] == "Enabled";
+                wiring.buckets.push(BucketDef { name: resolver.reference(id), event_bridge, versioned });
             }
             "AWS::IAM::Role" => wiring.roles.push((resolver.reference(id), resolver.resolve(&resource["Properties"]["AssumeRolePolicyDocument"]))),
             "AWS::Serverless::Function" => {
@@ -362,6 +385,10 @@ pub fn load_with(template_path: &Path, local_parameters: &BTreeMap<String, Strin
                         .as_object()
                         .map(|events| events.values().map(|e| text(&e["Type"])).collect())
                         .unwrap_or_default(),
+                    table_stream_filters: events_of("DynamoDB")
+                        .flat_map(|(_, event)| event["Properties"]["FilterCriteria"]["Filters"].as_array().cloned().unwrap_or_default())
+                        .filter_map(|filter| serde_json::from_str(filter["Pattern"].as_str()?).ok())
+                        .collect(),
                 });
             }
             "AWS::Serverless::StateMachine" => {
@@ -498,6 +525,19 @@ mod tests {
     }
 
     #[test]
+    fn the_stage_throttles_each_route_as_the_template_says() {
+        let throttle = wiring().route_throttle.expect("DefaultRouteSettings");
+        assert!(throttle.rate_per_second >= 1.0 && throttle.burst >= throttle.rate_per_second, "{throttle:?}");
+    }
+
+    #[test]
+    fn the_status_function_takes_the_table_stream_but_the_request_rate_buckets() {
+        let wiring = wiring();
+        let status = wiring.functions.iter().find(|f| f.name == "tributary-status").unwrap();
+        assert_eq!(status.table_stream_filters, vec![serde_json::json!({"dynamodb": {"Keys": {"SK": {"S": [{"anything-but": ["RATE#REQUESTS"]}]}}}})]);
+    }
+
+    #[test]
     fn the_automation_function_takes_the_data_buckets_error_objects_and_failed_executions() {
         let wiring = wiring();
         let automation = wiring.functions.iter().find(|f| f.name == "tributary-automation").unwrap();
@@ -507,7 +547,7 @@ mod tests {
         let data_bucket = format!("{STACK}-data-{ACCOUNT}");
         assert_eq!(s3.pattern["detail"]["bucket"]["name"][0], data_bucket.as_str());
         assert_eq!(s3.bus, "default");
-        assert!(wiring.buckets.contains(&BucketDef { name: data_bucket, event_bridge: true }));
+        assert!(wiring.buckets.contains(&BucketDef { name: data_bucket, event_bridge: true, versioned: true }));
     }
 
     #[test]

@@ -42,9 +42,56 @@ fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &s
     })
 }
 
-/// Polls every shard of the table's stream and hands batches to `function`; a batch
-/// item failure makes the poller resume at that record.
-pub async fn poll_table_stream(endpoint: Endpoint, streams: aws_sdk_dynamodbstreams::Client, dynamodb: aws_sdk_dynamodb::Client, table: String, function: String) {
+/// Whether a record passes an event source's filters as Lambda applies them: one pattern
+/// matching is enough; no patterns, every record passes.
+pub fn passes(record: &Value, patterns: &[Value]) -> bool {
+    patterns.is_empty() || patterns.iter().any(|pattern| matches_pattern(record, pattern))
+}
+
+/// Lambda's filter rule syntax (EventBridge's), in the parts a template here uses: nested
+/// objects, and lists of alternatives that are values, `anything-but` (a value or a list),
+/// `prefix` or `exists`.
+fn matches_pattern(value: &Value, pattern: &Value) -> bool {
+    let Some(fields) = pattern.as_object() else { return false };
+    fields.iter().all(|(name, rule)| {
+        let field = value.get(name);
+        match rule {
+            Value::Object(_) => field.is_some_and(|f| matches_pattern(f, rule)),
+            Value::Array(alternatives) => alternatives.iter().any(|alternative| matches_alternative(field, alternative)),
+            _ => false,
+        }
+    })
+}
+
+fn matches_alternative(field: Option<&Value>, alternative: &Value) -> bool {
+    match alternative {
+        Value::Object(rule) => {
+            if let Some(excluded) = rule.get("anything-but") {
+                let excluded = excluded.as_array().cloned().unwrap_or_else(|| vec![excluded.clone()]);
+                return field.is_some_and(|f| !excluded.contains(f));
+            }
+            if let Some(prefix) = rule.get("prefix").and_then(Value::as_str) {
+                return field.and_then(Value::as_str).is_some_and(|f| f.starts_with(prefix));
+            }
+            if let Some(exists) = rule.get("exists").and_then(Value::as_bool) {
+                return field.is_some() == exists;
+            }
+            false
+        }
+        literal => field == Some(literal),
+    }
+}
+
+/// Polls every shard of the table's stream and hands batches to `function`, the records that
+/// pass `filters` only; a batch item failure makes the poller resume at that record.
+pub async fn poll_table_stream(
+    endpoint: Endpoint,
+    streams: aws_sdk_dynamodbstreams::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    function: String,
+    filters: Vec<Value>,
+) {
     let stream_arn = loop {
         match dynamodb.describe_table().table_name(&table).send().await {
             Ok(answer) => {
@@ -102,7 +149,15 @@ pub async fn poll_table_stream(endpoint: Endpoint, streams: aws_sdk_dynamodbstre
                 continue;
             }
             busy = true;
-            let event = json!({"Records": records.iter().map(|r| lambda_record(r, &stream_arn)).collect::<Vec<_>>()});
+            let passed: Vec<Value> = records.iter().map(|r| lambda_record(r, &stream_arn)).filter(|r| passes(r, &filters)).collect();
+            if passed.is_empty() {
+                // Filtered out, as Lambda drops them: handled, the function is not invoked.
+                cursor.iterator = answer.next_shard_iterator;
+                cursor.last_sequence = records.last().and_then(|r| r.dynamodb.as_ref()).and_then(|d| d.sequence_number.clone()).or(cursor.last_sequence.take());
+                cursor.empty_polls = 0;
+                continue;
+            }
+            let event = json!({"Records": passed});
             let outcome = endpoint.invoke(&function, Bytes::from(event.to_string())).await;
             let sequences: Vec<Option<String>> = records.iter().map(|r| r.dynamodb.as_ref().and_then(|d| d.sequence_number.clone())).collect();
             tracing::debug!(first = ?sequences.first(), last = ?sequences.last(), error = ?outcome.error_type, "table stream batch handled");
@@ -220,5 +275,32 @@ pub async fn watch_executions(moto: MotoJson, sfn: aws_sdk_sfn::Client, state_ma
             }
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passes;
+    use serde_json::json;
+
+    fn record(sort_key: &str) -> serde_json::Value {
+        json!({"eventName": "MODIFY", "dynamodb": {"Keys": {"PK": {"S": "T#a"}, "SK": {"S": sort_key}}}})
+    }
+
+    #[test]
+    fn given_the_status_functions_filter_then_only_the_request_rate_buckets_are_dropped() {
+        let filters = [json!({"dynamodb": {"Keys": {"SK": {"S": [{"anything-but": ["RATE#REQUESTS"]}]}}}})];
+        assert!(!passes(&record("RATE#REQUESTS"), &filters));
+        assert!(passes(&record("STREAM#s1"), &filters));
+        assert!(passes(&record("RATE#REQUESTS"), &[]), "no filter: every record");
+    }
+
+    #[test]
+    fn given_prefixes_values_and_exists_then_any_alternative_matches() {
+        let filters = [json!({"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "JOB#"}, "COUNTER#STREAMS"]}}}, "eventName": [{"exists": true}]})];
+        assert!(passes(&record("JOB#1"), &filters));
+        assert!(passes(&record("COUNTER#STREAMS"), &filters));
+        assert!(!passes(&record("STREAM#s1"), &filters));
+        assert!(!passes(&json!({"dynamodb": {"Keys": {"SK": {"S": "JOB#1"}}}}), &filters), "eventName must exist");
     }
 }

@@ -2,8 +2,8 @@
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
 use crate::model::{
-    Consumer, ConsumerChange, ConsumerRequest, Dataset, DatasetChoice, Job, Operation, ResourceStatus, Stream, Transform,
-    MAX_CONSUMERS_PER_TRANSFORM,
+    Consumer, ConsumerChange, ConsumerRequest, Dataset, DatasetChoice, Holding, Job, Operation, Quota, ResourceStatus, Stream, Transform,
+    CONSUMERS_PER_TRANSFORM,
 };
 use crate::store::{Link, StoreError, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -48,19 +48,21 @@ impl Api {
     /// The write that makes `consumer_id` one of the transform's consumers, within the limit.
     fn reserve_transform(&self, tenant: &str, transform_id: &str, consumer_id: &str) -> Write {
         let mut values = active();
-        values.insert(":max".into(), AttributeValue::N(MAX_CONSUMERS_PER_TRANSFORM.to_string()));
+        values.insert(":max".into(), AttributeValue::N(CONSUMERS_PER_TRANSFORM.to_string()));
         self.store.link_on::<Transform>(
             tenant,
             transform_id,
             "ConsumerIds", Link::Join(consumer_id),
             Some(("#status = :active AND (attribute_not_exists(#set) OR size(#set) < :max)", values)),
-            Some(format!("a transform may serve at most {MAX_CONSUMERS_PER_TRANSFORM} consumers, and this one already does (or is no longer ACTIVE)")),
+            Some(format!("{}, and this one already does (or is no longer ACTIVE)", self.store.limits().refusal(Quota::ConsumersPerTransform, None, None))),
         )
     }
 
     pub(super) async fn create_consumer(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
         let stream = self.load_stream(change.tenant, stream_id).await?;
         let mut parsed = ConsumerRequest::parse(&request.body).map_err(ApiError::invalid)?;
+        let creates_dataset = matches!(parsed.dataset, DatasetChoice::Create(_));
+        self.check_quotas(change.tenant, &Holding { consumers: 1, datasets: creates_dataset as i64, ..Holding::NONE }).await?;
         if let Some(transform_id) = &parsed.transform_id {
             self.usable_transform(change.tenant, stream_id, transform_id).await?;
         }
@@ -129,7 +131,7 @@ impl Api {
                 return Err(ApiError::conflict(format!("the stream already has a consumer named {}", consumer.consumer_name)))
             }
             Err(StoreError::IdempotencyKeyUsed) => return Err(ApiError::conflict(IDEMPOTENCY_RACE)),
-            Err(StoreError::Refused(detail)) => return Err(ApiError::conflict(detail)),
+            Err(StoreError::Refused(detail) | StoreError::OverQuota { detail, .. }) => return Err(ApiError::conflict(detail)),
             other => other?,
         }
         self.start(&job).await;

@@ -1,7 +1,7 @@
 //! `/datasets` routes, and the datasets a stream's consumers deliver to.
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
-use crate::model::{Consumer, Dataset, DatasetPatch, DatasetRequest, Job, Operation, ResourceStatus, Stream};
+use crate::model::{Consumer, Dataset, DatasetPatch, DatasetRequest, Holding, Job, Operation, Quota, ResourceStatus, Stream};
 use crate::redshift::{self, RedshiftError};
 use crate::store::StoreError;
 use serde_json::{json, Value};
@@ -24,6 +24,7 @@ impl Api {
 
     pub(super) async fn create_dataset(&self, mut change: Change<'_>, request: &ApiRequest) -> ApiResult {
         let mut parsed = DatasetRequest::parse(&request.body).map_err(ApiError::invalid)?;
+        self.check_quotas(change.tenant, &Holding::of(Quota::Datasets, 1)).await?;
         self.verify_redshift(change.tenant, &mut parsed, "").await?;
         let mut job = Job::new(change.tenant, Operation::CreateDataset, "", None);
         let dataset = parsed.into_dataset(change.tenant, &job.job_id, &self.settings.data_bucket);
@@ -33,6 +34,7 @@ impl Api {
         match self.store.create(&dataset, &job, change.write(), vec![]).await {
             Err(StoreError::NameTaken) => return Err(ApiError::conflict(Self::dataset_name_taken(&dataset))),
             Err(StoreError::IdempotencyKeyUsed) => return Err(ApiError::conflict(IDEMPOTENCY_RACE)),
+            Err(StoreError::OverQuota { detail, .. }) => return Err(ApiError::conflict(detail)),
             other => other?,
         }
         self.start(&job).await;

@@ -8,9 +8,11 @@ mod datasets;
 mod jobs;
 mod metrics;
 mod problem;
+mod quotas;
 mod records;
 mod recovery;
 mod repair;
+mod request_rate;
 pub mod routes;
 mod status;
 mod streams;
@@ -191,12 +193,13 @@ pub struct Api {
     failures: FailureLog,
     failed_records: Lazy<FailedRecords>,
     settings: Settings,
+    rate_hints: request_rate::RateHints,
 }
 
 impl Api {
     pub fn new(store: Store, clients: ApiClients, settings: Settings) -> Self {
         let ApiClients { workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records } = clients;
-        Api { store, workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records, settings }
+        Api { store, workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records, settings, rate_hints: Default::default() }
     }
 
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
@@ -212,6 +215,12 @@ impl Api {
         if let Ok((GetOpenApiDocument, _)) = found {
             return Ok(openapi_document());
         }
+        // A browser's CORS preflight carries no token: the OPTIONS route has no authorizer,
+        // and API Gateway adds the CORS headers to this answer (design: the console's origin).
+        if let (&Method::OPTIONS, Err(routes::NoRoute::MethodNotAllowed(methods))) = (&request.method, &found) {
+            let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+            return Ok(ApiResponse { allow: Some(allow), body: String::new(), ..ApiResponse::json(204, &Value::Null) });
+        }
         let tenant = request.tenant.as_deref().filter(|t| !t.is_empty()).ok_or_else(ApiError::unauthorized)?;
         let (operation, parameters) = match found {
             Ok(found) => found,
@@ -221,6 +230,9 @@ impl Api {
             }
             Err(routes::NoRoute::NotFound) => return Err(ApiError::not_found(format!("no route for {}", request.path))),
         };
+        if operation.spends_request_token() {
+            self.spend_request_token(tenant).await?;
+        }
         // Parameters in the template's order: a stream's, then its transform's, consumer's or key's.
         let (id, child) = (parameters.first().copied().unwrap_or_default(), parameters.get(1).copied().unwrap_or_default());
         match operation {
@@ -264,6 +276,7 @@ impl Api {
             RepairDataset => self.change(tenant, request, |c| self.repair_dataset(c, id, request)).await,
             ListJobs => self.list_jobs(tenant, request).await,
             GetJob => self.get_job(tenant, id).await,
+            GetQuotas => self.get_quotas(tenant).await,
             GetOpenApiDocument => Ok(openapi_document()),
         }
     }

@@ -92,6 +92,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::BadPageToken => ApiError::invalid_field("NextToken", "is not a token this API issued"),
+            StoreError::OverQuota { detail, .. } | StoreError::Refused(detail) => ApiError::conflict(detail),
             StoreError::Dynamo(_) => ApiError::unavailable(error),
             other => ApiError::internal(other),
         }

@@ -47,6 +47,7 @@ pub enum OperationId {
     RepairDataset,
     ListJobs,
     GetJob,
+    GetQuotas,
     GetOpenApiDocument,
 }
 
@@ -104,6 +105,7 @@ pub static ROUTES: &[Route] = routes![
     POST "/datasets/{DatasetId}/repair" => RepairDataset,
     GET "/jobs" => ListJobs,
     GET "/jobs/{JobId}" => GetJob,
+    GET "/quotas" => GetQuotas,
     GET "/openapi.json" => GetOpenApiDocument,
 ];
 

@@ -2,23 +2,31 @@
 
 use super::{Api, ApiError, ApiRequest, ApiResponse, ApiResult, Change, IDEMPOTENCY_RACE};
 use crate::aws::producer;
-use crate::model::{Job, Operation, Resource, ResourceStatus, RevokeRequest, RotateRequest, ScalingMember, Stream, StreamPatch, StreamRequest};
+use crate::model::{Holding, Job, Operation, PendingShards, Quota, Resource, ResourceStatus, RevokeRequest, RotateRequest, ScalingMember, Stream, StreamPatch, StreamRequest};
 use crate::store::StoreError;
 use serde_json::json;
 
 impl Api {
     pub(super) async fn create_stream(&self, mut change: Change<'_>, request: &ApiRequest) -> ApiResult {
         let parsed = StreamRequest::parse(&request.body).map_err(ApiError::invalid)?;
-        self.check_shard_limit(parsed.scaling.as_ref()).await?;
+        if let Some(key) = parsed.encryption.customer_key() {
+            let region = key.split(':').nth(3).unwrap_or_default();
+            if region != self.settings.region {
+                return Err(ApiError::invalid_field("Encryption.KeyId", &format!("must be a key in {}, the streams' Region (not {region})", self.settings.region)));
+            }
+        }
         let name = parsed.stream_name.clone();
         let mut job = Job::new(change.tenant, Operation::CreateStream, "", None);
         let stream = parsed.into_stream(change.tenant, &job.job_id);
+        self.check_quotas(change.tenant, &stream.holding()).await?;
+        self.check_shard_limit(stream.scaling.as_ref()).await?;
         job.resource_id = stream.stream_id.clone();
         let response = ApiResponse::accepted(stream.to_api(), &job);
         change.remember(&response);
         match self.store.create(&stream, &job, change.write(), vec![]).await {
             Err(StoreError::NameTaken) => return Err(ApiError::conflict(format!("a stream named {name} already exists"))),
             Err(StoreError::IdempotencyKeyUsed) => return Err(ApiError::conflict(IDEMPOTENCY_RACE)),
+            Err(StoreError::OverQuota { detail, .. }) => return Err(ApiError::conflict(detail)),
             other => other?,
         }
         self.start(&job).await;
@@ -106,7 +114,7 @@ impl Api {
         match self.store.save(resource, job, change.write(), extra).await {
             Ok(()) => Ok(()),
             Err(StoreError::IdempotencyKeyUsed) => Err(ApiError::conflict(IDEMPOTENCY_RACE)),
-            Err(StoreError::Refused(detail)) => Err(ApiError::conflict(detail)),
+            Err(StoreError::Refused(detail) | StoreError::OverQuota { detail, .. }) => Err(ApiError::conflict(detail)),
             Err(StoreError::Conflict) if request.header("if-match").is_some() => {
                 Err(ApiError::precondition_failed(format!("the {kind} changed since the Version given in If-Match")))
             }
@@ -119,6 +127,10 @@ impl Api {
         let mut stream = self.load_stream(change.tenant, stream_id).await?;
         let patch = StreamPatch::parse(&request.body, &stream).map_err(ApiError::invalid)?;
         Self::check_changeable(&stream, request)?;
+        // A reshard or a change of mode takes the shards it may open from the request on.
+        let shards_after = stream.shards_after(&patch.change);
+        let more_shards = shards_after - stream.shards_held();
+        self.check_quotas(change.tenant, &Holding::of(Quota::Shards, more_shards)).await?;
         let scaling = match &patch.scaling {
             ScalingMember::Absent => stream.scaling.clone(),
             ScalingMember::Off => None,
@@ -153,7 +165,9 @@ impl Api {
             return Ok(response);
         }
         let requested = serde_json::to_value(&patch.change).expect("a change serializes");
-        self.begin_job(&mut change, &mut stream, Operation::UpdateStream, ResourceStatus::Updating, Some(requested), request).await
+        let job = Job::new(change.tenant, Operation::UpdateStream, stream_id, Some(requested));
+        stream.pending_shards = Some(PendingShards { job_id: job.job_id.clone(), shard_count: shards_after });
+        self.begin_prepared_job(&mut change, &mut stream, job, ResourceStatus::Updating, request, vec![]).await
     }
 
     pub(super) async fn delete_stream(&self, mut change: Change<'_>, stream_id: &str, request: &ApiRequest) -> ApiResult {
@@ -236,6 +250,19 @@ impl Api {
         extra: Vec<crate::store::Write>,
     ) -> ApiResult {
         let job = Job::new(change.tenant, operation, resource.id(), requested);
+        self.begin_prepared_job(change, resource, job, status, request, extra).await
+    }
+
+    /// [`Api::begin_job_with`] for a job made already (a resource may name it).
+    pub(super) async fn begin_prepared_job<R: Resource>(
+        &self,
+        change: &mut Change<'_>,
+        resource: &mut R,
+        job: Job,
+        status: ResourceStatus,
+        request: &ApiRequest,
+        extra: Vec<crate::store::Write>,
+    ) -> ApiResult {
         resource.begin(&job.job_id, status);
         let response = ApiResponse::accepted(resource.api_view(), &job);
         change.remember(&response);

@@ -5,11 +5,10 @@ use crate::aws::functions;
 use crate::firehose::invoke::{self, Ran};
 use crate::firehose::processing::{Outcome, SourceRecord};
 use crate::model::{
-    Job, Operation, ResourceStatus, Stream, TestInput, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
-    TransformTest, MAX_TRANSFORMS_PER_TENANT,
+    Job, Operation, Resource, ResourceStatus, Stream, TestInput, Transform, TransformChange, TransformCode, TransformPatch, TransformRequest,
+    TransformTest,
 };
 use crate::store::StoreError;
-use crate::workflow::TRANSFORM_COUNTER;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -41,17 +40,10 @@ impl Api {
         let mut job = Job::new(change.tenant, Operation::CreateTransform, "", None);
         let mut transform = parsed.into_transform(change.tenant, stream_id, &job.job_id, String::new());
         job.resource_id = transform.transform_id.clone();
+        self.check_quotas(change.tenant, &transform.holding()).await?;
         transform.code_key = self.upload_code(&transform.transform_id, &code).await?;
         let response = ApiResponse::accepted(transform.to_api(), &job);
         change.remember(&response);
-        let limit = format!("a tenant may have at most {MAX_TRANSFORMS_PER_TENANT} transforms");
-        let take_slot = self.store.count(
-            change.tenant,
-            TRANSFORM_COUNTER,
-            1,
-            Some(("attribute_not_exists(#counter) OR #counter < :limit", HashMap::from([(":limit".to_string(), AttributeValue::N(MAX_TRANSFORMS_PER_TENANT.to_string()))]))),
-            Some(limit),
-        );
         let count_on_stream = self.store.count_on::<Stream>(
             change.tenant,
             stream_id,
@@ -60,10 +52,12 @@ impl Api {
             Some(("#status = :active", HashMap::from([(":active".to_string(), AttributeValue::S("ACTIVE".into()))]))),
             Some("the stream is no longer ACTIVE".to_string()),
         );
-        match self.store.create(&transform, &job, change.write(), vec![take_slot, count_on_stream]).await {
+        // Refused here (a race past the check above), the package uploaded for it is
+        // referred to by nothing; the artifacts bucket's lifecycle removes it.
+        match self.store.create(&transform, &job, change.write(), vec![count_on_stream]).await {
             Err(StoreError::NameTaken) => return Err(ApiError::conflict(format!("the stream already has a transform named {name}"))),
             Err(StoreError::IdempotencyKeyUsed) => return Err(ApiError::conflict(IDEMPOTENCY_RACE)),
-            Err(StoreError::Refused(detail)) => return Err(ApiError::conflict(detail)),
+            Err(StoreError::Refused(detail) | StoreError::OverQuota { detail, .. }) => return Err(ApiError::conflict(detail)),
             other => other?,
         }
         self.start(&job).await;

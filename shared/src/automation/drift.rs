@@ -201,7 +201,11 @@ pub fn compare_stream(stream: &Stream, found: Option<&kinesis::StreamDescription
     if stream.stream_mode == StreamMode::Provisioned && found.mode == StreamMode::Provisioned && found.active {
         comparison.field("ShardCount", stream.shard_count, Some(found.open_shards));
     }
-    let expected = serde_json::from_str::<Value>(&producer::producer_policy(&found.arn)).ok();
+    comparison.field("Encryption.EncryptionType", stream.encryption.encryption_type.as_str(), found.encryption_type.as_str());
+    if found.encryption_type == stream.encryption.encryption_type {
+        comparison.field("Encryption.KeyId", Some(stream.encryption.key_id.as_str()), found.key_id.as_deref());
+    }
+    let expected = serde_json::from_str::<Value>(&producer::producer_policy(&found.arn, stream.encryption.customer_key())).ok();
     comparison.field("ProducerPolicy", expected.as_ref(), policy);
     comparison.differences
 }
@@ -253,11 +257,24 @@ mod tests {
             mode: StreamMode::Provisioned,
             retention_hours,
             open_shards: 1,
+            encryption_type: "KMS".into(),
+            key_id: Some("alias/aws/kinesis".into()),
         }
     }
 
     fn policy_of(found: &kinesis::StreamDescription) -> Value {
-        serde_json::from_str(&producer::producer_policy(&found.arn)).unwrap()
+        serde_json::from_str(&producer::producer_policy(&found.arn, None)).unwrap()
+    }
+
+    #[test]
+    fn given_encryption_stopped_or_rekeyed_behind_its_back_when_compared_then_it_differs() {
+        let mut found = kinesis_has(48);
+        (found.encryption_type, found.key_id) = ("NONE".into(), None);
+        assert_eq!(compare_stream(&stream(), Some(&found), Some(&policy_of(&found))), vec![Difference::new("Encryption.EncryptionType", "KMS", "NONE")]);
+        found.encryption_type = "KMS".into();
+        found.key_id = Some("arn:aws:kms:us-east-1:123456789012:key/other".into());
+        let differences = compare_stream(&stream(), Some(&found), Some(&policy_of(&found)));
+        assert_eq!(differences, vec![Difference::new("Encryption.KeyId", "alias/aws/kinesis", "arn:aws:kms:us-east-1:123456789012:key/other")]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! change; a stream a job is changing (a tenant's PATCH) is left alone.
 
 use crate::aws::workflows::Workflows;
-use crate::model::{Job, Operation, Resource, ResourceStatus, Scaling, Stream, StreamMode};
+use crate::model::{Job, Operation, PendingShards, Resource, ResourceStatus, Scaling, Stream, StreamMode};
 use crate::operations::metrics::{MetricReader, MetricSpec, Series, Stat, Window};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
@@ -149,7 +149,7 @@ impl Autoscaler {
     /// Decides for every stream with bounds, a page at a time, until `deadline`.
     pub async fn run(&self, deadline: Instant) -> Result<Value, String> {
         let now = crate::model::now_epoch_seconds();
-        let (mut examined, mut started, mut after) = (0, vec![], None::<String>);
+        let (mut examined, mut started, mut held, mut after) = (0, vec![], vec![], None::<String>);
         loop {
             let (streams, next) = self.store.scaled_streams(after.as_deref(), PAGE).await.map_err(|e| e.to_string())?;
             let ready: Vec<&Stream> = streams
@@ -164,8 +164,18 @@ impl Autoscaler {
                     continue;
                 }
                 if let Some(decision) = decide(stream.shard_count.unwrap_or(1), scaling, &minutes, now, &self.rules) {
-                    if let Some(job_id) = self.start(stream, decision, now).await? {
-                        started.push(job_id);
+                    let decision = match self.within_quota(stream, decision).await? {
+                        Ok(decision) => decision,
+                        Err(not_made) => {
+                            tracing::warn!(stream = %stream.stream_id, reason = %not_made.reason, "scale-up not made");
+                            held.push(json!({"StreamId": stream.stream_id, "Tenant": stream.tenant, "Decision": not_made}));
+                            continue;
+                        }
+                    };
+                    match self.start(stream, decision, now).await? {
+                        Started::Job(job_id) => started.push(job_id),
+                        Started::OverQuota(not_made) => held.push(json!({"StreamId": stream.stream_id, "Tenant": stream.tenant, "Decision": not_made})),
+                        Started::Changed => {}
                     }
                 }
             }
@@ -174,7 +184,18 @@ impl Autoscaler {
                 _ => break,
             }
         }
-        Ok(json!({"Examined": examined, "Started": started}))
+        Ok(json!({"Examined": examined, "Started": started, "Held": held}))
+    }
+
+    /// A scale-up within the tenant's shard quota: as decided, or cut to the shards the
+    /// quota leaves (its reason says so); none left, the decision not made, saying why.
+    async fn within_quota(&self, stream: &Stream, decision: Decision) -> Result<Result<Decision, Decision>, String> {
+        if decision.to_shard_count <= decision.from_shard_count {
+            return Ok(Ok(decision));
+        }
+        let used = self.store.quota_usage(&stream.tenant).await.map_err(|e| e.to_string())?;
+        let limit = self.store.limits().shards;
+        Ok(cap_to_quota(decision, used.shards, limit))
     }
 
     /// Each stream's minutes of writes over the longest window a rule reads, in one batch.
@@ -193,17 +214,23 @@ impl Autoscaler {
         Ok(series.chunks(2).map(|pair| merge(&pair[0], &pair[1])).collect())
     }
 
-    /// Hands the stream to a SCALE job, unless it changed since it was read.
-    async fn start(&self, stream: &Stream, decision: Decision, now: i64) -> Result<Option<String>, String> {
+    /// Hands the stream to a SCALE job, unless it changed since it was read (or, racing a
+    /// tenant's request, the job would cross the shard quota after all).
+    async fn start(&self, stream: &Stream, decision: Decision, now: i64) -> Result<Started, String> {
         let request = json!({"ShardCount": decision.to_shard_count, "Decision": decision});
         let job = Job::new(&stream.tenant, Operation::ScaleStream, &stream.stream_id, Some(request));
         let mut scaled = stream.clone();
         scaled.begin(&job.job_id, ResourceStatus::Updating);
+        scaled.pending_shards = Some(PendingShards { job_id: job.job_id.clone(), shard_count: decision.to_shard_count });
         if let Some(scaling) = scaled.scaling.as_mut() {
             scaling.scaled(now);
         }
         match self.store.save(&scaled, Some(&job), None, vec![]).await {
-            Err(StoreError::Conflict) => return Ok(None),
+            Err(StoreError::Conflict) => return Ok(Started::Changed),
+            Err(StoreError::OverQuota { detail, .. }) => {
+                let reason = format!("{}: not made, {detail}", decision.reason);
+                return Ok(Started::OverQuota(Decision { reason, ..decision }));
+            }
             other => other.map_err(|e| e.to_string())?,
         }
         tracing::info!(stream = %stream.stream_id, from = decision.from_shard_count, to = decision.to_shard_count, reason = %decision.reason, "scaling");
@@ -211,8 +238,36 @@ impl Autoscaler {
             // The reconciler starts a job whose execution never began.
             tracing::warn!(job = %job.job_id, error = %e, "the SCALE job did not start yet");
         }
-        Ok(Some(job.job_id))
+        Ok(Started::Job(job.job_id))
     }
+}
+
+/// What became of a decision.
+enum Started {
+    Job(String),
+    /// The stream changed since it was read: decided again on the next run.
+    Changed,
+    OverQuota(Decision),
+}
+
+/// A scale-up cut to the shards the tenant's quota leaves (`used` counts the stream's own):
+/// `Err` with the reason when none are left.
+pub fn cap_to_quota(decision: Decision, used: i64, limit: i64) -> Result<Decision, Decision> {
+    let more = decision.to_shard_count - decision.from_shard_count;
+    let room = limit - used;
+    if more <= room {
+        return Ok(decision);
+    }
+    if room <= 0 {
+        let reason = format!(
+            "{}: not made, the tenant's shard quota ({limit}) is reached ({used} open shards in use, {more} more needed)",
+            decision.reason
+        );
+        return Err(Decision { reason, ..decision });
+    }
+    let to = decision.from_shard_count + room;
+    let reason = format!("{}; cut from {} to {to} shard(s) by the tenant's shard quota ({limit}, {used} in use)", decision.reason, decision.to_shard_count);
+    Ok(Decision { to_shard_count: to, reason, ..decision })
 }
 
 /// Bytes and records per minute, as one series of minutes.
@@ -283,6 +338,19 @@ mod tests {
         let mut minutes = records_per_second(10.0, 1..=20);
         minutes[10].records = 0.5 * 0.7 * 60.0 * 1000.0 * 4.0;
         assert_eq!(decide(4, &bounds(1, 8, 70), &minutes, NOW, &ScalingRules::default()), None);
+    }
+
+    #[test]
+    fn given_a_scale_up_past_the_shard_quota_when_capped_then_it_takes_what_is_left_or_is_not_made_and_says_why() {
+        let up = decide(2, &bounds(1, 8, 20), &records_per_second(900.0, 1..=2), NOW, &ScalingRules::default()).unwrap();
+        assert_eq!(up.to_shard_count, 4);
+        assert_eq!(cap_to_quota(up.clone(), 10, 100), Ok(up.clone()), "room enough");
+        let cut = cap_to_quota(up.clone(), 99, 100).unwrap();
+        assert_eq!(cut.to_shard_count, 3);
+        assert!(cut.reason.contains("cut from 4 to 3 shard(s) by the tenant's shard quota (100, 99 in use)"), "{}", cut.reason);
+        let held = cap_to_quota(up, 100, 100).unwrap_err();
+        assert_eq!(held.to_shard_count, 4);
+        assert!(held.reason.contains("not made, the tenant's shard quota (100) is reached (100 open shards in use, 2 more needed)"), "{}", held.reason);
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct DeliverySpec {
     pub account: String,
     /// Fed with PutRecordBatch (a redrive's or replay's twin) instead of reading the stream.
     pub direct_put: bool,
+    /// The tenant's own KMS key the stream is encrypted with (none for the AWS managed key):
+    /// reading the stream needs `kms:Decrypt` on it.
+    pub stream_key: Option<String>,
 }
 
 /// What Firehose's COPY into a Redshift table is made of.
@@ -173,6 +176,14 @@ impl DeliverySpec {
                 "Resource": format!("arn:aws:s3:::{}", self.bucket),
             }),
         ];
+        if let Some(key) = &self.stream_key {
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key,
+                "Condition": {"StringEquals": {"kms:EncryptionContext:aws:kinesis:arn": self.stream_arn}},
+            }));
+        }
         if let Some(function_arn) = &self.function_arn {
             statements.push(json!({
                 "Effect": "Allow",
@@ -519,7 +530,20 @@ mod tests {
             region: "us-east-1".into(),
             account: "123456789012".into(),
             direct_put: false,
+            stream_key: None,
         }
+    }
+
+    #[test]
+    fn given_a_stream_under_the_tenants_key_when_the_role_is_written_then_it_decrypts_that_streams_records_only() {
+        assert!(!spec().role_policy().contains("kms:"), "the AWS managed key needs no permission");
+        let mut encrypted = spec();
+        encrypted.stream_key = Some("arn:aws:kms:us-east-1:123456789012:key/k1".into());
+        let policy: serde_json::Value = serde_json::from_str(&encrypted.role_policy()).unwrap();
+        let kms: Vec<_> = policy["Statement"].as_array().unwrap().iter().filter(|s| s["Action"] == "kms:Decrypt").collect();
+        assert_eq!(kms.len(), 1);
+        assert_eq!(kms[0]["Resource"], "arn:aws:kms:us-east-1:123456789012:key/k1");
+        assert_eq!(kms[0]["Condition"]["StringEquals"]["kms:EncryptionContext:aws:kinesis:arn"], "arn:aws:kinesis:us-east-1:123456789012:stream/s");
     }
 
     #[test]

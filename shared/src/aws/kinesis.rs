@@ -18,6 +18,16 @@ pub struct StreamDescription {
     pub mode: StreamMode,
     pub retention_hours: i64,
     pub open_shards: i64,
+    /// `KMS` or `NONE`, and the key Kinesis encrypts with, as it was named.
+    pub encryption_type: String,
+    pub key_id: Option<String>,
+}
+
+impl StreamDescription {
+    /// Whether Kinesis encrypts the stream as `wanted` says.
+    pub fn encrypted_as(&self, wanted: &crate::model::Encryption) -> bool {
+        self.encryption_type == wanted.encryption_type && self.key_id.as_deref() == Some(wanted.key_id.as_str())
+    }
 }
 
 fn sdk_mode(mode: StreamMode) -> aws_sdk_kinesis::types::StreamMode {
@@ -63,7 +73,23 @@ pub async fn describe(client: &Client, name: &str) -> Result<Option<StreamDescri
         mode,
         retention_hours: summary.retention_period_hours as i64,
         open_shards: summary.open_shard_count as i64,
+        encryption_type: summary.encryption_type.map(|t| t.as_str().to_string()).unwrap_or_else(|| "NONE".into()),
+        key_id: summary.key_id,
     }))
+}
+
+/// Starts (or, with another key, changes) server-side encryption with a KMS key; records
+/// put from then on are encrypted.
+pub async fn start_encryption(client: &Client, name: &str, key_id: &str) -> Result<(), AwsError> {
+    client
+        .start_stream_encryption()
+        .stream_name(name)
+        .encryption_type(aws_sdk_kinesis::types::EncryptionType::Kms)
+        .key_id(key_id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("kinesis:StartStreamEncryption", e))
 }
 
 pub async fn set_retention(client: &Client, name: &str, from: i64, to: i64) -> Result<(), AwsError> {

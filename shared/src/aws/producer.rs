@@ -29,34 +29,41 @@ pub struct ProducerIdentity {
     pub secret_name: String,
 }
 
-/// The only permissions a producer gets.
-pub fn producer_policy(stream_arn: &str) -> String {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
+/// The only permissions a producer gets: writing to its stream and, when the stream is
+/// encrypted with the tenant's own key, that key's data keys for this stream only (Kinesis
+/// asks KMS with the stream's ARN as encryption context; the AWS managed key needs nothing).
+pub fn producer_policy(stream_arn: &str, customer_key: Option<&str>) -> String {
+    let mut statements = vec![json!({
+        "Effect": "Allow",
+        "Action": [
+            "kinesis:PutRecord",
+            "kinesis:PutRecords",
+            "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:ListShards"
+        ],
+        "Resource": stream_arn
+    })];
+    if let Some(key) = customer_key {
+        statements.push(json!({
             "Effect": "Allow",
-            "Action": [
-                "kinesis:PutRecord",
-                "kinesis:PutRecords",
-                "kinesis:DescribeStream",
-                "kinesis:DescribeStreamSummary",
-                "kinesis:ListShards"
-            ],
-            "Resource": stream_arn
-        }]
-    })
-    .to_string()
+            "Action": "kms:GenerateDataKey",
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:EncryptionContext:aws:kinesis:arn": stream_arn}}
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
 /// Creates the user, its policy and one access key in the secret. Safe to repeat: a key
 /// already stored in the secret is kept, stray keys from an interrupted try are removed.
-pub async fn create(iam: &Iam, secrets: &Secrets, who: &ProducerIdentity, stream_arn: &str) -> Result<(), AwsError> {
+pub async fn create(iam: &Iam, secrets: &Secrets, who: &ProducerIdentity, stream_arn: &str, customer_key: Option<&str>) -> Result<(), AwsError> {
     let created = iam.create_user().user_name(&who.user_name).send().await;
     ignore_missing(created.map(|_| ()).map_err(|e| AwsError::from_sdk("iam:CreateUser", e)), &["EntityAlreadyExists"])?;
     iam.put_user_policy()
         .user_name(&who.user_name)
         .policy_name(POLICY_NAME)
-        .policy_document(producer_policy(stream_arn))
+        .policy_document(producer_policy(stream_arn, customer_key))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("iam:PutUserPolicy", e))?;

@@ -6,8 +6,6 @@ use crate::validation::{is_name_char, parse_object, FieldError, Fields, NAME_CHA
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// From the seed: a transform serves at most 5 consumers.
-pub const MAX_CONSUMERS_PER_TRANSFORM: usize = 5;
 pub const DEFAULT_BUFFER_SIZE_MIB: i64 = 5;
 pub const DEFAULT_BUFFER_INTERVAL_SECONDS: i64 = 300;
 
@@ -42,7 +40,7 @@ const RECOVERY_MEMORY_SECONDS: i64 = 15 * 86_400;
 crate::lifecycle_resource!(Consumer, super::ResourceType::Consumer, consumer_id, |c| Some(format!(
     "NAME#CONSUMER#{}#{}",
     c.stream_id, c.consumer_name
-)));
+)), |_| super::Holding { consumers: 1, ..super::Holding::NONE });
 
 impl Consumer {
     /// Firehose names are unique per account: the consumer's id makes it so.

@@ -256,7 +256,7 @@ crate::lifecycle_resource!(Dataset, super::ResourceType::Dataset, dataset_id, |d
     "NAME#DATASET#{}#{}",
     d.domain.to_ascii_lowercase(),
     d.dataset_name.to_ascii_lowercase()
-)));
+)), |_| super::Holding { datasets: 1, ..super::Holding::NONE });
 
 impl Dataset {
     pub fn location(&self) -> String {

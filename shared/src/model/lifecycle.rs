@@ -64,6 +64,10 @@ pub struct Lifecycle {
     /// the resource: the version stays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<super::Drift>,
+    /// What the item holds of its tenant's quotas as last written (`Holds`): read here,
+    /// written by the store beside the counters it changes (see `Resource::holding`).
+    #[serde(default, rename = "Holds", skip_serializing)]
+    pub held: Option<super::Holding>,
 }
 
 impl Lifecycle {
@@ -79,6 +83,7 @@ impl Lifecycle {
             last_modified_at: now,
             version: 1,
             drift: None,
+            held: None,
         }
     }
 

@@ -3,9 +3,11 @@
 mod consumer;
 mod dataset;
 mod drift;
+mod encryption;
 mod job;
 mod lifecycle;
 mod producer_key;
+mod quota;
 mod recovery;
 mod resource;
 mod scaling;
@@ -14,19 +16,21 @@ mod stream;
 mod transform;
 mod transform_test;
 
-pub use consumer::{Consumer, ConsumerChange, ConsumerRequest, DatasetChoice, MAX_CONSUMERS_PER_TRANSFORM};
+pub use consumer::{Consumer, ConsumerChange, ConsumerRequest, DatasetChoice};
 pub use dataset::{appended, glue_database_name, Column, Dataset, DatasetPatch, DatasetRequest, FileType, RedshiftTable, SchemaEvolution, TargetLocation};
 pub use schema_drift::{infer_type, new_members, FieldAction, NewField, SchemaDrift};
 pub use drift::{Comparison, Difference, Drift, EXISTS};
+pub use encryption::{is_key_arn, read_encryption, Encryption, AWS_MANAGED_KINESIS_KEY};
 pub use lifecycle::{Lifecycle, ResourceStatus};
 pub use job::{Job, JobError, JobStatus, Operation, Progress, ResourceType};
 pub use producer_key::{ProducerKey, RevokeRequest, RotateRequest, DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS};
+pub use quota::{Holding, Quota, QuotaLimits, CONSUMERS_PER_TRANSFORM, ON_DEMAND_SHARDS, TRANSFORMS_PER_TENANT};
 pub use recovery::{Recovery, RedriveRequest, ReplayRequest, MAX_REDRIVE_IDS};
 pub use resource::{Resource, ResourceImage};
 pub use scaling::{read_scaling, Scaling, ScalingMember, DEFAULT_TARGET_UTILIZATION, MAX_SCALINGS_PER_DAY};
 pub use transform_test::{TestInput, TransformTest};
-pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest, MAX_TRANSFORMS_PER_TENANT};
-pub use stream::{kinesis_stream_name, Stream, StreamChange, StreamMode, StreamPatch, StreamRequest, MAX_SHARD_COUNT};
+pub use transform::{Transform, TransformChange, TransformCode, TransformPatch, TransformRequest};
+pub use stream::{kinesis_stream_name, open_shards, PendingShards, Stream, StreamChange, StreamMode, StreamPatch, StreamRequest, MAX_SHARD_COUNT};
 
 /// Now, as the RFC 3339 text every timestamp in the API uses.
 pub fn now_rfc3339() -> String {

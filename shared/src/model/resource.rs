@@ -1,6 +1,6 @@
 //! What every resource has: a tenant, an id, and a lifecycle driven by jobs.
 
-use super::{JobError, Lifecycle, ResourceStatus, ResourceType};
+use super::{Holding, JobError, Lifecycle, ResourceStatus, ResourceType};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// The part of any resource item that code not knowing its type reads (the status
@@ -59,13 +59,37 @@ pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync {
     fn fail(&mut self, error: JobError) {
         self.lifecycle_mut().fail(error)
     }
+
+    /// What one such resource takes of its tenant's quotas while it exists.
+    fn quota_unit(&self) -> Holding;
+
+    /// What the resource takes of its tenant's quotas in its present state: nothing once
+    /// its create failed (the slot is given back with the failure), and while it is
+    /// deleted what it held before (a resource whose create failed takes nothing back).
+    fn holding(&self) -> Holding {
+        match self.status() {
+            ResourceStatus::CreateFailed => Holding::NONE,
+            ResourceStatus::Deleting | ResourceStatus::DeleteFailed => self.lifecycle().held.unwrap_or_else(|| self.quota_unit()),
+            _ => self.quota_unit(),
+        }
+    }
+
+    /// What an item written before quotas were counted holds, so that counting a tenant's
+    /// items and later writes agree: its present holding, but a transform's slot, which the
+    /// seed's counter took at its request and gave back only when it was deleted.
+    fn unrecorded_holding(&self) -> Holding {
+        match Self::TYPE {
+            ResourceType::Transform => self.quota_unit(),
+            _ => self.holding(),
+        }
+    }
 }
 
 /// Implements [`Resource`] for a struct with a `tenant`, an id field, a flattened
-/// `lifecycle`, and a `to_api`.
+/// `lifecycle`, a `to_api`, its name claim and what one of it takes of its tenant's quotas.
 #[macro_export]
 macro_rules! lifecycle_resource {
-    ($type:ty, $kind:expr, $id:ident, $claim:expr) => {
+    ($type:ty, $kind:expr, $id:ident, $claim:expr, $unit:expr) => {
         impl $crate::model::Resource for $type {
             const TYPE: $crate::model::ResourceType = $kind;
             fn tenant(&self) -> &str {
@@ -86,6 +110,10 @@ macro_rules! lifecycle_resource {
             fn name_claim(&self) -> Option<String> {
                 let claim: fn(&Self) -> Option<String> = $claim;
                 claim(self)
+            }
+            fn quota_unit(&self) -> $crate::model::Holding {
+                let unit: fn(&Self) -> $crate::model::Holding = $unit;
+                unit(self)
             }
         }
     };

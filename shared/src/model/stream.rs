@@ -56,6 +56,29 @@ pub struct Stream {
     /// Shard autoscaling, for a PROVISIONED stream that asked for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<super::Scaling>,
+    /// Server-side encryption of its records (KMS).
+    #[serde(default)]
+    pub encryption: super::Encryption,
+    /// The open shards the job of a reshard or a change of mode may leave, counted
+    /// against the shard quota from its request until it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_shards: Option<PendingShards>,
+}
+
+/// What a shard-changing job asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PendingShards {
+    pub job_id: String,
+    pub shard_count: i64,
+}
+
+/// Open shards a stream in `mode` with `shard_count` has, as the shard quota counts them.
+pub fn open_shards(mode: StreamMode, shard_count: Option<i64>) -> i64 {
+    match mode {
+        StreamMode::Provisioned => shard_count.unwrap_or(1),
+        StreamMode::OnDemand => super::ON_DEMAND_SHARDS,
+    }
 }
 
 impl Stream {
@@ -79,6 +102,23 @@ impl Stream {
         self.producer_keys.iter().find(|k| !k.is_active())
     }
 
+    /// The open shards the stream counts against its tenant's shard quota: its own, and
+    /// while an update runs the more of its own and those the update may leave.
+    pub fn shards_held(&self) -> i64 {
+        let open = open_shards(self.stream_mode, self.shard_count);
+        match (self.lifecycle.status, &self.pending_shards) {
+            (super::ResourceStatus::Updating, Some(pending)) if pending.job_id == self.lifecycle.job_id => open.max(pending.shard_count),
+            _ => open,
+        }
+    }
+
+    /// The open shards the stream will have once `change` is made.
+    pub fn shards_after(&self, change: &StreamChange) -> i64 {
+        let mode = change.stream_mode.unwrap_or(self.stream_mode);
+        let kept = if mode == self.stream_mode { self.shard_count } else { None };
+        open_shards(mode, change.shard_count.or(kept))
+    }
+
     /// The stream as the API shows it.
     pub fn to_api(&self) -> Value {
         self.lifecycle.show_in(json!({
@@ -92,12 +132,17 @@ impl Stream {
             "Tags": self.tags,
             "StreamARN": self.stream_arn,
             "Scaling": self.scaling.as_ref().map(super::Scaling::to_api),
+            "Encryption": self.encryption.to_api(),
         }))
     }
 
 }
 
-crate::lifecycle_resource!(Stream, super::ResourceType::Stream, stream_id, |s| Some(format!("NAME#STREAM#{}", s.stream_name)));
+crate::lifecycle_resource!(Stream, super::ResourceType::Stream, stream_id, |s| Some(format!("NAME#STREAM#{}", s.stream_name)), |s| super::Holding {
+    streams: 1,
+    shards: s.shards_held(),
+    ..super::Holding::NONE
+});
 
 /// Kinesis stream names are unique per account, tenants' names only per tenant:
 /// the physical name keeps the tenant's name readable and adds the id's start.
@@ -116,6 +161,7 @@ pub struct StreamRequest {
     pub description: String,
     pub tags: BTreeMap<String, String>,
     pub scaling: Option<super::Scaling>,
+    pub encryption: super::Encryption,
 }
 
 impl StreamRequest {
@@ -145,6 +191,7 @@ impl StreamRequest {
             Some(mode) => super::read_scaling(&mut fields, &object, mode, planned_shards.filter(|_| mode == StreamMode::Provisioned), super::now_epoch_seconds()),
             None => super::ScalingMember::Absent,
         };
+        let encryption = super::read_encryption(&mut fields, &object);
         fields.finish()?;
         let stream_mode = stream_mode.expect("a refused StreamMode was reported");
         Ok(StreamRequest {
@@ -161,6 +208,7 @@ impl StreamRequest {
                 super::ScalingMember::Set(scaling) => Some(scaling),
                 _ => None,
             },
+            encryption,
         })
     }
 
@@ -183,6 +231,8 @@ impl StreamRequest {
             transform_count: 0,
             producer_keys: vec![],
             scaling: self.scaling,
+            encryption: self.encryption,
+            pending_shards: None,
         }
     }
 }
@@ -197,6 +247,10 @@ pub struct StreamChange {
     pub data_retention_period: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard_count: Option<i64>,
+    /// Only for a create or a repair, which bring Kinesis to the record (a PATCH cannot
+    /// change a stream's encryption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<super::Encryption>,
 }
 
 impl StreamChange {
@@ -223,6 +277,7 @@ impl StreamPatch {
         for immutable in ["StreamName", "StreamType", "StreamId"] {
             fields.forbid(immutable, "cannot be changed");
         }
+        fields.forbid("Encryption", "is chosen when the stream is created and cannot be changed");
         let description = fields.string("Description", 0, 1024, None);
         let tags = fields.tags("Tags");
         let mode = fields.one_of("StreamMode", &["PROVISIONED", "ON_DEMAND"]).and_then(|m| StreamMode::parse(&m));
@@ -256,6 +311,7 @@ impl StreamPatch {
             stream_mode: mode.filter(|m| *m != current.stream_mode),
             data_retention_period: retention.filter(|r| *r != current.data_retention_period),
             shard_count: shard_count.filter(|s| Some(*s) != current.shard_count || mode.is_some_and(|m| m != current.stream_mode)),
+            encryption: None,
         };
         Ok(StreamPatch { description, tags, scaling, change })
     }
@@ -313,6 +369,44 @@ mod tests {
         let patch = StreamPatch::parse(br#"{"DataRetentionPeriod":24,"Description":"x"}"#, &current).unwrap();
         assert!(patch.change.is_empty());
         assert_eq!(patch.description.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn given_a_reshard_running_when_held_then_the_more_of_before_and_after_counts_for_its_job_only() {
+        use crate::model::{Resource, ResourceStatus};
+        let mut stream = stream(StreamMode::Provisioned, Some(2));
+        stream.lifecycle.status = ResourceStatus::Active;
+        assert_eq!(stream.holding(), crate::model::Holding { streams: 1, shards: 2, ..Default::default() });
+        let change = StreamPatch::parse(br#"{"ShardCount":4}"#, &stream).unwrap().change;
+        assert_eq!(stream.shards_after(&change), 4);
+        stream.begin("scale", ResourceStatus::Updating);
+        stream.pending_shards = Some(PendingShards { job_id: "scale".into(), shard_count: 4 });
+        assert_eq!(stream.shards_held(), 4);
+        stream.fail(crate::model::JobError { code: "X".into(), message: "x".into() });
+        assert_eq!(stream.shards_held(), 2, "a failed reshard gives its shards back");
+        stream.begin("rotate", ResourceStatus::Updating);
+        assert_eq!(stream.shards_held(), 2, "another job's request does not count");
+        let to_on_demand = StreamPatch::parse(br#"{"StreamMode":"ON_DEMAND"}"#, &stream).unwrap().change;
+        assert_eq!(stream.shards_after(&to_on_demand), crate::model::ON_DEMAND_SHARDS);
+    }
+
+    #[test]
+    fn given_a_failed_create_when_held_then_nothing_is_and_its_delete_takes_nothing_back() {
+        use crate::model::{Holding, Resource, ResourceStatus};
+        let mut stream = stream(StreamMode::Provisioned, Some(3));
+        assert_eq!(stream.holding(), Holding { streams: 1, shards: 3, ..Holding::NONE }, "CREATING holds its slots");
+        stream.fail(crate::model::JobError { code: "X".into(), message: "x".into() });
+        assert_eq!(stream.holding(), Holding::NONE);
+        stream.lifecycle.held = Some(stream.holding());
+        stream.begin("delete", ResourceStatus::Deleting);
+        assert_eq!(stream.holding(), Holding::NONE);
+    }
+
+    #[test]
+    fn given_encryption_on_a_patch_then_it_is_refused_as_set_at_creation() {
+        let current = stream(StreamMode::Provisioned, Some(1));
+        let errors = StreamPatch::parse(br#"{"Encryption":{"KeyId":"arn:aws:kms:us-east-1:123456789012:key/k-1234"}}"#, &current).unwrap_err();
+        assert_eq!(errors[0].field, "Encryption");
     }
 
     #[test]

@@ -7,8 +7,6 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::io::{Cursor, Read, Write};
 
-/// From the seed: at most 20 transformation functions per tenant.
-pub const MAX_TRANSFORMS_PER_TENANT: i64 = 20;
 pub const RUNTIMES: &[&str] = &["python3.9", "python3.10", "python3.11", "python3.12", "python3.13"];
 pub const DEFAULT_RUNTIME: &str = "python3.12";
 /// Lambda's limit for a zip uploaded with the request.
@@ -44,7 +42,7 @@ pub struct Transform {
 crate::lifecycle_resource!(Transform, super::ResourceType::Transform, transform_id, |t| Some(format!(
     "NAME#TRANSFORM#{}#{}",
     t.stream_id, t.function_name
-)));
+)), |_| super::Holding { transforms: 1, ..super::Holding::NONE });
 
 impl Transform {
     pub fn to_api(&self) -> Value {

@@ -5,7 +5,7 @@
 //! partition would throttle a big table), `GSI2SK` = `<type>#<tenant>#<id>`. A cursor item
 //! remembers the partition and key the last run reached.
 
-use super::{from_item, s, tenant_pk, Item, Store, StoreError};
+use super::{from_item, recorded, s, tenant_pk, Item, Store, StoreError};
 use crate::model::{Consumer, Dataset, Drift, Resource, ResourceStatus, ResourceType, SchemaDrift, Stream, Transform};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -56,10 +56,10 @@ impl ActiveResource {
     fn from_item(item: Item) -> Result<ActiveResource, StoreError> {
         let kind = item.get("Type").and_then(|t| t.as_s().ok()).cloned().unwrap_or_default();
         Ok(match kind.as_str() {
-            "Stream" => ActiveResource::Stream(from_item(item)?),
-            "Transform" => ActiveResource::Transform(from_item(item)?),
-            "Dataset" => ActiveResource::Dataset(from_item(item)?),
-            "Consumer" => ActiveResource::Consumer(from_item(item)?),
+            "Stream" => ActiveResource::Stream(recorded(from_item(item)?)),
+            "Transform" => ActiveResource::Transform(recorded(from_item(item)?)),
+            "Dataset" => ActiveResource::Dataset(recorded(from_item(item)?)),
+            "Consumer" => ActiveResource::Consumer(recorded(from_item(item)?)),
             other => return Err(StoreError::Corrupt(format!("an indexed resource of unknown type {other:?}"))),
         })
     }
@@ -143,7 +143,7 @@ impl Store {
             (after, ResourceType::Stream, tenant, id)
         });
         let (items, next) = self.index_page("GSI1", SCALED_STREAMS, start, limit).await?;
-        Ok((items.into_iter().map(from_item).collect::<Result<_, _>>()?, next))
+        Ok((items.into_iter().map(|item| from_item(item).map(recorded)).collect::<Result<_, _>>()?, next))
     }
 
     /// Records what the schedule found (`None`: AWS matches the record), unless the

@@ -420,6 +420,7 @@ pub async fn delivery_plan(store: &Store, region: &str, consumer: &Consumer, cha
         region: region.to_string(),
         account,
         direct_put: false,
+        stream_key: stream.encryption.customer_key().map(str::to_string),
     };
     Ok(Plan { dataset, spec })
 }

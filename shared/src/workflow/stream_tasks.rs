@@ -76,7 +76,7 @@ impl StreamTasks {
             .describe(&stream)
             .await?
             .ok_or_else(|| TaskError::failed("StreamNotFound", "the Kinesis stream disappeared"))?;
-        producer::create(&self.iam, &self.secrets, &identity(&stream), &found.arn).await?;
+        producer::create(&self.iam, &self.secrets, &identity(&stream), &found.arn, stream.encryption.customer_key()).await?;
         let stored = producer::read(&self.secrets, &stream.producer_secret_name()).await?;
         let Some(stored) = stored else { return Err(TaskError::Retryable("the producer's key is not stored yet".into())) };
         self.record_keys(job, |keys| {
@@ -116,6 +116,7 @@ impl StreamTasks {
                 stream_mode: Some(stream.stream_mode),
                 data_retention_period: Some(stream.data_retention_period),
                 shard_count: stream.shard_count,
+                encryption: Some(stream.encryption.clone()),
             }
         } else {
             super::requested_change(&self.store, job).await?
@@ -128,6 +129,11 @@ impl StreamTasks {
             return Err(TaskError::NotReady("the stream is still changing".into()));
         }
         let name = &stream.kinesis_stream_name;
+        // Encrypted first: a new stream has no producer yet, so no record is ever at rest unencrypted.
+        if let Some(wanted) = change.encryption.filter(|e| !found.encrypted_as(e)) {
+            kinesis::start_encryption(&self.kinesis, name, &wanted.key_id).await?;
+            return Ok(json!({"Done": false}));
+        }
         if let Some(mode) = change.stream_mode.filter(|m| *m != found.mode) {
             kinesis::set_mode(&self.kinesis, &found.arn, mode).await?;
             return Ok(json!({"Done": false}));

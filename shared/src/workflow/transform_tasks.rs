@@ -14,7 +14,8 @@ pub struct TransformTasks {
     role_arn: String,
 }
 
-/// The tenant-wide count of transforms, kept for the seed's limit of 20.
+/// The tenant-wide count of transforms, kept for the seed's limit of 20 (one of the
+/// quota counters, `store::quota`).
 pub const TRANSFORM_COUNTER: &str = "COUNTER#TRANSFORMS";
 
 impl TransformTasks {
@@ -151,9 +152,9 @@ impl TransformTasks {
             return Err(TaskError::failed("Superseded", "another job took over this transform"));
         }
         if job.operation == Operation::DeleteTransform {
-            let free_slot = self.store.count(&job.tenant, TRANSFORM_COUNTER, -1, None, None);
+            // Removing it gives back its slot of the tenant's transforms quota.
             let stream_count = self.store.count_on::<Stream>(&job.tenant, &transform.stream_id, "TransformCount", -1, None, None);
-            self.store.remove(&transform, &job.job_id, vec![free_slot, stream_count]).await?;
+            self.store.remove(&transform, &job.job_id, vec![stream_count]).await?;
             return Ok(Value::Null);
         }
         let change = self.change(job).await?;

@@ -27,7 +27,7 @@ fn main() {
     }
     let uri: Uri = "/".parse().unwrap();
     let stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders";
-    let producer = tributary::aws::producer::producer_policy(stream);
+    let producer = tributary::aws::producer::producer_policy(stream, None);
     let documents = vec![serde_json::from_str(&producer).unwrap()];
     let context = BTreeMap::from([("aws:username", "tributary-producer-x".to_string())]);
     let started = Instant::now();

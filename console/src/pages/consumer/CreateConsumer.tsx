@@ -1,0 +1,240 @@
+/**
+ * The seed's consumer form: Consumer Name, Buffer Size, Buffer Interval, Target Location,
+ * Create Dataset (with the dataset's configuration) or an existing dataset, and a transform.
+ */
+import { useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
+import { api, call, getStream, idempotencyKey, type Schemas } from '../../lib/api';
+import { mapFieldErrors, noErrors, type FieldErrors } from '../../lib/field-errors';
+import { isTransitional } from '../../lib/jobs';
+import { useQuery } from '../../lib/use-query';
+import { CheckboxField, Field, NumberField, SelectField, TextField } from '../../components/Fields';
+import { href, PageHeader } from '../../components/PageHeader';
+import { Alert, ErrorState, Loading } from '../../components/States';
+import { parseSchema } from './schema-text';
+
+type Target = Schemas['TargetLocation'];
+type FormField =
+  | 'name'
+  | 'bufferSize'
+  | 'bufferInterval'
+  | 'target'
+  | 'createDataset'
+  | 'datasetId'
+  | 'transform'
+  | 'datasetName'
+  | 'domain'
+  | 'fileType'
+  | 'description'
+  | 'schema'
+  | 'jdbcUrl'
+  | 'database'
+  | 'secretId'
+  | 'tableName';
+
+/** The API's member names, mapped to this form's fields. */
+export const CONSUMER_FIELDS: Record<string, FormField> = {
+  ConsumerName: 'name',
+  BufferSize: 'bufferSize',
+  BufferInterval: 'bufferInterval',
+  TargetLocation: 'target',
+  CreateDataset: 'createDataset',
+  DatasetId: 'datasetId',
+  TransformId: 'transform',
+  'DatasetConfiguration.DatasetName': 'datasetName',
+  'DatasetConfiguration.Domain': 'domain',
+  'DatasetConfiguration.FileType': 'fileType',
+  'DatasetConfiguration.Description': 'description',
+  'DatasetConfiguration.Schema': 'schema',
+  'DatasetConfiguration.Redshift': 'jdbcUrl',
+  'DatasetConfiguration.Redshift.JdbcUrl': 'jdbcUrl',
+  'DatasetConfiguration.Redshift.Database': 'database',
+  'DatasetConfiguration.Redshift.SecretId': 'secretId',
+  'DatasetConfiguration.Redshift.TableName': 'tableName',
+};
+
+const TARGETS: { value: Target; label: string }[] = [
+  { value: 's3', label: 'S3' },
+  { value: 's3athena', label: 'S3 Athena' },
+  { value: 'lakeformation', label: 'Lake Formation' },
+  { value: 'redshift', label: 'Redshift' },
+];
+
+/** The seed's file types per target. */
+export function fileTypesFor(target: Target): { value: string; label: string }[] {
+  return target === 's3'
+    ? [
+        { value: 'csv', label: 'CSV' },
+        { value: 'others', label: 'OTHERS' },
+      ]
+    : [
+        { value: 'csv', label: 'CSV' },
+        { value: 'parquet', label: 'PARQUET' },
+      ];
+}
+
+export default function CreateConsumer({ streamId }: { streamId: string }) {
+  const { route } = useLocation();
+  const stream = useQuery(`stream:${streamId}`, () => getStream(streamId));
+  // Refreshed while a transform is being created or updated, so it can be chosen once ACTIVE.
+  const transforms = useQuery(
+    `transforms-active:${streamId}`,
+    () => call(api.GET('/streams/{StreamId}/transforms', { params: { path: { StreamId: streamId }, query: { Limit: 100 } } })),
+    (page) => (page?.Transforms.some((t) => isTransitional(t.Status)) ? 2000 : null),
+  );
+  const datasets = useQuery('datasets-all', () => call(api.GET('/datasets', { params: { query: { Limit: 100 } } })));
+  const [name, setName] = useState('');
+  const [bufferSize, setBufferSize] = useState('5');
+  const [bufferInterval, setBufferInterval] = useState('300');
+  const [target, setTarget] = useState<Target>('s3athena');
+  const [createDataset, setCreateDataset] = useState(true);
+  const [datasetId, setDatasetId] = useState('');
+  const [transformId, setTransformId] = useState('');
+  const [datasetName, setDatasetName] = useState('');
+  const [domain, setDomain] = useState('');
+  const [fileType, setFileType] = useState('csv');
+  const [description, setDescription] = useState('');
+  const [schema, setSchema] = useState('');
+  const [redshift, setRedshift] = useState({ JdbcUrl: '', Database: '', SecretId: '', TableName: '' });
+  const [errors, setErrors] = useState<FieldErrors<FormField>>(noErrors);
+  const [busy, setBusy] = useState(false);
+
+  const needsSchema = fileType === 'parquet' || target === 'redshift';
+  const chooseTarget = (next: Target) => {
+    setTarget(next);
+    if (!fileTypesFor(next).some((f) => f.value === fileType)) setFileType('csv');
+  };
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setErrors(noErrors);
+    const dataset = createDataset
+      ? {
+          CreateDataset: true,
+          DatasetConfiguration: {
+            DatasetName: datasetName.trim(),
+            Domain: domain.trim(),
+            FileType: fileType,
+            ...(description.trim() ? { Description: description.trim() } : {}),
+            ...(needsSchema && schema.trim() ? { Schema: parseSchema(schema) } : {}),
+            ...(target === 'redshift'
+              ? { Redshift: { JdbcUrl: redshift.JdbcUrl.trim(), Database: redshift.Database.trim(), SecretId: redshift.SecretId.trim(), ...(redshift.TableName.trim() ? { TableName: redshift.TableName.trim() } : {}) } }
+              : {}),
+          },
+        }
+      : { CreateDataset: false, DatasetId: datasetId };
+    try {
+      const accepted = await call(
+        api.POST('/streams/{StreamId}/consumers', {
+          params: { path: { StreamId: streamId }, header: { 'Idempotency-Key': idempotencyKey() } },
+          // The generated type makes defaulted members required and cannot express CreateDataset's two shapes.
+          body: {
+            ConsumerName: name.trim(),
+            BufferSize: Number(bufferSize),
+            BufferInterval: Number(bufferInterval),
+            TargetLocation: target,
+            ...(transformId ? { TransformId: transformId } : {}),
+            ...dataset,
+          } as never,
+        }),
+      );
+      route(href(`streams/${streamId}/consumers/${accepted.ConsumerId}?job=${accepted.Job.JobId}`));
+    } catch (error) {
+      setErrors(mapFieldErrors(error, CONSUMER_FIELDS));
+      setBusy(false);
+    }
+  };
+
+  if (stream.error) return <ErrorState error={stream.error} onRetry={stream.reload} />;
+  const streamName = stream.data?.StreamName ?? streamId;
+  const activeTransforms = transforms.data?.Transforms.filter((t) => t.Status === 'ACTIVE') ?? [];
+  const settling = transforms.data?.Transforms.filter((t) => isTransitional(t.Status)) ?? [];
+  const usableDatasets = datasets.data?.Datasets.filter((d) => d.Status === 'ACTIVE' && d.TargetLocation === target) ?? [];
+
+  return (
+    <>
+      <PageHeader
+        crumbs={[{ label: 'Streams', href: href('') }, { label: streamName, href: href(`streams/${streamId}?tab=consumers`) }, { label: 'New consumer' }]}
+        title="New consumer"
+      />
+      <p class="lead">A consumer is a Kinesis Data Firehose delivery stream that continuously collects this stream's records and loads them into a dataset.</p>
+      {!stream.data ? (
+        <Loading />
+      ) : (
+        <form class="form" onSubmit={submit} noValidate>
+          <Alert messages={errors.general} title="The consumer was not created" />
+          <TextField id="consumer-name" label="Consumer Name" value={name} onValue={setName} errors={errors.byField.name} help="Name to be used for the consumer: letters, digits, '_', '.' and '-'." autoComplete="off" />
+          <div class="field-row">
+            <NumberField id="buffer-size" label="Buffer Size" unit="MiB" value={bufferSize} onValue={setBufferSize} errors={errors.byField.bufferSize} help="Buffer incoming data to this size before delivering it: 1–128 MiB." />
+            <NumberField
+              id="buffer-interval"
+              label="Buffer Interval"
+              unit="seconds"
+              value={bufferInterval}
+              onValue={setBufferInterval}
+              errors={errors.byField.bufferInterval}
+              help="Or deliver after this many seconds, whichever comes first: 0–900 (0: as soon as records arrive)."
+            />
+          </div>
+          <SelectField
+            id="transform"
+            label="Transform"
+            value={transformId}
+            onValue={setTransformId}
+            options={[{ value: '', label: 'None: deliver records as they are' }, ...activeTransforms.map((t) => ({ value: t.TransformId, label: `${t.FunctionName} (${t.LambdaHandler})` }))]}
+            errors={errors.byField.transform}
+            help={
+              settling.length
+                ? `Waiting for ${settling.map((t) => `${t.FunctionName} (${t.Status})`).join(', ')} to be ACTIVE.`
+                : activeTransforms.length === 0
+                  ? 'This stream has no ACTIVE transform yet.'
+                  : 'A data transformation of this stream, applied before delivery.'
+            }
+          />
+          <SelectField id="target" label="Target Location" value={target} options={TARGETS} onValue={chooseTarget} errors={errors.byField.target} help="Final destination where the streaming data is stored." />
+          <CheckboxField id="create-dataset" label="Create Dataset" checked={createDataset} onValue={setCreateDataset} errors={errors.byField.createDataset} help="Create a new dataset for this consumer, or deliver into an existing one." />
+          {createDataset ? (
+            <fieldset>
+              <legend>Dataset configuration</legend>
+              <TextField id="dataset-name" label="Dataset Name" value={datasetName} onValue={setDatasetName} errors={errors.byField.datasetName} help="3–120 letters, digits and '_', unique within its domain." autoComplete="off" />
+              <TextField id="domain" label="Domain" value={domain} onValue={setDomain} errors={errors.byField.domain} help="The group the dataset belongs to, such as finance." autoComplete="off" />
+              <SelectField id="file-type" label="File Type" value={fileType} options={fileTypesFor(target)} onValue={setFileType} errors={errors.byField.fileType} />
+              <TextField id="dataset-description" label="Dataset description" value={description} onValue={setDescription} errors={errors.byField.description} />
+              {needsSchema && (
+                <Field id="schema" label="Schema" errors={errors.byField.schema} help="One column a line: name and Glue type, e.g. “company string”, “price double”. Records are JSON objects matched by name.">
+                  {(a11y) => <textarea {...a11y} rows={4} value={schema} onInput={(e) => setSchema(e.currentTarget.value)} spellcheck={false} />}
+                </Field>
+              )}
+              {target === 'redshift' && (
+                <>
+                  <TextField id="jdbc-url" label="JDBC URL" value={redshift.JdbcUrl} onValue={(v) => setRedshift({ ...redshift, JdbcUrl: v })} errors={errors.byField.jdbcUrl} placeholder="jdbc:redshift://host:5439/dev" />
+                  <TextField id="database" label="Database" value={redshift.Database} onValue={(v) => setRedshift({ ...redshift, Database: v })} errors={errors.byField.database} />
+                  <TextField id="secret-id" label="Secret" value={redshift.SecretId} onValue={(v) => setRedshift({ ...redshift, SecretId: v })} errors={errors.byField.secretId} help="Secrets Manager secret with username and password, tagged tributary:tenant." />
+                  <TextField id="table-name" label="Table Name" value={redshift.TableName} onValue={(v) => setRedshift({ ...redshift, TableName: v })} errors={errors.byField.tableName} help="Optional; default the dataset's name." />
+                </>
+              )}
+            </fieldset>
+          ) : (
+            <SelectField
+              id="dataset-id"
+              label="Dataset"
+              value={datasetId}
+              onValue={setDatasetId}
+              options={[{ value: '', label: usableDatasets.length ? 'Choose a dataset' : `No ACTIVE ${target} dataset yet` }, ...usableDatasets.map((d) => ({ value: d.DatasetId, label: `${d.Domain}.${d.DatasetName} (${d.FileType})` }))]}
+              errors={errors.byField.datasetId}
+            />
+          )}
+          <div class="form-actions">
+            <button type="submit" class="button primary" disabled={busy}>
+              Create consumer
+            </button>
+            <a class="button" href={href(`streams/${streamId}?tab=consumers`)}>
+              Cancel
+            </a>
+          </div>
+        </form>
+      )}
+    </>
+  );
+}

@@ -195,7 +195,10 @@ def test_health_follows_a_redshift_database_that_stops_and_returns(api, aws, str
     first = [f"before-{tag}-{i}\n" for i in range(20)]
     put_records_batched(kinesis, stream_name, first)
     wait_for_rows(name, len(first))
-    healthy = wait_for_consumer_status(api, stream["StreamId"], consumer["ConsumerId"], lambda s: s["Health"] == "HEALTHY", "HEALTHY before the outage")
+    # The load's metrics are published a moment after the rows land: wait for both.
+    healthy = wait_for_consumer_status(
+        api, stream["StreamId"], consumer["ConsumerId"], lambda s: s["Health"] == "HEALTHY" and s["Metrics"]["RecordsDelivered"] == len(first), "HEALTHY before the outage"
+    )
     assert healthy["Metrics"]["RecordsDelivered"] == len(first), healthy
 
     postgres("stop")

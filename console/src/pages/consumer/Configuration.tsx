@@ -1,13 +1,13 @@
 /** A consumer's configuration: buffering and transform are editable; the dataset is shown; delete. */
 import { useState } from 'preact/hooks';
-import { useLocation } from 'preact-iso';
 import { api, call, idempotencyKey, type Consumer } from '../../lib/api';
 import { mapFieldErrors, noErrors, type FieldErrors } from '../../lib/field-errors';
 import { useQuery } from '../../lib/use-query';
-import { closeDialog, Dialog, openDialog } from '../../components/Dialog';
+import { openDialog } from '../../components/Dialog';
 import { NumberField, SelectField } from '../../components/Fields';
 import { href } from '../../components/PageHeader';
 import { Alert } from '../../components/States';
+import { ConfirmDelete } from '../../components/ConfirmDelete';
 
 type FormField = 'bufferSize' | 'bufferInterval' | 'transform';
 const FIELDS: Record<string, FormField> = { BufferSize: 'bufferSize', BufferInterval: 'bufferInterval', TransformId: 'transform' };
@@ -89,33 +89,15 @@ export function Configuration({ streamId, consumer, onChanged }: { streamId: str
 }
 
 function DeleteConsumer({ streamId, consumer }: { streamId: string; consumer: Consumer }) {
-  const { route } = useLocation();
-  const [problem, setProblem] = useState<string[]>([]);
-  const remove = async () => {
-    try {
-      const answer = (await call(
-        api.DELETE('/streams/{StreamId}/consumers/{ConsumerId}', {
-          params: { path: { StreamId: streamId, ConsumerId: consumer.ConsumerId }, header: { 'Idempotency-Key': idempotencyKey(), 'If-Match': String(consumer.Version) } },
-        }),
-      )) as { Job: { JobId: string } };
-      closeDialog();
-      route(href(`streams/${streamId}?tab=consumers&job=${answer.Job.JobId}`));
-    } catch (error) {
-      setProblem(mapFieldErrors(error, {}).general);
-    }
-  };
+  const remove = () =>
+    call(
+      api.DELETE('/streams/{StreamId}/consumers/{ConsumerId}', {
+        params: { path: { StreamId: streamId, ConsumerId: consumer.ConsumerId }, header: { 'Idempotency-Key': idempotencyKey(), 'If-Match': String(consumer.Version) } },
+      }),
+    ) as Promise<{ Job: { JobId: string } }>;
   return (
-    <Dialog title={`Delete consumer ${consumer.ConsumerName}?`}>
+    <ConfirmDelete title={`Delete consumer ${consumer.ConsumerName}?`} remove={remove} then={(job) => `streams/${streamId}?tab=consumers&job=${job}`}>
       <p>Delivery stops and the delivery stream is deleted. The dataset keeps what was delivered.</p>
-      <Alert messages={problem} title="Not deleted" />
-      <div class="form-actions">
-        <button type="button" class="button danger" onClick={remove}>
-          Delete
-        </button>
-        <button type="button" class="button" onClick={closeDialog} data-autofocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDelete>
   );
 }

@@ -1,17 +1,15 @@
 /** A dataset: where its data and failed records are, its file type and schema, schema drift, delete. */
-import { useState } from 'preact/hooks';
-import { useLocation } from 'preact-iso';
 import { api, ApiError, call, idempotencyKey, type Dataset } from '../../lib/api';
-import { mapFieldErrors } from '../../lib/field-errors';
 import { isTransitional } from '../../lib/jobs';
 import { useQuery } from '../../lib/use-query';
 import { Badge } from '../../components/Badge';
 import { CopyButton } from '../../components/CopyButton';
-import { closeDialog, Dialog, openDialog } from '../../components/Dialog';
+import { openDialog } from '../../components/Dialog';
 import { href, PageHeader } from '../../components/PageHeader';
-import { Alert, Empty, ErrorState, Loading } from '../../components/States';
+import { Empty, ErrorState, Loading } from '../../components/States';
 import { Time } from '../../components/Time';
 import { Activity } from '../stream/Activity';
+import { ConfirmDelete } from '../../components/ConfirmDelete';
 
 export default function DatasetPage({ datasetId }: { datasetId: string }) {
   const dataset = useQuery(
@@ -179,33 +177,15 @@ function Schema({ dataset }: { dataset: Dataset }) {
 }
 
 function DeleteDataset({ dataset }: { dataset: Dataset }) {
-  const { route } = useLocation();
-  const [problem, setProblem] = useState<string[]>([]);
-  const remove = async () => {
-    try {
-      const answer = (await call(
-        api.DELETE('/datasets/{DatasetId}', {
-          params: { path: { DatasetId: dataset.DatasetId }, header: { 'Idempotency-Key': idempotencyKey(), 'If-Match': String(dataset.Version) } },
-        }),
-      )) as { Job: { JobId: string } };
-      closeDialog();
-      route(href(`jobs/${answer.Job.JobId}`));
-    } catch (error) {
-      setProblem(mapFieldErrors(error, {}).general);
-    }
-  };
+  const remove = () =>
+    call(
+      api.DELETE('/datasets/{DatasetId}', {
+        params: { path: { DatasetId: dataset.DatasetId }, header: { 'Idempotency-Key': idempotencyKey(), 'If-Match': String(dataset.Version) } },
+      }),
+    ) as Promise<{ Job: { JobId: string } }>;
   return (
-    <Dialog title={`Delete dataset ${dataset.DatasetName}?`}>
+    <ConfirmDelete title={`Delete dataset ${dataset.DatasetName}?`} remove={remove} then={(job) => `jobs/${job}`}>
       <p>Every object delivered into it is deleted with its table. This cannot be undone.</p>
-      <Alert messages={problem} title="Not deleted" />
-      <div class="form-actions">
-        <button type="button" class="button danger" onClick={remove}>
-          Delete
-        </button>
-        <button type="button" class="button" onClick={closeDialog} data-autofocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDelete>
   );
 }

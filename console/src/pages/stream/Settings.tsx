@@ -1,12 +1,11 @@
 /** A stream's settings: edit what can change (metadata and configuration), or delete it. */
 import { useState } from 'preact/hooks';
-import { useLocation } from 'preact-iso';
 import { api, call, idempotencyKey, type Stream } from '../../lib/api';
 import { mapFieldErrors, noErrors, type FieldErrors } from '../../lib/field-errors';
-import { closeDialog, Dialog, openDialog } from '../../components/Dialog';
+import { openDialog } from '../../components/Dialog';
 import { NumberField, SelectField, TextField } from '../../components/Fields';
-import { href } from '../../components/PageHeader';
 import { Alert } from '../../components/States';
+import { ConfirmDelete } from '../../components/ConfirmDelete';
 
 type FormField = 'description' | 'mode' | 'retention' | 'shards';
 const FIELDS: Record<string, FormField> = { Description: 'description', StreamMode: 'mode', DataRetentionPeriod: 'retention', ShardCount: 'shards' };
@@ -93,39 +92,18 @@ export function Settings({ stream, onChanged }: { stream: Stream; onChanged: (jo
 }
 
 function DeleteStream({ stream }: { stream: Stream }) {
-  const { route } = useLocation();
-  const [problem, setProblem] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
-  const remove = async () => {
-    setBusy(true);
-    try {
-      const answer = (await call(
-        api.DELETE('/streams/{StreamId}', {
-          params: { path: { StreamId: stream.StreamId }, header: { 'Idempotency-Key': idempotencyKey(), 'If-Match': String(stream.Version) } },
-        }),
-      )) as { Job: { JobId: string } };
-      closeDialog();
-      route(href(`jobs/${answer.Job.JobId}`));
-    } catch (error) {
-      setProblem(mapFieldErrors(error, {}).general);
-      setBusy(false);
-    }
-  };
+  const remove = () =>
+    call(
+      api.DELETE('/streams/{StreamId}', {
+        params: { path: { StreamId: stream.StreamId }, header: { 'Idempotency-Key': idempotencyKey(), 'If-Match': String(stream.Version) } },
+      }),
+    ) as Promise<{ Job: { JobId: string } }>;
   return (
-    <Dialog title={`Delete stream ${stream.StreamName}?`}>
+    <ConfirmDelete title={`Delete stream ${stream.StreamName}?`} remove={remove} then={(job) => `jobs/${job}`}>
       <p>
         The stream <strong>{stream.StreamName}</strong>, every record it holds and its producer keys are deleted. Producers using its keys are refused. This cannot be
         undone.
       </p>
-      <Alert messages={problem} title="Not deleted" />
-      <div class="form-actions">
-        <button type="button" class="button danger" onClick={remove} disabled={busy}>
-          Delete
-        </button>
-        <button type="button" class="button" onClick={closeDialog} data-autofocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDelete>
   );
 }

@@ -10,7 +10,7 @@ import { isTransitional } from '../../lib/jobs';
 import { useQuery } from '../../lib/use-query';
 import { useUrlQuery } from '../../lib/url-state';
 import { Badge } from '../../components/Badge';
-import { closeDialog, Dialog, openDialog } from '../../components/Dialog';
+import { openDialog } from '../../components/Dialog';
 import { Field, NumberField, SelectField, TextField } from '../../components/Fields';
 import { JobProgress } from '../../components/JobProgress';
 import { href, PageHeader } from '../../components/PageHeader';
@@ -19,6 +19,7 @@ import { CodeEditor } from './CodeEditor';
 import { forgetCode, stashCode, stashedCode } from './code-stash';
 import { STARTER_CODE, STARTER_MODULE } from './starter';
 import { TestPanel } from './TestPanel';
+import { ConfirmDelete } from '../../components/ConfirmDelete';
 
 type Runtime = Schemas['Runtime'];
 const RUNTIMES: Runtime[] = ['python3.13', 'python3.12', 'python3.11', 'python3.10', 'python3.9'];
@@ -207,34 +208,18 @@ function Editor({ streamId, transform, onChanged }: { streamId: string; transfor
 }
 
 function DeleteTransform({ streamId, transform }: { streamId: string; transform: Transform }) {
-  const { route } = useLocation();
-  const [problem, setProblem] = useState<string[]>([]);
   const remove = async () => {
-    try {
-      const answer = (await call(
-        api.DELETE('/streams/{StreamId}/transforms/{TransformId}', {
-          params: { path: { StreamId: streamId, TransformId: transform.TransformId }, header: { 'Idempotency-Key': idempotencyKey(), 'If-Match': String(transform.Version) } },
-        }),
-      )) as { Job: { JobId: string } };
-      forgetCode(transform.TransformId);
-      closeDialog();
-      route(href(`streams/${streamId}?tab=transforms&job=${answer.Job.JobId}`));
-    } catch (error) {
-      setProblem(mapFieldErrors(error, {}).general);
-    }
+    const answer = (await call(
+      api.DELETE('/streams/{StreamId}/transforms/{TransformId}', {
+        params: { path: { StreamId: streamId, TransformId: transform.TransformId }, header: { 'Idempotency-Key': idempotencyKey(), 'If-Match': String(transform.Version) } },
+      }),
+    )) as { Job: { JobId: string } };
+    forgetCode(transform.TransformId);
+    return answer;
   };
   return (
-    <Dialog title={`Delete transform ${transform.FunctionName}?`}>
+    <ConfirmDelete title={`Delete transform ${transform.FunctionName}?`} remove={remove} then={(job) => `streams/${streamId}?tab=transforms&job=${job}`}>
       <p>The Lambda function is deleted. This cannot be undone.</p>
-      <Alert messages={problem} title="Not deleted" />
-      <div class="form-actions">
-        <button type="button" class="button danger" onClick={remove}>
-          Delete
-        </button>
-        <button type="button" class="button" onClick={closeDialog} data-autofocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDelete>
   );
 }

@@ -1,11 +1,14 @@
 """The fixes infra/local/moto_server.py applies to moto, checked on moto's own objects (no
-server needed): a table's copy shares its stream records but not the list that holds them,
-only the most recent shard iterators are kept, and GetMetricData answers from its index as
-moto's own reading of every datapoint would."""
+server needed): a refused transaction puts back what it wrote and nothing else, without
+copying its table; only the most recent shard iterators are kept; GetMetricData answers
+from its index as moto's own reading of every datapoint would."""
 
 import copy
 import importlib.util
+import uuid
 from pathlib import Path
+
+import pytest
 
 spec = importlib.util.spec_from_file_location("tributary_moto_server", Path(__file__).resolve().parent.parent / "infra/local/moto_server.py")
 moto_server = importlib.util.module_from_spec(spec)
@@ -14,24 +17,86 @@ spec.loader.exec_module(moto_server)
 import datetime  # noqa: E402
 
 from moto.cloudwatch.models import CloudWatchBackend  # noqa: E402
-from moto.dynamodb.models.table import StreamShard  # noqa: E402  (after the fixes are applied)
+from moto.dynamodb.exceptions import TransactionCanceledException  # noqa: E402
+from moto.dynamodb.models import dynamodb_backends  # noqa: E402  (after the fixes are applied)
 
 
-class FakeTable:
-    stream_specification = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-def test_a_copied_shard_shares_its_records_but_not_their_list():
-    table = FakeTable()
-    shard = StreamShard("123456789012", table)
-    shard.items.extend([{"record": 1}, {"record": 2}])
-    table.shard = shard
-    clone = copy.deepcopy(table)
-    assert clone.shard is not shard and clone.shard.table is clone
-    assert clone.shard.items == shard.items and clone.shard.items is not shard.items
-    assert clone.shard.items[0] is shard.items[0], "records are shared, not deep-copied"
-    shard.items.append({"record": 3})  # a write after the copy (a cancelled transaction's)
-    assert len(clone.shard.items) == 2, "restoring the copy forgets it"
+@pytest.fixture
+def table():
+    """A table of moto's backend, as Tributary's (PK, SK, a stream of both images)."""
+    backend = dynamodb_backends[ACCOUNT][REGION]
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    keys = [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}]
+    attributes = [{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}]
+    backend.create_table(
+        name, schema=keys, throughput=None, attr=attributes, global_indexes=None, indexes=None,
+        streams={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}, billing_mode="PAY_PER_REQUEST",
+        sse_specification=None, tags=[], deletion_protection_enabled=False, warm_throughput=None,
+    )
+    yield backend, name
+    backend.delete_table(name)
+
+
+def _key(sk):
+    return {"PK": {"S": "TENANT#a"}, "SK": {"S": sk}}
+
+
+def _rise(name, limit):
+    """A counter's rise, conditional on staying within `limit` (as the quotas write it)."""
+    return {"Update": {
+        "TableName": name, "Key": _key("COUNTER"), "UpdateExpression": "ADD #c :one",
+        "ConditionExpression": "attribute_not_exists(#c) OR #c < :limit",
+        "ExpressionAttributeNames": {"#c": "Count"}, "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(limit)}},
+    }}
+
+
+def _count(backend, name):
+    item = backend.get_item(name, _key("COUNTER"))
+    return item.to_json()["Attributes"]["Count"] if item else None
+
+
+def test_a_refused_transaction_puts_back_what_it_wrote_and_leaves_no_stream_record(table):
+    backend, name = table
+    backend.transact_write_items([_rise(name, 5), {"Put": {"TableName": name, "Item": {**_key("ITEM#1"), "V": {"S": "one"}}}}])
+    assert _count(backend, name) == {"N": "1"}
+    shard = backend.tables[name].stream_shard
+    records = len(shard.items)
+    # the rise succeeds (so moto writes it), the put's condition fails: nothing of it stays
+    with pytest.raises(TransactionCanceledException):
+        backend.transact_write_items([
+            _rise(name, 5),
+            {"Put": {"TableName": name, "Item": {**_key("ITEM#1"), "V": {"S": "two"}}, "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Put": {"TableName": name, "Item": {**_key("ITEM#2"), "V": {"S": "new"}}}},
+        ])
+    assert _count(backend, name) == {"N": "1"}
+    assert backend.get_item(name, _key("ITEM#1")).to_json()["Attributes"]["V"] == {"S": "one"}
+    assert backend.get_item(name, _key("ITEM#2")) is None
+    assert len(shard.items) == records, "a refused transaction writes no stream record"
+
+
+def test_a_transaction_copies_the_items_it_writes_not_their_table(table, monkeypatch):
+    backend, name = table
+    for i in range(50):
+        backend.put_item(name, {**_key(f"ITEM#{i}"), "V": {"N": str(i)}})
+    backend.put_item(name, {**_key("COUNTER"), "Count": {"N": "1"}})
+    copied, deepcopy = [], copy.deepcopy
+
+    def spy(value, memo=None):
+        clone = deepcopy(value, memo)
+        if clone is not value:
+            copied.append(type(value).__name__)
+        return clone
+
+    monkeypatch.setattr(copy, "deepcopy", spy)
+    with pytest.raises(TransactionCanceledException):
+        backend.transact_write_items([{"Put": {"TableName": name, "Item": {**_key("ITEM#50"), "V": {"N": "50"}}}}, _rise(name, 1)])
+    backend.transact_write_items([_rise(name, 2)])
+    assert "Table" not in copied, copied
+    assert backend.get_item(name, _key("ITEM#50")) is None and _count(backend, name) == {"N": "2"}
+    assert sum(len(items) for items in backend.tables[name].items.values()) == 51
 
 
 def test_only_the_most_recent_iterators_are_kept():

@@ -1,13 +1,17 @@
-"""moto's server, as tributary-local runs it, with two fixes for its DynamoDB Streams and
-one for CloudWatch's GetMetricData.
+"""moto's server, as tributary-local runs it, with fixes for its DynamoDB transactions and
+Streams and for CloudWatch's GetMetricData.
 
-Every TransactWriteItems deep-copies the table (to restore it if a condition fails), and the
-copy included every stream record ever written: each transaction cost more than the one
-before, and the copies made for rollbacks stayed reachable. And moto keeps every DynamoDB
-Streams shard iterator it ever handed out (a new one per GetRecords), each holding its shard;
-after a rollback that shard belongs to the discarded copy of the table. Over a test run this
-grew the server past 18 GB. Here stream records (which moto never changes once written) are
-shared between a table and its copies, and only the most recent iterators are kept.
+moto's TransactWriteItems deep-copies every table it touches, once per item of the
+transaction, to put the copy back if a condition fails: each transaction cost more than the
+one before (over a second per transaction once a test run's table held 20,000 items, with
+the interpreter busy for all of it), and a put back copy undid whatever other requests had
+written to the table meanwhile. Here a transaction keeps the items it touches as they were
+(an undo log) and, refused, puts back only those and forgets its stream records; DynamoDB's
+writes take one lock, so that no other write lands in the middle of a transaction.
+
+moto keeps every DynamoDB Streams shard iterator it ever handed out (a new one per
+GetRecords), each holding its shard: over a test run this grew the server past 18 GB. Here
+only the most recent iterators are kept.
 
 GetMetricData compared every datapoint stored with every period of every query: a day at
 one-minute periods over a test run's metrics took minutes. Here datapoints are indexed by
@@ -21,11 +25,13 @@ Usage: python moto_server.py [moto_server's own arguments]
 
 import collections
 import copy
+import threading
 from datetime import timedelta
 
 from moto.cloudwatch import models as cloudwatch_models
 from moto.cloudwatch.exceptions import ValidationError
 
+from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import table as dynamodb_table
 from moto.dynamodbstreams import models as streams_models
 
@@ -33,16 +39,92 @@ from moto.dynamodbstreams import models as streams_models
 ITERATORS_KEPT = 2000
 
 
-def _shard_deepcopy(self, memo):
+# One lock for every DynamoDB write, so that a transaction is atomic to the other writes
+# (moto's server answers requests on threads) and an undo puts back nothing of theirs.
+_dynamodb_writes = threading.RLock()
+# Set while a transaction runs: moto's own backup of a table is then the table itself.
+_transaction = threading.local()
+
+
+def _table_deepcopy(self, memo):
+    if getattr(_transaction, "active", False):
+        return self
     clone = self.__class__.__new__(self.__class__)
     memo[id(self)] = clone
     for name, value in self.__dict__.items():
-        # The list is copied, so a restored copy forgets a cancelled transaction's records.
-        setattr(clone, name, list(value) if name == "items" else copy.deepcopy(value, memo))
+        setattr(clone, name, copy.deepcopy(value, memo))
     return clone
 
 
-dynamodb_table.StreamShard.__deepcopy__ = _shard_deepcopy
+dynamodb_table.Table.__deepcopy__ = _table_deepcopy
+
+
+def _item_key(table, op_type, op):
+    """The key an operation of a transaction writes, as moto's backend takes it."""
+    if op_type != "Put":
+        return op["Key"]
+    attrs = op["Item"]
+    names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+    return {name: attrs[name] for name in names if name in attrs}
+
+
+def _transact_write_items(self, transact_items):
+    with _dynamodb_writes:
+        touched = []  # (table, hash key, range key, the item as it was or None)
+        streams = {}  # table -> how many stream records its shard held before
+        for item in transact_items:
+            op_type, op = next(iter(item.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            try:
+                hash_key, range_key = self.get_keys_value(table, _item_key(table, op_type, op))
+            except Exception:  # a bad key: moto's own checks refuse it before anything is written
+                continue
+            touched.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+            if table.stream_shard is not None:
+                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
+        _transaction.active = True
+        try:
+            return _transact(self, transact_items)
+        except Exception:
+            for table, hash_key, range_key, before in reversed(touched):
+                _put_back(table, hash_key, range_key, before)
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+        finally:
+            _transaction.active = False
+
+
+def _put_back(table, hash_key, range_key, before):
+    """The item as it was before a refused transaction, without a stream record."""
+    if table.range_key_attr is None:
+        if before is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = before
+    elif before is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = before
+
+
+_transact = dynamodb_models.DynamoDBBackend.transact_write_items
+dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items
+
+
+def _serialised(write):
+    def locked(self, *args, **kwargs):
+        with _dynamodb_writes:
+            return write(self, *args, **kwargs)
+
+    return locked
+
+
+for _write in ("put_item", "update_item", "delete_item", "batch_write_item"):
+    if hasattr(dynamodb_models.DynamoDBBackend, _write):
+        setattr(dynamodb_models.DynamoDBBackend, _write, _serialised(getattr(dynamodb_models.DynamoDBBackend, _write)))
 
 
 class RecentIterators(collections.OrderedDict):

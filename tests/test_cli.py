@@ -91,8 +91,14 @@ def test_the_seed_use_case_runs_end_to_end_with_the_cli(tmp_path, aws):
         time.sleep(1)
     assert sorted(delivered) == sorted(line for line in lines if "TECHNOLOGY" in line), delivered
 
+    # The delivery's metrics are published a moment after the objects land: the status
+    # reads HEALTHY once they are, and the table shows the same.
+    deadline = time.time() + DELIVERY_TIMEOUT
     health = tributary_json("consumers", "status", stream_id, consumer_id)
-    assert health["ConsumerId"] == consumer_id and "Health" in health, health
+    while health.get("Health") != "HEALTHY" and time.time() < deadline:
+        time.sleep(1)
+        health = tributary_json("consumers", "status", stream_id, consumer_id)
+    assert health["ConsumerId"] == consumer_id and health["Health"] == "HEALTHY", health
     status, out, _ = tributary("consumers", "status", stream_id, consumer_id)
     rows = dict(line.split(None, 1) for line in out.splitlines() if len(line.split(None, 1)) == 2)
     assert status == 0 and rows["Health"] == health["Health"] and rows["Metrics.RecordsDelivered"].isdigit(), out

@@ -1,6 +1,7 @@
 """Shared helpers for the Tributary integration tests.
 
-The tests drive an already running stack (started by `make test`):
+The tests drive an already running stack (started by `make test`; a pytest-xdist worker
+takes its own stack's addresses from TRIBUTARY_TEST_STACKS_JSON, which tests/run.sh sets):
   - the HTTP API at TRIBUTARY_API_URL (default http://127.0.0.1:3000)
   - the local AWS endpoint at TRIBUTARY_AWS_ENDPOINT (default http://127.0.0.1:4566),
     which also serves the fault-injection control at /_local/faults.
@@ -20,6 +21,11 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+# tests/run.sh runs the whole suite on several stacks side by side, one pytest-xdist worker
+# each (gw0, gw1 …): a worker's tests, and the CLI and scripts they start, reach its own.
+if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("TRIBUTARY_TEST_STACKS_JSON"):
+    os.environ.update(json.loads(os.environ["TRIBUTARY_TEST_STACKS_JSON"])[int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))])
 
 API_URL = os.environ.get("TRIBUTARY_API_URL", "http://127.0.0.1:3000").rstrip("/")
 AWS_ENDPOINT = os.environ.get("TRIBUTARY_AWS_ENDPOINT", "http://127.0.0.1:4566").rstrip("/")

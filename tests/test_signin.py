@@ -305,7 +305,7 @@ def test_given_a_code_when_exchanged_with_another_verifier_or_redirect_uri_then_
     (CONSOLE, CLI_CALLBACK),
     (CONSOLE, f"{API_URL}/console/callback?next=elsewhere"),
     (CONSOLE, "https://evil.example/console/"),
-])
+], ids=["cli-path-added", "cli-other-host", "console-cli-callback", "console-query-added", "console-other-origin"])
 def test_given_an_unregistered_redirect_uri_when_authorizing_then_an_error_page_and_no_redirect(client_id, redirect_uri):
     _, challenge = pkce_pair()
     resp = requests.get(discovery()["authorization_endpoint"], params=authorize_params(client_id, redirect_uri, challenge, "s"), allow_redirects=False, timeout=HTTP_TIMEOUT)

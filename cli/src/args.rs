@@ -409,6 +409,12 @@ pub enum ConsumerVerb {
         /// Seconds (0–900).
         #[arg(long)]
         buffer_interval: Option<u32>,
+        /// Of the delivered objects: UNCOMPRESSED, GZIP, ZIP, Snappy or HADOOP_SNAPPY (Redshift: GZIP only).
+        #[arg(long)]
+        compression: Option<String>,
+        /// Inside Parquet files, when records are converted to Parquet: SNAPPY, GZIP or UNCOMPRESSED.
+        #[arg(long)]
+        parquet_compression: Option<String>,
         #[command(flatten)]
         extra: Extra,
         #[command(flatten)]

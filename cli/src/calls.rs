@@ -258,7 +258,7 @@ fn consumer_call(verb: &ConsumerVerb) -> Result<Call, UsageError> {
     Ok(match verb {
         ConsumerVerb::List { stream, page } => Call::list(format!("/streams/{stream}/consumers"), page, "Consumers", CONSUMER_COLUMNS),
         ConsumerVerb::Get { stream, id } => Call::get(path(stream, id), View::Object),
-        ConsumerVerb::Create { stream, name, target, dataset, create_dataset, domain, file_type, transform, buffer_size, buffer_interval, extra, wait } => {
+        ConsumerVerb::Create { stream, name, target, dataset, create_dataset, domain, file_type, transform, buffer_size, buffer_interval, compression, parquet_compression, extra, wait } => {
             let configuration = create_dataset.as_ref().map(|dataset_name| {
                 let mut configuration = json!({ "DatasetName": dataset_name });
                 if let Some(domain) = domain {
@@ -278,6 +278,8 @@ fn consumer_call(verb: &ConsumerVerb) -> Result<Call, UsageError> {
                 ("TransformId", text(transform)),
                 ("BufferSize", number(buffer_size)),
                 ("BufferInterval", number(buffer_interval)),
+                ("Compression", text(compression)),
+                ("ParquetCompression", text(parquet_compression)),
             ];
             Call::change("POST", format!("/streams/{stream}/consumers"), Some(body(members, extra)?), wait)
         }
@@ -410,12 +412,12 @@ mod tests {
 
     #[test]
     fn given_a_consumer_with_a_new_dataset_when_parsed_then_the_dataset_configuration_is_nested() {
-        let c = call("tributary consumers create S c1 --target s3athena --create-dataset trades --domain finance --file-type csv --buffer-interval 0");
+        let c = call("tributary consumers create S c1 --target s3athena --create-dataset trades --domain finance --file-type csv --buffer-interval 0 --compression GZIP");
         assert_eq!(c.path, "/streams/S/consumers");
         assert_eq!(
             c.body,
             Some(json!({"ConsumerName": "c1", "TargetLocation": "s3athena", "CreateDataset": true,
-                        "DatasetConfiguration": {"DatasetName": "trades", "Domain": "finance", "FileType": "csv"}, "BufferInterval": 0}))
+                        "DatasetConfiguration": {"DatasetName": "trades", "Domain": "finance", "FileType": "csv"}, "BufferInterval": 0, "Compression": "GZIP"}))
         );
     }
 

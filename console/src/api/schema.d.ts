@@ -1439,6 +1439,23 @@ export interface components {
         /** @description Seconds. */
         BufferInterval: number;
         /**
+         * @description How the delivered objects are compressed (Firehose's `CompressionFormat`; case
+         *     matters). Each object's name ends with the extension and carries the
+         *     `Content-Encoding` Firehose gives it: `GZIP` `.gz` (`gzip`), `ZIP` `.zip` with one
+         *     deflated entry (`zip`), `Snappy` `.snappy` in snappy-java's stream format
+         *     (`snappy-java`), `HADOOP_SNAPPY` `.snappy` in Hadoop's block format (`hadoop-snappy`).
+         *     Failed records under the error prefix are compressed the same way. Records converted to
+         *     Parquet (Parquet datasets of `s3athena` and `lakeformation`) take `ParquetCompression`
+         *     instead; Redshift consumers take `UNCOMPRESSED` or `GZIP` (COPY then says `GZIP`).
+         * @enum {string}
+         */
+        Compression: "UNCOMPRESSED" | "GZIP" | "ZIP" | "Snappy" | "HADOOP_SNAPPY";
+        /**
+         * @description The codec inside the Parquet files records are converted to (ParquetSerDe's `Compression`).
+         * @enum {string}
+         */
+        ParquetCompression: "SNAPPY" | "GZIP" | "UNCOMPRESSED";
+        /**
          * @description Either `CreateDataset: true` with `TargetLocation` and `DatasetConfiguration`, or
          *     `DatasetId`. The `DatasetConfiguration` follows the rules of `POST /datasets` for the
          *     consumer's `TargetLocation`.
@@ -1458,6 +1475,10 @@ export interface components {
             /** @description An ACTIVE dataset to deliver to. */
             DatasetId?: components["schemas"]["ResourceRef"];
             DatasetConfiguration?: components["schemas"]["DatasetConfiguration"];
+            /** @default UNCOMPRESSED */
+            Compression: components["schemas"]["Compression"];
+            /** @default SNAPPY */
+            ParquetCompression: components["schemas"]["ParquetCompression"];
         } & (unknown & unknown & unknown)) & ({
             /** @constant */
             CreateDataset: true;
@@ -1467,7 +1488,7 @@ export interface components {
             CreateDataset?: false;
             DatasetConfiguration?: never;
         });
-        /** @description `ConsumerName`, `TargetLocation`, `DatasetId`, `CreateDataset` and `DatasetConfiguration` cannot be changed. */
+        /** @description `ConsumerName`, `TargetLocation`, `DatasetId`, `CreateDataset`, `DatasetConfiguration`, `Compression` and `ParquetCompression` cannot be changed. */
         UpdateConsumerRequest: {
             BufferSize?: components["schemas"]["BufferSize"];
             BufferInterval?: components["schemas"]["BufferInterval"];
@@ -1484,6 +1505,8 @@ export interface components {
          *       "TransformId": "2b7e61c4-5a0f-4f7e-9a55-0c2f1d3e8b90",
          *       "TargetLocation": "s3athena",
          *       "DatasetId": "9d7a3c15-2e44-4b8a-a0f1-6b1c2d3e4f50",
+         *       "Compression": "UNCOMPRESSED",
+         *       "ParquetCompression": "SNAPPY",
          *       "DeliveryStreamName": "tributary-0a1b2c3d-4e5f-4061-8293-a4b5c6d7e8f9",
          *       "DeliveryStreamARN": "arn:aws:firehose:us-east-1:123456789012:deliverystream/tributary-0a1b2c3d-4e5f-4061-8293-a4b5c6d7e8f9",
          *       "RecoveryJobId": null,
@@ -1504,6 +1527,9 @@ export interface components {
             TransformId: string | null;
             TargetLocation: components["schemas"]["TargetLocation"];
             DatasetId: string;
+            Compression: components["schemas"]["Compression"];
+            /** @description The codec inside its Parquet files; null when records are not converted to Parquet. */
+            ParquetCompression: components["schemas"]["ParquetCompression"] | null;
             /** @description `tributary-<ConsumerId>`. */
             DeliveryStreamName: string;
             /** @description The Firehose delivery stream's ARN; null until it exists. */

@@ -63,14 +63,16 @@ impl MotoJson {
     }
 
     pub async fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), String> {
-        let answer = self
-            .http
-            .put(format!("{}/{bucket}/{key}", self.url))
-            .header("authorization", fake_signature("s3"))
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        self.put_encoded_object(bucket, key, bytes, None).await
+    }
+
+    /// PutObject with a `Content-Encoding` (how Firehose labels compressed objects).
+    pub async fn put_encoded_object(&self, bucket: &str, key: &str, bytes: Vec<u8>, content_encoding: Option<&str>) -> Result<(), String> {
+        let mut request = self.http.put(format!("{}/{bucket}/{key}", self.url)).header("authorization", fake_signature("s3"));
+        if let Some(encoding) = content_encoding {
+            request = request.header("content-encoding", encoding);
+        }
+        let answer = request.body(bytes).send().await.map_err(|e| e.to_string())?;
         match answer.status().is_success() {
             true => Ok(()),
             false => Err(format!("PutObject {bucket}/{key}: {}", answer.status())),

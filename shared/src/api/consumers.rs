@@ -93,8 +93,8 @@ impl Api {
         if stream.lifecycle.status != ResourceStatus::Active {
             return Err(ApiError::conflict(format!("the stream is {}: consumers need an ACTIVE stream", stream.lifecycle.status.as_str())));
         }
-        let target = dataset.target_location;
-        let consumer = parsed.clone().into_consumer(change.tenant, stream_id, &job.job_id, &dataset.dataset_id, target);
+        let compression = parsed.compression_for(&dataset).map_err(|e| ApiError::invalid(vec![e]))?;
+        let consumer = parsed.clone().into_consumer(change.tenant, stream_id, &job.job_id, &dataset, compression);
         job.resource_id = consumer.consumer_id.clone();
         let mut writes = vec![self.store.count_on::<Stream>(
             change.tenant,

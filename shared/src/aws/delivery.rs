@@ -4,13 +4,14 @@
 
 use super::{ignore_missing, AwsError};
 use aws_sdk_firehose::types::{
-    BufferingHints, CompressionFormat, CopyCommand, DataFormatConversionConfiguration, DeliveryStreamStatus, DeliveryStreamType,
+    BufferingHints, CopyCommand, DataFormatConversionConfiguration, DeliveryStreamStatus, DeliveryStreamType,
     Deserializer, ExtendedS3DestinationConfiguration, ExtendedS3DestinationUpdate, InputFormatConfiguration,
     KinesisStreamSourceConfiguration, OpenXJsonSerDe, OutputFormatConfiguration, ParquetSerDe, ProcessingConfiguration, Processor,
     ProcessorParameter, ProcessorParameterName, ProcessorType, RedshiftDestinationConfiguration, RedshiftDestinationUpdate,
     RedshiftRetryOptions, RedshiftS3BackupMode, S3DestinationConfiguration, S3DestinationUpdate, SchemaConfiguration,
     SecretsManagerConfiguration, Serializer,
 };
+use crate::firehose::compression::{Compression, ParquetCompression};
 use aws_sdk_firehose::Client as Firehose;
 use aws_sdk_iam::Client as Iam;
 use serde_json::json;
@@ -38,6 +39,9 @@ pub struct DeliverySpec {
     pub function_arn: Option<String>,
     /// Glue database and table for Parquet conversion; `None` delivers records as they are.
     pub parquet_table: Option<(String, String)>,
+    /// Around the objects (UNCOMPRESSED with Parquet conversion), and inside Parquet files.
+    pub compression: Compression,
+    pub parquet_compression: ParquetCompression,
     /// A Redshift destination: the objects are intermediate, COPY loads them.
     pub redshift: Option<RedshiftLoad>,
     pub region: String,
@@ -63,11 +67,16 @@ pub struct RedshiftLoad {
 
 impl RedshiftLoad {
     /// COPY options by file type: CSV lines, or (PARQUET datasets, whose records are JSON
-    /// objects, as for Firehose's Parquet conversion) JSON matched to the columns by name.
-    pub fn copy_options(file_type: crate::model::FileType) -> &'static str {
-        match file_type {
+    /// objects, as for Firehose's Parquet conversion) JSON matched to the columns by name;
+    /// GZIP when the objects are (Firehose requires it then).
+    pub fn copy_options(file_type: crate::model::FileType, compression: Compression) -> String {
+        let format = match file_type {
             crate::model::FileType::Parquet => "FORMAT AS JSON 'auto ignorecase'",
             _ => "CSV",
+        };
+        match compression {
+            Compression::Gzip => format!("{format} GZIP"),
+            _ => format.to_string(),
         }
     }
 
@@ -148,7 +157,9 @@ impl DeliverySpec {
                     InputFormatConfiguration::builder().deserializer(Deserializer::builder().open_x_json_ser_de(OpenXJsonSerDe::builder().build()).build()).build(),
                 )
                 .output_format_configuration(
-                    OutputFormatConfiguration::builder().serializer(Serializer::builder().parquet_ser_de(ParquetSerDe::builder().build()).build()).build(),
+                    OutputFormatConfiguration::builder()
+                        .serializer(Serializer::builder().parquet_ser_de(ParquetSerDe::builder().compression(self.parquet_compression.as_str().into()).build()).build())
+                        .build(),
                 )
                 .build(),
         )
@@ -290,8 +301,7 @@ macro_rules! s3_members {
             .prefix($spec.data_prefix())
             .error_output_prefix($spec.error_output_prefix())
             .buffering_hints($spec.buffering_hints())
-            // Parquet compresses inside the file; Firehose wants UNCOMPRESSED around it.
-            .compression_format(CompressionFormat::Uncompressed)
+            .compression_format($spec.compression.as_str().into())
     };
 }
 
@@ -526,6 +536,8 @@ mod tests {
             buffer_interval_seconds: 0,
             function_arn: None,
             parquet_table: None,
+            compression: Compression::Uncompressed,
+            parquet_compression: ParquetCompression::Snappy,
             redshift: None,
             region: "us-east-1".into(),
             account: "123456789012".into(),
@@ -553,7 +565,7 @@ mod tests {
             jdbc_url: "jdbc:redshift://c:5439/dev".into(),
             table: "trades".into(),
             columns: vec!["id".into(), "price".into()],
-            copy_options: RedshiftLoad::copy_options(crate::model::FileType::Csv).into(),
+            copy_options: RedshiftLoad::copy_options(crate::model::FileType::Csv, Compression::Uncompressed),
             secret_arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:tributary/redshift/x".into(),
             retry_seconds: 60,
         });
@@ -581,6 +593,12 @@ mod tests {
         parquet.parquet_table = Some(("db".into(), "t".into()));
         assert_eq!(parquet.buffering_hints().size_in_mbs, Some(64));
         assert_eq!(spec().buffering_hints().size_in_mbs, Some(5));
+    }
+
+    #[test]
+    fn gzip_objects_are_copied_with_gzip() {
+        assert_eq!(RedshiftLoad::copy_options(crate::model::FileType::Csv, Compression::Gzip), "CSV GZIP");
+        assert_eq!(RedshiftLoad::copy_options(crate::model::FileType::Parquet, Compression::Uncompressed), "FORMAT AS JSON 'auto ignorecase'");
     }
 
     #[test]

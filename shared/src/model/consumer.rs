@@ -1,7 +1,8 @@
 //! Consumers: Firehose delivery streams that read a stream, optionally run one of its
 //! transforms, and land the records in a dataset.
 
-use super::dataset::{read_target_location, DatasetRequest, TargetLocation};
+use super::dataset::{read_target_location, Dataset, DatasetRequest, TargetLocation};
+use crate::firehose::compression::{Compression, ParquetCompression};
 use crate::validation::{is_name_char, parse_object, FieldError, Fields, NAME_CHARSET};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -22,6 +23,12 @@ pub struct Consumer {
     pub transform_id: Option<String>,
     pub target_location: TargetLocation,
     pub dataset_id: String,
+    /// Around the objects (Firehose's `CompressionFormat`); UNCOMPRESSED for Parquet files.
+    #[serde(default, skip_serializing_if = "is_uncompressed")]
+    pub compression: Compression,
+    /// Inside the Parquet files, when records are converted to Parquet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parquet_compression: Option<ParquetCompression>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "DeliveryStreamARN")]
     pub delivery_stream_arn: Option<String>,
@@ -31,6 +38,10 @@ pub struct Consumer {
     /// 15 days, whose twins' deliveries its status counts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recoveries: Vec<super::Recovery>,
+}
+
+fn is_uncompressed(compression: &Compression) -> bool {
+    *compression == Compression::Uncompressed
 }
 
 /// How long a consumer remembers its redrives and replays: as long as CloudWatch keeps
@@ -91,6 +102,8 @@ impl Consumer {
             "TransformId": self.transform_id,
             "TargetLocation": self.target_location,
             "DatasetId": self.dataset_id,
+            "Compression": self.compression,
+            "ParquetCompression": self.parquet_compression,
             "DeliveryStreamName": self.delivery_stream_name(),
             "DeliveryStreamARN": self.delivery_stream_arn,
             "RecoveryJobId": self.running_recovery().map(|r| r.job_id.clone()),
@@ -116,6 +129,8 @@ pub struct ConsumerRequest {
     /// Absent only with an existing dataset, whose target it then is.
     pub target_location: Option<TargetLocation>,
     pub dataset: DatasetChoice,
+    pub compression: Option<Compression>,
+    pub parquet_compression: Option<ParquetCompression>,
 }
 
 fn read_id(fields: &mut Fields, name: &'static str) -> Option<String> {
@@ -134,6 +149,9 @@ impl ConsumerRequest {
         let buffer_interval = fields.integer("BufferInterval", 0, 900).unwrap_or(DEFAULT_BUFFER_INTERVAL_SECONDS);
         let transform_id = read_id(&mut fields, "TransformId");
         let target_location = read_target_location(&mut fields, "TargetLocation");
+        let compression = fields.one_of("Compression", &Compression::ALL.map(Compression::as_str)).and_then(|c| Compression::parse(&c));
+        let parquet_compression =
+            fields.one_of("ParquetCompression", &ParquetCompression::ALL.map(ParquetCompression::as_str)).and_then(|c| ParquetCompression::parse(&c));
         let create = fields.boolean("CreateDataset").unwrap_or(false);
         let dataset_id = read_id(&mut fields, "DatasetId");
         fields.mark_read("DatasetConfiguration");
@@ -174,10 +192,33 @@ impl ConsumerRequest {
             transform_id,
             target_location,
             dataset: dataset.expect("a missing dataset was reported"),
+            compression,
+            parquet_compression,
         })
     }
 
-    pub fn into_consumer(self, tenant: &str, stream_id: &str, job_id: &str, dataset_id: &str, target: TargetLocation) -> Consumer {
+    /// The compression asked for, by Firehose's rules for `dataset`: records converted to
+    /// Parquet are compressed inside the files (the objects stay UNCOMPRESSED), and
+    /// Redshift's COPY reads UNCOMPRESSED or GZIP objects only.
+    pub fn compression_for(&self, dataset: &Dataset) -> Result<(Compression, Option<ParquetCompression>), FieldError> {
+        let converted = dataset.converts_to_parquet();
+        match (self.compression, self.parquet_compression) {
+            (Some(c), _) if converted && c != Compression::Uncompressed => {
+                Err(FieldError::new("Compression", "Parquet files are compressed inside them: give ParquetCompression (SNAPPY, GZIP or UNCOMPRESSED) instead"))
+            }
+            (_, Some(_)) if !converted => Err(FieldError::new(
+                "ParquetCompression",
+                "applies only to Parquet datasets of s3athena or lakeformation, whose records are converted to Parquet; give Compression",
+            )),
+            (Some(c), _) if dataset.target_location == TargetLocation::Redshift && !matches!(c, Compression::Uncompressed | Compression::Gzip) => {
+                Err(FieldError::new("Compression", "Redshift's COPY reads UNCOMPRESSED or GZIP objects only"))
+            }
+            (_, parquet) if converted => Ok((Compression::Uncompressed, Some(parquet.unwrap_or_default()))),
+            (compression, _) => Ok((compression.unwrap_or_default(), None)),
+        }
+    }
+
+    pub fn into_consumer(self, tenant: &str, stream_id: &str, job_id: &str, dataset: &Dataset, compression: (Compression, Option<ParquetCompression>)) -> Consumer {
         Consumer {
             consumer_id: super::new_id(),
             stream_id: stream_id.to_string(),
@@ -186,8 +227,10 @@ impl ConsumerRequest {
             buffer_size: self.buffer_size,
             buffer_interval: self.buffer_interval,
             transform_id: self.transform_id,
-            target_location: target,
-            dataset_id: dataset_id.to_string(),
+            target_location: dataset.target_location,
+            dataset_id: dataset.dataset_id.clone(),
+            compression: compression.0,
+            parquet_compression: compression.1,
             delivery_stream_arn: None,
             lifecycle: super::Lifecycle::creating(job_id),
             recoveries: vec![],
@@ -223,7 +266,7 @@ impl ConsumerChange {
             None => None,
         }
         .filter(|t| *t != current.transform_id);
-        for fixed in ["ConsumerName", "TargetLocation", "DatasetId", "CreateDataset", "DatasetConfiguration"] {
+        for fixed in ["ConsumerName", "TargetLocation", "DatasetId", "CreateDataset", "DatasetConfiguration", "Compression", "ParquetCompression"] {
             fields.forbid(fixed, "cannot be changed; create another consumer");
         }
         fields.finish()?;
@@ -295,6 +338,45 @@ mod tests {
     fn given_out_of_range_buffers_when_parsed_then_each_is_named() {
         let body = json!({"ConsumerName": "c", "DatasetId": "abc", "BufferSize": 129, "BufferInterval": -1});
         assert_eq!(fields_of(body), vec!["BufferSize", "BufferInterval"]);
+    }
+
+    fn dataset(target: &str, file_type: &str) -> Dataset {
+        let mut body = json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": target, "FileType": file_type,
+            "Schema": [{"Name": "price", "Type": "double"}]});
+        if target == "redshift" {
+            body["Redshift"] = json!({"JdbcUrl": "jdbc:redshift://h:5439/dev", "Database": "dev", "SecretId": "s"});
+        }
+        DatasetRequest::parse(body.to_string().as_bytes()).unwrap().into_dataset("t", "j", "data")
+    }
+
+    fn compression(body: Value, dataset: &Dataset) -> Result<(Compression, Option<ParquetCompression>), String> {
+        let mut body = body;
+        body["ConsumerName"] = json!("c");
+        body["DatasetId"] = json!("abc");
+        ConsumerRequest::parse(body.to_string().as_bytes()).unwrap().compression_for(dataset).map_err(|e| e.field)
+    }
+
+    #[test]
+    fn given_compressions_when_checked_against_the_dataset_then_firehoses_rules_apply() {
+        let csv = dataset("s3athena", "csv");
+        let parquet = dataset("s3athena", "parquet");
+        let redshift = dataset("redshift", "csv");
+        assert_eq!(compression(json!({}), &csv), Ok((Compression::Uncompressed, None)));
+        assert_eq!(compression(json!({"Compression": "Snappy"}), &csv), Ok((Compression::Snappy, None)));
+        assert_eq!(compression(json!({}), &parquet), Ok((Compression::Uncompressed, Some(ParquetCompression::Snappy))));
+        assert_eq!(compression(json!({"ParquetCompression": "GZIP"}), &parquet), Ok((Compression::Uncompressed, Some(ParquetCompression::Gzip))));
+        assert_eq!(compression(json!({"Compression": "GZIP"}), &parquet), Err("Compression".into()));
+        assert_eq!(compression(json!({"ParquetCompression": "GZIP"}), &csv), Err("ParquetCompression".into()));
+        assert_eq!(compression(json!({"Compression": "GZIP"}), &redshift), Ok((Compression::Gzip, None)));
+        assert_eq!(compression(json!({"Compression": "ZIP"}), &redshift), Err("Compression".into()));
+        // Redshift's Parquet datasets load JSON records by COPY: nothing is converted.
+        assert_eq!(compression(json!({"Compression": "GZIP"}), &dataset("redshift", "parquet")), Ok((Compression::Gzip, None)));
+    }
+
+    #[test]
+    fn given_unknown_compressions_when_parsed_then_each_is_named() {
+        let body = json!({"ConsumerName": "c", "DatasetId": "abc", "Compression": "SNAPPY", "ParquetCompression": "LZ4"});
+        assert_eq!(fields_of(body), vec!["Compression", "ParquetCompression"]);
     }
 
     #[test]

@@ -259,6 +259,12 @@ crate::lifecycle_resource!(Dataset, super::ResourceType::Dataset, dataset_id, |d
 )), |_| super::Holding { datasets: 1, ..super::Holding::NONE });
 
 impl Dataset {
+    /// Whether consumers convert its records to Parquet (against its Glue table), as
+    /// Firehose's `DataFormatConversionConfiguration` does.
+    pub fn converts_to_parquet(&self) -> bool {
+        self.file_type == FileType::Parquet && self.glue_database.is_some() && self.glue_table.is_some()
+    }
+
     pub fn location(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }

@@ -6,6 +6,7 @@
 //! `FailedRecordId` = `<yyyyMMddTHHmmss>.<object uuid>.<line>`: when its object was written,
 //! the uuid ending the object's name, and the line of the object it is.
 
+use crate::firehose::compression::decompress_object;
 use super::failures::{rfc3339_ms, second_stamp, FailureLog, OBJECT_PREFIX};
 use crate::aws::AwsError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -187,7 +188,9 @@ impl FailedRecords {
         match self.s3.get_object().bucket(&object.bucket).key(&object.key).send().await {
             Ok(answer) => {
                 let bytes = answer.body.collect().await.map_err(|e| AwsError { operation: "s3:GetObject", code: None, message: e.to_string(), transient: true })?;
-                Ok(lines_of(&bytes.into_bytes()))
+                let data = decompress_object(&object.key, &bytes.into_bytes())
+                    .map_err(|message| AwsError { operation: "s3:GetObject", code: None, message, transient: false })?;
+                Ok(lines_of(&data))
             }
             Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(vec![]),
             Err(error) => Err(AwsError::from_sdk("s3:GetObject", error)),

@@ -15,6 +15,7 @@
 //! - `SK = STREAM#<delivery stream>`: counts per delivery stream (a consumer's own, or the
 //!   twin of a redrive or replay, which names the consumer too).
 
+use crate::firehose::compression::{decompress_object, Compression};
 use crate::aws::AwsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_json::Value;
@@ -93,6 +94,8 @@ impl ErrorObject {
         let _dataset = segments.next()?;
         let kind = FailureKind::from_output_type(segments.next()?)?;
         let name = key.rsplit('/').next()?;
+        // Compressed error objects end with their compression's extension.
+        let name = name.strip_suffix(Compression::of_key(name).extension()).unwrap_or(name);
         let rest = name.strip_prefix("tributary-")?;
         let consumer_id = rest.get(..36).filter(|id| is_uuid(id))?;
         // <name>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>: the name is what precedes the version.
@@ -116,7 +119,8 @@ impl ErrorObject {
 
     /// The uuid ending its name.
     pub fn object_uuid(&self) -> &str {
-        &self.key[self.key.len() - 36..]
+        let name = self.key.strip_suffix(Compression::of_key(&self.key).extension()).unwrap_or(&self.key);
+        &name[name.len() - 36..]
     }
 }
 
@@ -468,7 +472,9 @@ impl FailureCounter {
                     message: e.to_string(),
                     transient: true,
                 })?;
-                Ok(Some(bytes.into_bytes().to_vec()))
+                // As Firehose wrote it: compressed as its name says.
+                let data = decompress_object(key, &bytes.into_bytes()).map_err(|message| AwsError { operation: "s3:GetObject", code: None, message, transient: false })?;
+                Ok(Some(data))
             }
             Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
             Err(error) => Err(AwsError::from_sdk("s3:GetObject", error)),

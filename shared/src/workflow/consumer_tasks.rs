@@ -6,7 +6,7 @@ use super::{CaughtError, JobRef, TaskError};
 use crate::aws::delivery::{self, DeliverySpec, DeliveryState, RedshiftLoad};
 use crate::aws::catalog;
 use crate::model::{
-    Consumer, ConsumerChange, Dataset, FileType, JobStatus, Operation, Resource, ResourceStatus, Stream, TargetLocation, Transform,
+    Consumer, ConsumerChange, Dataset, JobStatus, Operation, Resource, ResourceStatus, Stream, TargetLocation, Transform,
 };
 use crate::store::{Link, Store, StoreError};
 use serde_json::{json, Value};
@@ -392,15 +392,15 @@ pub async fn delivery_plan(store: &Store, region: &str, consumer: &Consumer, cha
             Some(transform.function_arn.ok_or_else(|| TaskError::failed("TransformNotReady", "the transform has no function"))?)
         }
     };
-    let parquet_table = match (dataset.file_type, &dataset.glue_database, &dataset.glue_table) {
-        (FileType::Parquet, Some(database), Some(table)) => Some((database.clone(), table.clone())),
+    let parquet_table = match (dataset.converts_to_parquet(), &dataset.glue_database, &dataset.glue_table) {
+        (true, Some(database), Some(table)) => Some((database.clone(), table.clone())),
         _ => None,
     };
     let redshift = dataset.redshift.as_ref().map(|target| RedshiftLoad {
         jdbc_url: target.url().with_database(&target.database),
         table: target.table_name.clone(),
         columns: dataset.schema.iter().map(|c| c.name.to_ascii_lowercase()).collect(),
-        copy_options: RedshiftLoad::copy_options(dataset.file_type).to_string(),
+        copy_options: RedshiftLoad::copy_options(dataset.file_type, consumer.compression),
         secret_arn: target.secret_arn.clone(),
         retry_seconds: target.retry_duration,
     });
@@ -416,6 +416,8 @@ pub async fn delivery_plan(store: &Store, region: &str, consumer: &Consumer, cha
         buffer_interval_seconds: change.buffer_interval.unwrap_or(consumer.buffer_interval),
         function_arn,
         parquet_table,
+        compression: consumer.compression,
+        parquet_compression: consumer.parquet_compression.unwrap_or_default(),
         redshift,
         region: region.to_string(),
         account,

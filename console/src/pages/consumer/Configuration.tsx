@@ -59,6 +59,10 @@ export function Configuration({ streamId, consumer, onChanged }: { streamId: str
             </dd>
           </div>
           <div>
+            <dt>Compression</dt>
+            <dd>{consumer.ParquetCompression ? `Parquet files, ${consumer.ParquetCompression}` : consumer.Compression}</dd>
+          </div>
+          <div>
             <dt>Delivery stream</dt>
             <dd>
               <code>{consumer.DeliveryStreamName}</code>

@@ -1,6 +1,7 @@
 /**
  * The seed's consumer form: Consumer Name, Buffer Size, Buffer Interval, Target Location,
- * Create Dataset (with the dataset's configuration) or an existing dataset, and a transform.
+ * Create Dataset (with the dataset's configuration) or an existing dataset, a transform, and
+ * how the delivered objects are compressed.
  */
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
@@ -14,6 +15,8 @@ import { Alert, ErrorState, Loading } from '../../components/States';
 import { parseSchema } from './schema-text';
 
 type Target = Schemas['TargetLocation'];
+type Compression = Schemas['Compression'];
+type ParquetCompression = Schemas['ParquetCompression'];
 type FormField =
   | 'name'
   | 'bufferSize'
@@ -30,7 +33,9 @@ type FormField =
   | 'jdbcUrl'
   | 'database'
   | 'secretId'
-  | 'tableName';
+  | 'tableName'
+  | 'compression'
+  | 'parquetCompression';
 
 /** The API's member names, mapped to this form's fields. */
 export const CONSUMER_FIELDS: Record<string, FormField> = {
@@ -51,7 +56,32 @@ export const CONSUMER_FIELDS: Record<string, FormField> = {
   'DatasetConfiguration.Redshift.Database': 'database',
   'DatasetConfiguration.Redshift.SecretId': 'secretId',
   'DatasetConfiguration.Redshift.TableName': 'tableName',
+  Compression: 'compression',
+  ParquetCompression: 'parquetCompression',
 };
+
+/** Firehose's compression formats; Redshift's COPY reads the first two only. */
+export function compressionsFor(target: Target): { value: Compression; label: string }[] {
+  const all: { value: Compression; label: string }[] = [
+    { value: 'UNCOMPRESSED', label: 'Uncompressed' },
+    { value: 'GZIP', label: 'GZIP (.gz)' },
+    { value: 'ZIP', label: 'ZIP (.zip)' },
+    { value: 'Snappy', label: 'Snappy (.snappy, snappy-java)' },
+    { value: 'HADOOP_SNAPPY', label: 'Hadoop Snappy (.snappy)' },
+  ];
+  return target === 'redshift' ? all.slice(0, 2) : all;
+}
+
+const PARQUET_COMPRESSIONS: { value: ParquetCompression; label: string }[] = [
+  { value: 'SNAPPY', label: 'Snappy' },
+  { value: 'GZIP', label: 'GZIP' },
+  { value: 'UNCOMPRESSED', label: 'Uncompressed' },
+];
+
+/** Whether a consumer converts records to Parquet: Parquet datasets with a Glue table. */
+export function convertsToParquet(target: Target, fileType: string): boolean {
+  return fileType.toLowerCase() === 'parquet' && (target === 's3athena' || target === 'lakeformation');
+}
 
 const TARGETS: { value: Target; label: string }[] = [
   { value: 's3', label: 'S3' },
@@ -96,6 +126,8 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
   const [description, setDescription] = useState('');
   const [schema, setSchema] = useState('');
   const [redshift, setRedshift] = useState({ JdbcUrl: '', Database: '', SecretId: '', TableName: '' });
+  const [compression, setCompression] = useState<Compression>('UNCOMPRESSED');
+  const [parquetCompression, setParquetCompression] = useState<ParquetCompression>('SNAPPY');
   const [errors, setErrors] = useState<FieldErrors<FormField>>(noErrors);
   const [busy, setBusy] = useState(false);
 
@@ -103,6 +135,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
   const chooseTarget = (next: Target) => {
     setTarget(next);
     if (!fileTypesFor(next).some((f) => f.value === fileType)) setFileType('csv');
+    if (!compressionsFor(next).some((c) => c.value === compression)) setCompression('UNCOMPRESSED');
   };
 
   const submit = async (event: Event) => {
@@ -135,6 +168,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
             BufferInterval: Number(bufferInterval),
             TargetLocation: target,
             ...(transformId ? { TransformId: transformId } : {}),
+            ...(converted ? (parquetCompression !== 'SNAPPY' ? { ParquetCompression: parquetCompression } : {}) : compression !== 'UNCOMPRESSED' ? { Compression: compression } : {}),
             ...dataset,
           } as never,
         }),
@@ -151,6 +185,8 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
   const activeTransforms = transforms.data?.Transforms.filter((t) => t.Status === 'ACTIVE') ?? [];
   const settling = transforms.data?.Transforms.filter((t) => isTransitional(t.Status)) ?? [];
   const usableDatasets = datasets.data?.Datasets.filter((d) => d.Status === 'ACTIVE' && d.TargetLocation === target) ?? [];
+  const chosenDataset = usableDatasets.find((d) => d.DatasetId === datasetId);
+  const converted = convertsToParquet(target, createDataset ? fileType : (chosenDataset?.FileType ?? ''));
 
   return (
     <>
@@ -223,6 +259,27 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
               onValue={setDatasetId}
               options={[{ value: '', label: usableDatasets.length ? 'Choose a dataset' : `No ACTIVE ${target} dataset yet` }, ...usableDatasets.map((d) => ({ value: d.DatasetId, label: `${d.Domain}.${d.DatasetName} (${d.FileType})` }))]}
               errors={errors.byField.datasetId}
+            />
+          )}
+          {converted ? (
+            <SelectField
+              id="parquet-compression"
+              label="Parquet compression"
+              value={parquetCompression}
+              options={PARQUET_COMPRESSIONS}
+              onValue={(v) => setParquetCompression(v as ParquetCompression)}
+              errors={errors.byField.parquetCompression}
+              help="Records are converted to Parquet; the codec inside the files (Athena reads each)."
+            />
+          ) : (
+            <SelectField
+              id="compression"
+              label="Compression"
+              value={compression}
+              options={compressionsFor(target)}
+              onValue={(v) => setCompression(v as Compression)}
+              errors={errors.byField.compression}
+              help={target === 'redshift' ? 'Of the objects COPY loads: Redshift reads uncompressed or GZIP.' : 'Of the delivered objects, and of failed records: smaller objects, less for Athena to scan.'}
             />
           )}
           <div class="form-actions">

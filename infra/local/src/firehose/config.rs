@@ -5,6 +5,7 @@ use super::destinations::layout;
 use super::destinations::redshift;
 use serde_json::Value;
 use std::time::Duration;
+use tributary::firehose::compression::{Compression, ParquetCompression};
 
 pub const MIB: usize = 1024 * 1024;
 
@@ -22,6 +23,9 @@ pub struct Config {
     pub processor: Option<Processor>,
     /// Glue database and table, when records are converted to Parquet.
     pub parquet: Option<(String, String)>,
+    /// Around every object it writes (`CompressionFormat`), and inside Parquet files.
+    pub compression: Compression,
+    pub parquet_compression: ParquetCompression,
     /// A Redshift destination: objects are intermediate and COPY loads them.
     pub redshift: Option<redshift::Load>,
     pub version_id: String,
@@ -83,6 +87,10 @@ pub fn parse(description: &Value) -> Option<Config> {
         })
     });
     let conversion = &destination["DataFormatConversionConfiguration"];
+    let parquet_compression = conversion["OutputFormatConfiguration"]["Serializer"]["ParquetSerDe"]["Compression"]
+        .as_str()
+        .and_then(ParquetCompression::parse)
+        .unwrap_or_default();
     let parquet = match (conversion["Enabled"].as_bool(), &conversion["SchemaConfiguration"]) {
         (Some(true), schema) => Some((schema["DatabaseName"].as_str()?.to_string(), schema["TableName"].as_str()?.to_string())),
         _ => None,
@@ -99,6 +107,8 @@ pub fn parse(description: &Value) -> Option<Config> {
         buffer_interval: Duration::from_secs(hints["IntervalInSeconds"].as_u64().unwrap_or(300)),
         processor: processor.flatten(),
         parquet,
+        compression: s3["CompressionFormat"].as_str().and_then(Compression::parse).unwrap_or_default(),
+        parquet_compression,
         redshift,
         version_id: d["VersionId"].as_str().unwrap_or("1").to_string(),
     })
@@ -123,7 +133,9 @@ mod tests {
                 "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "Lambda", "Parameters": [
                     {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:123456789012:function:f"},
                     {"ParameterName": "NumberOfRetries", "ParameterValue": "2"}]}]},
-                "DataFormatConversionConfiguration": {"Enabled": true, "SchemaConfiguration": {"DatabaseName": "db", "TableName": "t"}}
+                "CompressionFormat": "UNCOMPRESSED",
+                "DataFormatConversionConfiguration": {"Enabled": true, "SchemaConfiguration": {"DatabaseName": "db", "TableName": "t"},
+                    "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {"Compression": "GZIP"}}}}
             }}]
         }});
         let config = parse(&description).unwrap();
@@ -134,6 +146,7 @@ mod tests {
         assert_eq!(config.buffer_interval, Duration::ZERO);
         assert_eq!(config.processor.as_ref().unwrap().retries, 2);
         assert_eq!(config.parquet, Some(("db".into(), "t".into())));
+        assert_eq!((config.compression, config.parquet_compression), (Compression::Uncompressed, ParquetCompression::Gzip));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub async fn deliver(target: &Target<'_>, kept: &[SourceRecord], mut failures: V
     let now = layout::now_ms();
     let data = match &config.parquet {
         Some((database, table)) => {
-            let (file, conversion_failures) = parquet::convert(moto, database, table, kept).await;
+            let (file, conversion_failures) = parquet::convert(moto, database, table, config.parquet_compression, kept).await;
             let failed_bytes: usize = conversion_failures.iter().map(|f| f.record.data.len()).sum();
             let converted = kept.len() - conversion_failures.len();
             let converted_bytes = kept.iter().map(|r| r.data.len()).sum::<usize>() - failed_bytes;
@@ -50,12 +50,12 @@ pub async fn deliver(target: &Target<'_>, kept: &[SourceRecord], mut failures: V
         None => None,
     };
     if let Some((bytes, records)) = data {
-        let written = s3::write_object(moto, config, bytes.clone(), now).await;
+        let written = s3::write_object(moto, config, &bytes, now).await;
         target.metrics.s3_put(written.is_ok());
-        let key = written?;
-        target.metrics.delivered_to_s3(records, bytes.len());
+        let (key, body) = written?;
+        target.metrics.delivered_to_s3(records, body.len());
         if let Some(load) = &config.redshift {
-            redshift::load(target, load, &key, &bytes, records).await?;
+            redshift::load(target, load, &key, &body, records).await?;
         }
     }
     s3::write_failures(moto, config, &failures, now).await?;

@@ -5,6 +5,7 @@ use crate::moto_client::MotoJson;
 use crate::firehose::record::Failure;
 use serde_json::json;
 use std::sync::Arc;
+use tributary::firehose::compression::ParquetCompression;
 use tributary::firehose::processing::SourceRecord;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -65,7 +66,7 @@ fn glue_to_arrow(glue_type: &str) -> Option<DataType> {
 
 /// Converts records to Parquet with the Glue table's columns, read now (as Firehose reads
 /// the LATEST table version); returns the file (if any record converted) and the failures.
-pub async fn convert(moto: &MotoJson, database: &str, table: &str, records: &[SourceRecord]) -> (Option<Vec<u8>>, Vec<Failure>) {
+pub async fn convert(moto: &MotoJson, database: &str, table: &str, compression: ParquetCompression, records: &[SourceRecord]) -> (Option<Vec<u8>>, Vec<Failure>) {
     if records.is_empty() {
         return (None, vec![]);
     }
@@ -88,15 +89,15 @@ pub async fn convert(moto: &MotoJson, database: &str, table: &str, records: &[So
         _ => return (None, all_failed("DataFormatConversion.InvalidSchema", "the Glue table has no columns")),
     };
     let trimmed: Vec<&[u8]> = records.iter().map(|r| r.data.trim_ascii_end()).collect();
-    let (file, failed) = to_parquet(&schema, &trimmed);
+    let (file, failed) = to_parquet(&schema, &trimmed, compression);
     let failures = failed.into_iter().map(|(index, message)| Failure::conversion(records[index].clone(), "DataFormatConversion.MalformedData", &message)).collect();
     (file, failures)
 }
 
-/// Converts records to one Snappy-compressed Parquet file.
+/// Converts records to one Parquet file, its columns compressed as ParquetSerDe says.
 /// Returns the file (None if no record converted) and, for each record that could not be converted,
 /// its index in `records` and a message (Firehose writes those under format-conversion-failed).
-pub fn to_parquet(schema: &SchemaRef, records: &[&[u8]]) -> (Option<Vec<u8>>, Vec<(usize, String)>) {
+pub fn to_parquet(schema: &SchemaRef, records: &[&[u8]], compression: ParquetCompression) -> (Option<Vec<u8>>, Vec<(usize, String)>) {
     let mut failed = Vec::new();
     let mut normalized = Vec::with_capacity(records.len());
     for (i, rec) in records.iter().enumerate() {
@@ -112,7 +113,7 @@ pub fn to_parquet(schema: &SchemaRef, records: &[&[u8]]) -> (Option<Vec<u8>>, Ve
     if batches.is_empty() {
         return (None, failed);
     }
-    match write(schema, &batches) {
+    match write(schema, &batches, compression) {
         Ok(file) => (Some(file), failed),
         Err(e) => {
             // Nothing landed, so every record that was decoded failed too.
@@ -184,8 +185,13 @@ fn decode(schema: &SchemaRef, recs: &[(usize, &[u8])]) -> Result<RecordBatch, St
     decoder.flush().map_err(|e| e.to_string())?.ok_or_else(|| "no rows decoded".into())
 }
 
-fn write(schema: &SchemaRef, batches: &[RecordBatch]) -> parquet::errors::Result<Vec<u8>> {
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+fn write(schema: &SchemaRef, batches: &[RecordBatch], compression: ParquetCompression) -> parquet::errors::Result<Vec<u8>> {
+    let codec = match compression {
+        ParquetCompression::Snappy => Compression::SNAPPY,
+        ParquetCompression::Gzip => Compression::GZIP(Default::default()),
+        ParquetCompression::Uncompressed => Compression::UNCOMPRESSED,
+    };
+    let props = WriterProperties::builder().set_compression(codec).build();
     let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props))?;
     for batch in batches {
         writer.write(batch)?;
@@ -219,7 +225,7 @@ mod tests {
             ("b", "boolean"), ("dt", "date"), ("ts", "timestamp"), ("dec", "decimal(10,2)")]);
         let full = br#"{"s":"hello","v":"vc","c":"abc","i":42,"ig":"-7","bi":9007199254740993,"si":-300,"ti":100,
             "d":1.5,"f":2.25,"b":true,"dt":"2024-02-29","ts":"2024-02-29 12:34:56.789","dec":12345678.91,"extra":1}"#;
-        let (file, failed) = to_parquet(&s, &[full, b"{\"s\":null}\n"]);
+        let (file, failed) = to_parquet(&s, &[full, b"{\"s\":null}\n"], ParquetCompression::Snappy);
         assert!(failed.is_empty(), "{failed:?}");
         let b = read_back(file.unwrap());
         let types: Vec<_> = b.schema().fields().iter().map(|f| f.data_type().clone()).collect();
@@ -249,7 +255,7 @@ mod tests {
         let s = schema(&[("i", "int"), ("t", "tinyint")]);
         let recs: [&[u8]; 9] = [b"{\"i\":1}", b"{\"i\":\"abc\"}", b"not json", b"[1,2]", b"{\"i\":2}\n",
             b"{\"i\":3}{\"i\":4}", b"", b"{\"t\":300}", b"{\"i\":\"5\"}"];
-        let (file, failed) = to_parquet(&s, &recs);
+        let (file, failed) = to_parquet(&s, &recs, ParquetCompression::Snappy);
         let idx: Vec<usize> = failed.iter().map(|f| f.0).collect();
         assert_eq!(idx, [1, 2, 3, 5, 6, 7], "{failed:?}");
         let b = read_back(file.unwrap());
@@ -273,7 +279,7 @@ mod tests {
     fn given_uppercase_json_keys_when_converted_then_they_match_lowercase_columns() {
         let s = schema(&[("price", "decimal(38,2)"), ("name", "string")]);
         let rec = br#"{"Price": 123456789012345678901234567890.12, "NAME": "Ada", "Other": [1]}"#;
-        let (file, failed) = to_parquet(&s, &[rec]);
+        let (file, failed) = to_parquet(&s, &[rec], ParquetCompression::Snappy);
         assert!(failed.is_empty(), "{failed:?}");
         let b = read_back(file.unwrap());
         assert_eq!(b.column(0).as_primitive::<Decimal128Type>().value(0), 12345678901234567890123456789012);
@@ -283,10 +289,10 @@ mod tests {
     #[test]
     fn given_no_good_record_when_converted_then_there_is_no_file() {
         let s = schema(&[("i", "int")]);
-        let (file, failed) = to_parquet(&s, &[b"{\"i\":\"x\"}", b"42"]);
+        let (file, failed) = to_parquet(&s, &[b"{\"i\":\"x\"}", b"42"], ParquetCompression::Snappy);
         assert!(file.is_none());
         assert_eq!(failed.len(), 2);
-        assert_eq!(to_parquet(&s, &[]), (None, vec![]));
+        assert_eq!(to_parquet(&s, &[], ParquetCompression::Snappy), (None, vec![]));
     }
 
     fn small_records(n: usize) -> Vec<Vec<u8>> {
@@ -302,7 +308,7 @@ mod tests {
     fn given_10000_records_when_converted_then_every_row_is_in_the_file() {
         let recs = small_records(10_000);
         let refs: Vec<&[u8]> = recs.iter().map(|r| r.as_slice()).collect();
-        let (file, failed) = to_parquet(&small_schema(), &refs);
+        let (file, failed) = to_parquet(&small_schema(), &refs, ParquetCompression::Snappy);
         assert!(failed.is_empty());
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file.unwrap())).unwrap();
         assert_eq!(builder.metadata().file_metadata().num_rows(), 10_000);
@@ -311,25 +317,37 @@ mod tests {
     }
 
     #[test]
+    fn every_parquet_compression_is_written_as_parquet_serde_says() {
+        let recs = small_records(100);
+        let refs: Vec<&[u8]> = recs.iter().map(|r| r.as_slice()).collect();
+        for (asked, written) in [(ParquetCompression::Gzip, Compression::GZIP(Default::default())), (ParquetCompression::Uncompressed, Compression::UNCOMPRESSED)] {
+            let (file, _) = to_parquet(&small_schema(), &refs, asked);
+            let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file.unwrap())).unwrap();
+            assert_eq!(builder.metadata().row_group(0).column(0).compression(), written, "{asked:?}");
+            assert_eq!(builder.metadata().file_metadata().num_rows(), 100);
+        }
+    }
+
+    #[test]
     #[ignore = "timing; run with --ignored --nocapture"]
     fn given_100000_small_records_when_converted_then_report_the_time() {
         let mut recs = small_records(100_000);
         let refs: Vec<&[u8]> = recs.iter().map(|r| r.as_slice()).collect();
         let t = std::time::Instant::now();
-        let (file, _) = to_parquet(&small_schema(), &refs);
+        let (file, _) = to_parquet(&small_schema(), &refs, ParquetCompression::Snappy);
         println!("100k clean records: {:?}, {} bytes", t.elapsed(), file.unwrap().len());
         recs[50_000] = b"{\"id\":\"bad\"}".to_vec();
         recs[99_999] = br#"{"ID":1,"Name":"x"}"#.to_vec();
         let refs: Vec<&[u8]> = recs.iter().map(|r| r.as_slice()).collect();
         let t = std::time::Instant::now();
-        let (_, failed) = to_parquet(&small_schema(), &refs);
+        let (_, failed) = to_parquet(&small_schema(), &refs, ParquetCompression::Snappy);
         println!("100k records, one bad + one uppercase: {:?}, failed {:?}", t.elapsed(), failed);
         for i in (0..recs.len()).step_by(100) {
             recs[i] = b"{\"id\":\"bad\"}".to_vec();
         }
         let refs: Vec<&[u8]> = recs.iter().map(|r| r.as_slice()).collect();
         let t = std::time::Instant::now();
-        let (_, failed) = to_parquet(&small_schema(), &refs);
+        let (_, failed) = to_parquet(&small_schema(), &refs, ParquetCompression::Snappy);
         println!("100k records, every 100th bad: {:?}, {} failed", t.elapsed(), failed.len());
     }
 }

@@ -9,11 +9,13 @@ use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Writes one data object; returns its key.
-pub async fn write_object(moto: &MotoJson, config: &Config, bytes: Vec<u8>, now_ms: i64) -> Result<String, String> {
-    let key = layout::object_key(&config.prefix, None, &config.name, &config.version_id, now_ms);
-    moto.put_object(&config.bucket, &key, bytes).await?;
-    Ok(key)
+/// Writes one data object, compressed as the delivery stream says (Parquet files compress
+/// inside); returns its key and body.
+pub async fn write_object(moto: &MotoJson, config: &Config, data: &[u8], now_ms: i64) -> Result<(String, Vec<u8>), String> {
+    let key = layout::object_key(&config.prefix, None, &config.name, &config.version_id, now_ms) + config.compression.extension();
+    let body = config.compression.compress(data);
+    moto.put_encoded_object(&config.bucket, &key, body.clone(), config.compression.content_encoding()).await?;
+    Ok((key, body))
 }
 
 /// Writes the failed records, grouped by error output type.
@@ -25,8 +27,8 @@ pub async fn write_failures(moto: &MotoJson, config: &Config, failures: &[Failur
         by_output.entry(failure.output).or_default().extend(line);
     }
     for (output, lines) in by_output {
-        let key = layout::object_key(&config.error_prefix, Some(output.as_str()), &config.name, &config.version_id, now_ms);
-        moto.put_object(&config.bucket, &key, lines).await?;
+        let key = layout::object_key(&config.error_prefix, Some(output.as_str()), &config.name, &config.version_id, now_ms) + config.compression.extension();
+        moto.put_encoded_object(&config.bucket, &key, config.compression.compress(&lines), config.compression.content_encoding()).await?;
     }
     Ok(())
 }
@@ -76,6 +78,8 @@ mod tests {
             buffer_interval: Duration::ZERO,
             processor: Some(Processor { function_arn: "arn:f".into(), retries: 0, batch_bytes: 1 }),
             parquet: Some(("db".into(), "t".into())),
+            compression: Default::default(),
+            parquet_compression: Default::default(),
             redshift: None,
             version_id: "1".into(),
         }

@@ -27,6 +27,7 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     unique_dataset_name,
 )
 from test_delivery import DELIVERY_TIMEOUT, seed_csv, sector_of
+from test_drift import drift_of, repair, wait_for_drift
 from test_recovery import FAILS_ENERGY, KEEPS_ENERGY, energy_lines, failed_records, patch_transform, run_recovery, wait_for_failed_records
 from test_redshift import redshift_consumer, secret, secrets, wait_for_rows  # noqa: F401  (fixtures)
 
@@ -213,3 +214,23 @@ def test_bad_compressions_are_named_and_nothing_is_written(api, streams, resourc
     for change in ({"Compression": "ZIP"}, {"ParquetCompression": "GZIP"}):
         assert_problem(api.patch(f"{path}/{consumer['ConsumerId']}", change), 400, next(iter(change)))
     assert api.get(f"{path}/{consumer['ConsumerId']}").json()["Compression"] == "GZIP"
+
+
+def test_compression_changed_behind_its_back_is_drift_and_repair_restores_it(api, aws, streams, resources):
+    stream = streams.create(unique_name("drift-gz"))
+    consumer = resources.create_consumer(stream["StreamId"], consumer_body(Compression="GZIP"))
+    path = f"/streams/{stream['StreamId']}/consumers/{consumer['ConsumerId']}"
+    firehose = aws("firehose")
+    description = firehose.describe_delivery_stream(DeliveryStreamName=consumer["DeliveryStreamName"])["DeliveryStreamDescription"]
+    firehose.update_destination(
+        DeliveryStreamName=consumer["DeliveryStreamName"],
+        CurrentDeliveryStreamVersionId=description["VersionId"],
+        DestinationId=description["Destinations"][0]["DestinationId"],
+        ExtendedS3DestinationUpdate={"CompressionFormat": "UNCOMPRESSED"},
+    )
+    drifted = wait_for_drift(api, path, "Compression")
+    assert {"Field": "Compression", "Recorded": "GZIP", "Actual": "UNCOMPRESSED"} in drifted["Drift"]["Differences"], drifted["Drift"]
+    repair(api, path)
+    extended = firehose.describe_delivery_stream(DeliveryStreamName=consumer["DeliveryStreamName"])["DeliveryStreamDescription"]["Destinations"][0]
+    assert extended["ExtendedS3DestinationDescription"]["CompressionFormat"] == "GZIP"
+    assert poll(lambda: drift_of(api, path), lambda c: c["Drift"] is None, 60, 1.0, "no drift after the repair")["Drift"] is None

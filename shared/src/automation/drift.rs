@@ -234,6 +234,7 @@ pub fn compare_consumer(spec: &delivery::DeliverySpec, found: Option<&delivery::
         .field("BufferInterval", Some(spec.buffer_interval_seconds), found.buffer_interval_seconds)
         .field("Prefix", Some(spec.data_prefix()), found.prefix.clone())
         .field("ErrorOutputPrefix", Some(spec.error_output_prefix()), found.error_prefix.clone())
+        .field("Compression", Some(spec.compression.as_str()), found.compression.as_deref())
         .field("TransformFunction", spec.function_arn.clone(), found.function_arn.clone())
         .field("RolePolicy", expected_policy.as_ref(), policy);
     comparison.differences

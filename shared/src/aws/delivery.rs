@@ -408,6 +408,8 @@ pub struct DeliveryDescription {
     pub buffer_interval_seconds: Option<i64>,
     pub prefix: Option<String>,
     pub error_prefix: Option<String>,
+    /// Its `CompressionFormat`.
+    pub compression: Option<String>,
     pub function_arn: Option<String>,
     pub created_at: Option<i64>,
 }
@@ -418,6 +420,7 @@ struct S3Settings {
     buffer_interval_seconds: Option<i64>,
     prefix: Option<String>,
     error_prefix: Option<String>,
+    compression: Option<String>,
 }
 
 fn processor_function(processing: Option<&aws_sdk_firehose::types::ProcessingConfiguration>) -> Option<String> {
@@ -461,6 +464,7 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
                 buffer_interval_seconds: hints.and_then(|b| b.interval_in_seconds).map(i64::from),
                 prefix: s3.and_then(|s| s.prefix.clone()),
                 error_prefix: s3.and_then(|s| s.error_output_prefix.clone()),
+                compression: s3.map(|s| s.compression_format.as_str().to_string()),
             }
         }};
     }
@@ -481,6 +485,7 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
         buffer_interval_seconds: settings.buffer_interval_seconds,
         prefix: settings.prefix,
         error_prefix: settings.error_prefix,
+        compression: settings.compression,
         function_arn,
         created_at: description.create_timestamp.map(|t| t.secs()),
     }))

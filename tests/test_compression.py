@@ -168,8 +168,12 @@ def test_failed_records_of_a_gzip_consumer_are_listed_and_redriven_into_gzip_obj
     assert status["Failures"]["ByErrorCode"].get("Lambda.ProcessingFailedStatus") == len(energy), status
 
     patch_transform(api, stream_id, transform["TransformId"], KEEPS_ENERGY)
+    # two chosen by their ids (named by their object's uuid, its .gz left out), then the rest
+    chosen = [r["FailedRecordId"] for r in failed[:2]]
+    job = run_recovery(api, stream_id, consumer_id, "redrive", {"FailedRecordIds": chosen})
+    assert job["Result"]["RecordsSelected"] == 2 and job["Result"]["RecordsDelivered"] == 2, job
     job = run_recovery(api, stream_id, consumer_id, "redrive")
-    assert job["Result"]["RecordsDelivered"] == len(energy), job
+    assert job["Result"]["RecordsDelivered"] == len(energy) - 2, job
     assert sorted(decoded_lines(objects_under(s3, dataset["Location"]), "GZIP")) == sorted(energy)
     assert all(r["Redriven"] for r in failed_records(api, stream_id, consumer_id))
 

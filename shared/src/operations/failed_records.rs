@@ -7,7 +7,7 @@
 //! the uuid ending the object's name, and the line of the object it is.
 
 use crate::firehose::compression::decompress_object;
-use super::failures::{rfc3339_ms, second_stamp, FailureLog, OBJECT_PREFIX};
+use super::failures::{object_uuid, rfc3339_ms, second_stamp, FailureLog, OBJECT_PREFIX};
 use crate::aws::AwsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
@@ -84,7 +84,7 @@ impl IndexedObject {
     }
 
     pub fn record_id(&self, line: usize) -> String {
-        format!("{}.{}.{line}", self.compact_time(), &self.key[self.key.len().saturating_sub(36)..])
+        format!("{}.{}.{line}", self.compact_time(), object_uuid(&self.key))
     }
 }
 
@@ -314,6 +314,9 @@ mod tests {
         assert_eq!(id, "20261201T211705.7c1a0a3e-1b6f-4a52-9d8e-3f0c2b1a4d5e.2");
         assert!(is_record_id(&id));
         assert!(!is_record_id("20261201T211705.not-a-uuid.2") && !is_record_id("x"));
+        // a compressed error object: the same id, its extension left out
+        let gzipped = IndexedObject { key: format!("{}.gz", object().key), ..object() };
+        assert_eq!(gzipped.record_id(2), id);
     }
 
     #[test]

@@ -119,9 +119,14 @@ impl ErrorObject {
 
     /// The uuid ending its name.
     pub fn object_uuid(&self) -> &str {
-        let name = self.key.strip_suffix(Compression::of_key(&self.key).extension()).unwrap_or(&self.key);
-        &name[name.len() - 36..]
+        object_uuid(&self.key)
     }
+}
+
+/// The uuid ending an object's name, before its compression's extension.
+pub fn object_uuid(key: &str) -> &str {
+    let name = key.strip_suffix(Compression::of_key(key).extension()).unwrap_or(key);
+    &name[name.len().saturating_sub(36)..]
 }
 
 /// The latest error of a set of failures.

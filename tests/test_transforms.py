@@ -243,7 +243,41 @@ def test_another_tenants_transform_is_not_found(api, other_api, active_stream, t
     path = f"/streams/{active_stream['StreamId']}/transforms/{transform['TransformId']}"
     assert_problem(other_api.get(path), 404)
     assert_problem(other_api.post(path + "/test", {"Records": ["x"]}), 404)
+    assert_problem(other_api.get(path + "/code"), 404)
     assert_problem(other_api.delete(path), 404)
+
+
+def test_the_deployed_versions_code_is_read_back(api, active_stream, transforms):
+    stream_id = active_stream["StreamId"]
+    transform = transforms.create(stream_id, **inline(TECHNOLOGY_FILTER, handler="filters.tech.lambda_handler"))
+    path = f"/streams/{stream_id}/transforms/{transform['TransformId']}"
+    code = api.get(path + "/code")
+    assert code.status_code == 200, code.text
+    assert code.json() == {
+        "TransformId": transform["TransformId"],
+        "Version": transform["Version"],
+        "CodeSha256": transform["CodeSha256"],
+        "LambdaHandler": "filters.tech.lambda_handler",
+        "Files": [{"Path": "filters/tech.py", "Size": len(TECHNOLOGY_FILTER.encode()), "Content": TECHNOLOGY_FILTER}],
+    }
+    # a package of several files, one of them not text: each by name and size
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("transform.py", FINANCIAL_FILTER)
+        archive.writestr("lib/__init__.py", "")
+        archive.writestr("lib/table.bin", b"\xff\xfe\x00")
+    resp = api.patch(path, {"LambdaHandler": "transform.lambda_handler", "Code": {"ZipFile": base64.b64encode(buffer.getvalue()).decode()}})
+    assert resp.status_code == 202, resp.text
+    assert_job_succeeded(api, resp.json()["Job"]["JobId"])
+    updated = api.get(path).json()
+    files = api.get(path + "/code").json()
+    assert (files["Version"], files["CodeSha256"], files["LambdaHandler"]) == (updated["Version"], updated["CodeSha256"], "transform.lambda_handler"), files
+    assert files["Files"] == [
+        {"Path": "transform.py", "Size": len(FINANCIAL_FILTER.encode()), "Content": FINANCIAL_FILTER},
+        {"Path": "lib/__init__.py", "Size": 0, "Content": ""},
+        {"Path": "lib/table.bin", "Size": 3, "Content": None},
+    ], files
+    assert_problem(api.get(f"/streams/{stream_id}/transforms/no-such-transform/code"), 404)
 
 
 def test_a_dry_run_needs_records(api, active_stream, transforms):

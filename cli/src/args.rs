@@ -279,6 +279,11 @@ pub enum TransformVerb {
         stream: String,
         id: String,
     },
+    /// The deployed version's files (their text; `--json` for the whole answer).
+    Code {
+        stream: String,
+        id: String,
+    },
     Create {
         stream: String,
         /// The function's name.

@@ -201,6 +201,7 @@ fn transform_call(verb: &TransformVerb) -> Result<Call, UsageError> {
     Ok(match verb {
         TransformVerb::List { stream, page } => Call::list(format!("/streams/{stream}/transforms"), page, "Transforms", TRANSFORM_COLUMNS),
         TransformVerb::Get { stream, id } => Call::get(path(stream, id), View::Object),
+        TransformVerb::Code { stream, id } => Call::get(format!("{}/code", path(stream, id)), View::Object),
         TransformVerb::Create { stream, name, handler, code, runtime, memory, timeout, extra, wait } => {
             let members = vec![
                 ("FunctionName", Some(json!(name))),

@@ -242,6 +242,11 @@ test.describe.serial('the seed use case in the console', () => {
     await expect(page.getByLabel('Job progress').getByText('SUCCEEDED')).toBeVisible({ timeout: 60_000 });
     await expect(page.locator('.page-header .badge')).toHaveText('ACTIVE');
     await expect(page.getByLabel('Memory Size')).toHaveValue('256');
+
+    // Without the code this tab kept (another tab, a new sign-in), the saved code comes from the API.
+    await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('tributary.code.')).forEach((k) => sessionStorage.removeItem(k)));
+    await page.reload();
+    await expect(page.getByLabel('Code', { exact: true })).toHaveValue(seedFile('filter_technology.py'));
   });
 
   test('create a consumer with a new dataset', async () => {
@@ -256,6 +261,8 @@ test.describe.serial('the seed use case in the console', () => {
     await page.getByLabel('Dataset Name').fill(DATASET);
     await page.getByLabel('Domain').fill('technology');
     await page.getByLabel('File Type').selectOption('csv');
+    await page.getByLabel('Compression').selectOption('GZIP');
+    await page.screenshot({ path: join(SCREENSHOTS, 'consumer-form.png'), fullPage: true });
     await page.getByRole('button', { name: 'Create consumer' }).click();
     await expect(page.getByRole('heading', { level: 1, name: CONSUMER })).toBeVisible();
     consumerId = new URL(page.url()).pathname.split('/').pop()!;

@@ -322,6 +322,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/streams/{StreamId}/transforms/{TransformId}/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The stream's id. */
+                StreamId: components["parameters"]["StreamId"];
+                /** @description The transform's id. */
+                TransformId: components["parameters"]["TransformId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get the code of a transform's deployed version
+         * @description The files of the package the deployed version runs (as recorded when it was saved),
+         *     in the package's order. A file's `Content` is its text; it is null for a file that is
+         *     not UTF-8, and for files beyond the first 4 MiB of text (an answer is bounded).
+         */
+        get: operations["GetTransformCode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/streams/{StreamId}/transforms/{TransformId}": {
         parameters: {
             query?: never;
@@ -1433,6 +1460,36 @@ export interface components {
             } | null;
             /** @description The invocation's log tail. */
             LogTail: string;
+        };
+        /**
+         * @example {
+         *       "TransformId": "2b7e61c4-5a0f-4f7e-9a55-0c2f1d3e8b90",
+         *       "Version": 3,
+         *       "CodeSha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+         *       "LambdaHandler": "transform.lambda_handler",
+         *       "Files": [
+         *         {
+         *           "Path": "transform.py",
+         *           "Size": 58,
+         *           "Content": "def lambda_handler(event, context):\n    return {\"records\": []}\n"
+         *         }
+         *       ]
+         *     }
+         */
+        TransformPackage: {
+            TransformId: string;
+            /** @description The transform's version these files belong to. */
+            Version: number;
+            /** @description The package's SHA-256 (base64), as Lambda reports it. */
+            CodeSha256: string;
+            LambdaHandler: string;
+            Files: {
+                /** @example transform.py */
+                Path: string;
+                /** @description Bytes. */
+                Size: number;
+                Content: string | null;
+            }[];
         };
         /** @description MiB (Parquet consumers buffer at least 64, as Firehose needs for conversion). */
         BufferSize: number;
@@ -2657,6 +2714,36 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    GetTransformCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The stream's id. */
+                StreamId: components["parameters"]["StreamId"];
+                /** @description The transform's id. */
+                TransformId: components["parameters"]["TransformId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deployed version's files. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransformPackage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

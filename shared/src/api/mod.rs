@@ -253,6 +253,7 @@ impl Api {
             ListTransforms => self.list_transforms(tenant, id, request).await,
             CreateTransform => self.change(tenant, request, |c| self.create_transform(c, id, request)).await,
             GetTransform => self.get_transform(tenant, id, child).await,
+            GetTransformCode => self.get_transform_code(tenant, id, child).await,
             UpdateTransform => self.change(tenant, request, |c| self.patch_transform(c, id, child, request)).await,
             DeleteTransform => self.change(tenant, request, |c| self.delete_transform(c, id, child, request)).await,
             TestTransform => self.dry_run_transform(tenant, id, child, request).await,

@@ -20,7 +20,7 @@ impl OperationId {
             ListStreams | GetStream | ListProducerKeys | ListTransforms | GetTransform | ListConsumers | GetConsumer | ListDatasets | GetDataset
             | ListJobs | GetJob | GetQuotas | GetOpenApiDocument => false,
             GetStreamCredentials | GetStreamStatus | GetStreamCost | GetStreamMetrics | GetStreamRecords | GetConsumerStatus | GetConsumerMetrics
-            | ListFailedRecords => true,
+            | ListFailedRecords | GetTransformCode => true,
             CreateStream | UpdateStream | DeleteStream | RepairStream | RotateStreamCredentials | RevokeProducerKey | CreateTransform | UpdateTransform
             | DeleteTransform | TestTransform | RepairTransform | CreateConsumer | UpdateConsumer | DeleteConsumer | RedriveFailedRecords
             | ReplayConsumer | RepairConsumer | CreateDataset | UpdateDataset | DeleteDataset | RepairDataset => true,

@@ -13,6 +13,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+/// How much file content `GET …/code` answers with: well within a Lambda answer's 6 MB.
+const CODE_ANSWER_BUDGET: usize = 4 * 1024 * 1024;
+
 impl Api {
     pub(super) async fn load_transform(&self, tenant: &str, stream_id: &str, transform_id: &str) -> Result<Transform, ApiError> {
         self.store
@@ -75,6 +78,23 @@ impl Api {
     pub(super) async fn get_transform(&self, tenant: &str, stream_id: &str, transform_id: &str) -> ApiResult {
         let transform = self.load_transform(tenant, stream_id, transform_id).await?;
         Ok(ApiResponse::json(200, &transform.to_api()))
+    }
+
+    /// The code of the deployed version, from the package recorded in the artifacts bucket.
+    pub(super) async fn get_transform_code(&self, tenant: &str, stream_id: &str, transform_id: &str) -> ApiResult {
+        let transform = self.load_transform(tenant, stream_id, transform_id).await?;
+        let zip = self.artifacts.get(&transform.code_key).await.map_err(ApiError::unavailable)?;
+        let files = TransformCode::files(&zip, CODE_ANSWER_BUDGET).map_err(|e| ApiError::unavailable(format!("the recorded package {e}")))?;
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "TransformId": transform.transform_id,
+                "Version": transform.lifecycle.version,
+                "CodeSha256": transform.code_sha256,
+                "LambdaHandler": transform.lambda_handler,
+                "Files": files,
+            }),
+        ))
     }
 
     pub(super) async fn patch_transform(&self, mut change: Change<'_>, stream_id: &str, transform_id: &str, request: &ApiRequest) -> ApiResult {

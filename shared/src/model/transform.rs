@@ -110,6 +110,34 @@ impl TransformCode {
         Ok(names.iter().any(|n| *n == format!("{module}.py") || *n == format!("{module}/__init__.py")))
     }
 
+    /// The files of a package as the API shows them: each text file's content, in the
+    /// archive's order, while the contents stay within `budget` bytes (an API answer is
+    /// bounded); binary files, and text beyond the budget, by name and size only.
+    pub fn files(zip: &[u8], budget: usize) -> Result<Vec<Value>, String> {
+        let mut archive = zip::ZipArchive::new(Cursor::new(zip)).map_err(|e| format!("is not a zip archive: {e}"))?;
+        let mut left = budget;
+        let mut files = Vec::new();
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(|e| format!("has an unreadable entry: {e}"))?;
+            if entry.is_dir() {
+                continue;
+            }
+            let path: String = entry.name().map(|name| name.into_owned()).map_err(|e| format!("has an unreadable entry name: {e}"))?;
+            let size = entry.size() as usize;
+            let mut content = None;
+            if size <= left {
+                let mut bytes = Vec::with_capacity(size);
+                entry.read_to_end(&mut bytes).map_err(|e| format!("has an unreadable entry: {e}"))?;
+                if let Ok(text) = String::from_utf8(bytes) {
+                    left -= size;
+                    content = Some(text);
+                }
+            }
+            files.push(json!({"Path": path, "Size": size, "Content": content}));
+        }
+        Ok(files)
+    }
+
     /// Reads one file of a zip (used by tests of the packaging).
     pub fn read_file(zip: &[u8], name: &str) -> Option<String> {
         let mut archive = zip::ZipArchive::new(Cursor::new(zip)).ok()?;
@@ -311,6 +339,22 @@ impl TransformPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packages_files_show_their_text_within_the_budget() {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for (name, bytes) in [("transform.py", b"def handler(e, c):\n    return e\n".as_slice()), ("lib/data.bin", &[0xff, 0xfe, 0x00]), ("lib/big.txt", &[b'x'; 100])] {
+            writer.start_file(name, options).unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        let zip = writer.finish().unwrap().into_inner();
+        let files = TransformCode::files(&zip, 64).unwrap();
+        assert_eq!(files[0], json!({"Path": "transform.py", "Size": 32, "Content": "def handler(e, c):\n    return e\n"}));
+        assert_eq!(files[1], json!({"Path": "lib/data.bin", "Size": 3, "Content": null}), "not UTF-8");
+        assert_eq!(files[2], json!({"Path": "lib/big.txt", "Size": 100, "Content": null}), "beyond the budget");
+        assert!(TransformCode::files(b"not a zip", 64).is_err());
+    }
 
     #[test]
     fn given_inline_code_when_packaged_then_it_is_the_handlers_module() {

@@ -2,7 +2,7 @@
  * The transform editor: the seed's attributes (Function Name, Lambda Handler, Memory Size)
  * with runtime and timeout, the code with highlighting, and a test panel once it exists.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, ApiError, call, getStream, idempotencyKey, type Schemas, type Transform } from '../../lib/api';
 import { mapFieldErrors, noErrors, type FieldErrors } from '../../lib/field-errors';
@@ -17,6 +17,7 @@ import { href, PageHeader } from '../../components/PageHeader';
 import { Alert, Empty, ErrorState, Loading } from '../../components/States';
 import { CodeEditor } from './CodeEditor';
 import { forgetCode, stashCode, stashedCode } from './code-stash';
+import { moduleOf } from './module-file';
 import { STARTER_CODE, STARTER_MODULE } from './starter';
 import { TestPanel } from './TestPanel';
 import { ConfirmDelete } from '../../components/ConfirmDelete';
@@ -80,6 +81,18 @@ function Editor({ streamId, transform, onChanged }: { streamId: string; transfor
   const [timeout, setTimeoutSeconds] = useState(String(transform?.Timeout ?? 60));
   const [code, setCode] = useState(transform ? stashed?.code ?? '' : STARTER_CODE);
   const [savedCode, setSavedCode] = useState(stashed?.code ?? null);
+  // The deployed version's code, unless this tab saved it itself: its handler's module.
+  const recorded = useQuery(
+    transform && !stashed ? `transform-code:${transform.TransformId}:${transform.Version}` : null,
+    () => call(api.GET('/streams/{StreamId}/transforms/{TransformId}/code', { params: { path: { StreamId: streamId, TransformId: transform!.TransformId } } })),
+  );
+  const moduleFile = recorded.data && moduleOf(recorded.data.Files, recorded.data.LambdaHandler);
+  useEffect(() => {
+    if (moduleFile?.Content != null && savedCode === null) {
+      setSavedCode(moduleFile.Content);
+      setCode((typed) => (typed === '' ? moduleFile.Content! : typed));
+    }
+  }, [moduleFile?.Content]);
   const [errors, setErrors] = useState<FieldErrors<FormField>>(noErrors);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
@@ -172,8 +185,12 @@ function Editor({ streamId, transform, onChanged }: { streamId: string; transfor
           errors={errors.byField.code}
           help={
             transform && savedCode === null
-              ? 'The API does not return saved code. Write or paste a new version here to replace it, or leave this empty to keep the saved one.'
-              : 'Python. Tab indents; Escape then Tab leaves the editor.'
+              ? recorded.loading
+                ? 'Loading the saved code…'
+                : 'The saved code could not be shown here. Write or paste a new version to replace it, or leave this empty to keep the saved one.'
+              : recorded.data && recorded.data.Files.length > 1
+                ? `The saved package has ${recorded.data.Files.length} files; this is ${moduleFile?.Path}. Saving replaces the package with this one file.`
+                : 'Python. Tab indents; Escape then Tab leaves the editor.'
           }
         >
           {(a11y) => <CodeEditor id="code" value={code} onValue={setCode} describedBy={a11y['aria-describedby']} />}

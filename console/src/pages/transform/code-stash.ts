@@ -1,7 +1,7 @@
 /**
- * The API never returns a transform's code (it is write-only), so the editor keeps the code
- * it last saved for each transform in this tab's sessionStorage, with the CodeSha256 the
- * API reported after, to know whether it is still the saved version.
+ * The code this tab last saved for each transform, in sessionStorage with the transform's
+ * Version, so that the editor shows it at once (and while its job deploys it); otherwise
+ * the editor reads the deployed version's code from the API.
  */
 const key = (transformId: string) => `tributary.code.${transformId}`;
 

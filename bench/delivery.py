@@ -10,7 +10,8 @@
    slower): tributary-local is stopped, N records are put straight into the local Kinesis,
    tributary-local is started again and drains them; rate = records / (API answering again ->
    last record in S3). Needs the supervisor of bench/run.sh (TRIBUTARY_LOCAL_PIDFILE,
-   TRIBUTARY_LOCAL_HOLD, TRIBUTARY_MOTO_URL); skipped without it.
+   TRIBUTARY_LOCAL_HOLD, TRIBUTARY_MOTO_URL); skipped without it. The drain without transform
+   runs twice: uncompressed and with Compression GZIP (the objects gzipped as Firehose does).
    With TRIBUTARY_BENCH_PG_PORT (bench/run.sh starts PostgreSQL there), the same drain into a
    Redshift dataset: rate = records / (API answering again -> count(*) of the table = N), so
    it includes writing the intermediate objects and the COPY into PostgreSQL.
@@ -21,6 +22,7 @@ Prints Markdown tables. Cleans up what it created.
 Environment: as scripts/tributary_api.py says (API, AWS endpoint, token and its tenant).
 """
 import argparse
+import gzip
 import os
 import signal
 import statistics
@@ -101,7 +103,7 @@ class RowTally:
         return self.connection.execute(f'SELECT count(*) FROM "{self.table}"').fetchone()[0]
 
 
-def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform, redshift=None):
+def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform, redshift=None, compression=None):
     """A stream, optionally the seed's technology filter, and a consumer with a new s3/csv
     dataset (or, given a Redshift connection, a redshift/csv one). Returns (stream, consumer,
     dataset, producer credentials)."""
@@ -117,6 +119,8 @@ def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_tra
         "CreateDataset": True,
         "DatasetConfiguration": {"DatasetName": f"bench_{tag}_{uuid.uuid4().hex[:8]}", "Domain": "bench", "FileType": "csv"},
     }
+    if compression:
+        body["Compression"] = compression
     if redshift:
         body["TargetLocation"] = "redshift"
         body["DatasetConfiguration"].update(Schema=REDSHIFT_SCHEMA, Redshift=redshift)
@@ -187,6 +191,8 @@ class S3Tally:
                 body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
                 self.seen_keys.add(item["Key"])
                 self.bytes += len(body)
+                if item["Key"].endswith(".gz"):
+                    body = gzip.decompress(body)
                 self.lines.update(body.decode("utf-8").splitlines(keepends=True))
         return len(self.lines)
 
@@ -286,14 +292,14 @@ def wait_for_api(timeout=120):
     raise SystemExit("the API did not answer again")
 
 
-def backlog(created, label, n, size, shards, with_transform, timeout, redshift=None):
+def backlog(created, label, n, size, shards, with_transform, timeout, redshift=None, compression=None):
     pidfile, hold, moto = (os.environ.get(v) for v in ("TRIBUTARY_LOCAL_PIDFILE", "TRIBUTARY_LOCAL_HOLD", "TRIBUTARY_MOTO_URL"))
     if not (pidfile and hold and moto):
         log(f"{label}: skipped (needs bench/run.sh's supervisor)")
         return None
     tag = uuid.uuid4().hex[:6]
     log(f"{label}: setting up ({shards} shards, BufferSize 5, BufferInterval 1)")
-    _stream, _consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform, redshift)
+    _stream, _consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform, redshift, compression)
     records = make_records(n, size, tag)
     total_bytes = sum(len(r) for r in records)
     tally = RowTally(dataset["Redshift"]["TableName"]) if redshift else S3Tally(s3_client(), dataset["Location"])
@@ -383,8 +389,12 @@ def main():
             rows.append(throughput(created, "seed filter (Python)", args.transform_records, args.record_size, args.threads,
                                    args.shards, args.buffer_size, args.buffer_interval, True, args.timeout))
         if "backlog" not in args.skip:
-            for label, n, transform in (("no transform", args.backlog_records, False), ("seed filter (Python)", args.backlog_transform_records, True)):
-                row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout)
+            for label, n, transform, compression in (
+                ("no transform", args.backlog_records, False, None),
+                ("no transform, GZIP", args.backlog_records, False, "GZIP"),
+                ("seed filter (Python)", args.backlog_transform_records, True, None),
+            ):
+                row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout, compression=compression)
                 if row:
                     drains.append(row)
         if "redshift" not in args.skip and PG_PORT:

@@ -389,3 +389,17 @@ def test_login_refuses_a_redirect_that_is_not_its_own(tmp_path):
         stop(process)
     assert status == 3 and "state" in err, (status, out, err)
     assert not (config / "tributary" / "credentials.json").exists()
+
+
+def test_quotas_show_a_row_per_quota_with_what_the_tenant_uses(api, streams):
+    streams.create(unique_name("cli-quota"))
+    answer = api.get("/quotas").json()
+    status, out, err = tributary("quotas")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["Name", "Used", "Limit"], out
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    # what is used may move between two reads (jobs of other tests end): the limits may not
+    assert {name: limit for name, (_, limit) in rows.items()} == {q["Name"]: str(q["Limit"]) for q in answer["Quotas"]}, out
+    assert all(used.isdigit() for used, _ in rows.values()) and int(rows["Streams"][0]) >= 1, out
+    assert [q["Name"] for q in tributary_json("quotas")["Quotas"]] == [q["Name"] for q in answer["Quotas"]]

@@ -78,6 +78,8 @@ pub enum Resource {
         #[command(subcommand)]
         verb: JobVerb,
     },
+    /// What you use of each of your quotas, and their limits.
+    Quotas,
 }
 
 /// Waiting for the job a change starts.

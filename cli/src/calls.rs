@@ -50,6 +50,7 @@ const STREAM_COLUMNS: &[&str] = &["StreamId", "StreamName", "Status", "StreamMod
 const TRANSFORM_COLUMNS: &[&str] = &["TransformId", "FunctionName", "Status", "Runtime", "LambdaHandler"];
 const CONSUMER_COLUMNS: &[&str] = &["ConsumerId", "ConsumerName", "Status", "TargetLocation", "DatasetId", "TransformId"];
 const DATASET_COLUMNS: &[&str] = &["DatasetId", "DatasetName", "Domain", "Status", "TargetLocation", "FileType"];
+const QUOTA_COLUMNS: &[&str] = &["Name", "Used", "Limit"];
 const JOB_COLUMNS: &[&str] = &["JobId", "Operation", "ResourceType", "ResourceId", "Status", "CreatedAt"];
 const KEY_COLUMNS: &[&str] = &["AccessKeyId", "Status", "CreatedAt", "ExpiresAt"];
 const FAILED_RECORD_COLUMNS: &[&str] = &["FailedRecordId", "ErrorType", "ErrorCode", "ErrorMessage", "ArrivalTime"];
@@ -131,6 +132,7 @@ pub fn call_of(resource: &Resource) -> Result<Call, UsageError> {
         Resource::Transforms { verb } => transform_call(verb)?,
         Resource::Consumers { verb } => consumer_call(verb)?,
         Resource::Datasets { verb } => dataset_call(verb)?,
+        Resource::Quotas => Call::get("/quotas".into(), View::List("Quotas", QUOTA_COLUMNS)),
         Resource::Jobs { verb } => match verb {
             JobVerb::List { resource_id, page } => {
                 let mut call = Call::list("/jobs".into(), page, "Jobs", JOB_COLUMNS);
@@ -420,6 +422,12 @@ mod tests {
             Some(json!({"ConsumerName": "c1", "TargetLocation": "s3athena", "CreateDataset": true,
                         "DatasetConfiguration": {"DatasetName": "trades", "Domain": "finance", "FileType": "csv"}, "BufferInterval": 0, "Compression": "GZIP"}))
         );
+    }
+
+    #[test]
+    fn given_quotas_when_parsed_then_each_quota_is_a_row() {
+        let c = call("tributary quotas");
+        assert_eq!((c.method, c.path.as_str(), &c.view), ("GET", "/quotas", &View::List("Quotas", QUOTA_COLUMNS)));
     }
 
     #[test]

@@ -125,6 +125,39 @@ impl Compression {
             Compression::Uncompressed
         }
     }
+
+    /// An object's name without its compression's extension.
+    pub fn strip_extension(key: &str) -> &str {
+        [".gz", ".zip", ".snappy", ".hsnappy"].iter().find_map(|extension| key.strip_suffix(extension)).unwrap_or(key)
+    }
+
+    /// The data of a body compressed this way; both Snappy formats share `.snappy`, so
+    /// snappy-java's header tells them apart.
+    pub fn decompress(self, body: &[u8]) -> Result<Vec<u8>, String> {
+        match self {
+            Compression::Uncompressed => Ok(body.to_vec()),
+            Compression::Gzip => {
+                let mut data = Vec::new();
+                flate2::read::MultiGzDecoder::new(body).read_to_end(&mut data).map_err(|e| format!("not gzip: {e}"))?;
+                Ok(data)
+            }
+            Compression::Zip => {
+                let mut archive = zip::ZipArchive::new(std::io::Cursor::new(body)).map_err(|e| format!("not a zip archive: {e}"))?;
+                let mut data = Vec::new();
+                for i in 0..archive.len() {
+                    archive.by_index(i).and_then(|mut entry| Ok(entry.read_to_end(&mut data)?)).map_err(|e| e.to_string())?;
+                }
+                Ok(data)
+            }
+            Compression::Snappy | Compression::HadoopSnappy => {
+                let decoded = match body.strip_prefix(&SNAPPY_JAVA_HEADER[..8]) {
+                    Some(_) => snappy_java(&body[SNAPPY_JAVA_HEADER.len().min(body.len())..]),
+                    None => hadoop_snappy(body),
+                };
+                decoded.ok_or_else(|| "not Snappy as Firehose writes it".to_string())
+            }
+        }
+    }
 }
 
 /// The compression inside the Parquet files Firehose converts records to
@@ -158,32 +191,9 @@ fn raw_snappy(input: &[u8]) -> Vec<u8> {
     snap::raw::Encoder::new().compress_vec(input).expect("a block below snappy's limit")
 }
 
-/// The data of an object Firehose wrote under `key`; both Snappy formats share `.snappy`, so
-/// snappy-java's header tells them apart.
+/// The data of an object Firehose wrote under `key`, as its extension says it is compressed.
 pub fn decompress_object(key: &str, body: &[u8]) -> Result<Vec<u8>, String> {
-    match Compression::of_key(key) {
-        Compression::Uncompressed => Ok(body.to_vec()),
-        Compression::Gzip => {
-            let mut data = Vec::new();
-            flate2::read::MultiGzDecoder::new(body).read_to_end(&mut data).map_err(|e| format!("{key}: not gzip: {e}"))?;
-            Ok(data)
-        }
-        Compression::Zip => {
-            let mut archive = zip::ZipArchive::new(std::io::Cursor::new(body)).map_err(|e| format!("{key}: not a zip archive: {e}"))?;
-            let mut data = Vec::new();
-            for i in 0..archive.len() {
-                archive.by_index(i).and_then(|mut entry| Ok(entry.read_to_end(&mut data)?)).map_err(|e| format!("{key}: {e}"))?;
-            }
-            Ok(data)
-        }
-        Compression::Snappy | Compression::HadoopSnappy => {
-            let decoded = match body.strip_prefix(&SNAPPY_JAVA_HEADER[..8]) {
-                Some(_) => snappy_java(&body[SNAPPY_JAVA_HEADER.len().min(body.len())..]),
-                None => hadoop_snappy(body),
-            };
-            decoded.ok_or_else(|| format!("{key}: not Snappy as Firehose writes it"))
-        }
-    }
+    Compression::of_key(key).decompress(body).map_err(|e| format!("{key}: {e}"))
 }
 
 fn be_u32(bytes: &[u8], at: usize) -> Option<usize> {
@@ -269,6 +279,8 @@ mod tests {
         assert_eq!(serde_json::to_value(ParquetCompression::Gzip).unwrap(), "GZIP");
         assert_eq!(ParquetCompression::parse("SNAPPY"), Some(ParquetCompression::default()));
         assert_eq!(Compression::of_key("errors/x/processing-failed/2026/12/06/05/f-1-2026-12-06-05-00-00-id"), Compression::Uncompressed);
+        assert_eq!(Compression::strip_extension("a/f-1-id.gz"), "a/f-1-id");
+        assert_eq!(Compression::strip_extension("a/f-1-id"), "a/f-1-id");
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl ErrorObject {
         let kind = FailureKind::from_output_type(segments.next()?)?;
         let name = key.rsplit('/').next()?;
         // Compressed error objects end with their compression's extension.
-        let name = name.strip_suffix(Compression::of_key(name).extension()).unwrap_or(name);
+        let name = Compression::strip_extension(name);
         let rest = name.strip_prefix("tributary-")?;
         let consumer_id = rest.get(..36).filter(|id| is_uuid(id))?;
         // <name>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>: the name is what precedes the version.
@@ -125,7 +125,7 @@ impl ErrorObject {
 
 /// The uuid ending an object's name, before its compression's extension.
 pub fn object_uuid(key: &str) -> &str {
-    let name = key.strip_suffix(Compression::of_key(key).extension()).unwrap_or(key);
+    let name = Compression::strip_extension(key);
     &name[name.len().saturating_sub(36)..]
 }
 

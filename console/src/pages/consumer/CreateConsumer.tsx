@@ -267,7 +267,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
               label="Parquet compression"
               value={parquetCompression}
               options={PARQUET_COMPRESSIONS}
-              onValue={(v) => setParquetCompression(v as ParquetCompression)}
+              onValue={setParquetCompression}
               errors={errors.byField.parquetCompression}
               help="Records are converted to Parquet; the codec inside the files (Athena reads each)."
             />
@@ -277,7 +277,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
               label="Compression"
               value={compression}
               options={compressionsFor(target)}
-              onValue={(v) => setCompression(v as Compression)}
+              onValue={setCompression}
               errors={errors.byField.compression}
               help={target === 'redshift' ? 'Of the objects COPY loads: Redshift reads uncompressed or GZIP.' : 'Of the delivered objects, and of failed records: smaller objects, less for Athena to scan.'}
             />

@@ -7,6 +7,7 @@ use super::layout;
 use crate::moto_client::MotoJson;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tributary::firehose::compression::Compression;
 use tributary::redshift::{self, Credentials, JdbcUrl, TableName};
 
 /// A Redshift destination as DescribeDeliveryStream reports it.
@@ -43,7 +44,7 @@ impl Load {
     fn rows_of(&self, object: &[u8]) -> Result<Vec<u8>, String> {
         let gzip = self.copy_options.to_ascii_uppercase().split_whitespace().any(|word| word == "GZIP");
         let data = match gzip {
-            true => tributary::firehose::compression::decompress_object(".gz", object).map_err(|_| "gzip: the object is not gzip-compressed".to_string())?,
+            true => Compression::Gzip.decompress(object).map_err(|_| "gzip: the object is not gzip-compressed".to_string())?,
             false => object.to_vec(),
         };
         if self.is_json() { json_to_csv(&data, &self.columns) } else { Ok(data) }
@@ -177,9 +178,9 @@ mod tests {
     #[test]
     fn a_gzip_copy_reads_gzip_objects_only() {
         let load = |options: &str| Load { jdbc_url: String::new(), table: "t".into(), columns: vec!["a".into()], copy_options: options.into(), secret_arn: String::new(), retry: Duration::ZERO };
-        let gzipped = tributary::firehose::compression::Compression::Gzip.compress(b"1\n2\n");
+        let gzipped = Compression::Gzip.compress(b"1\n2\n");
         assert_eq!(load("CSV GZIP").rows_of(&gzipped).unwrap(), b"1\n2\n");
-        assert_eq!(load("FORMAT AS JSON 'auto ignorecase' GZIP").rows_of(&tributary::firehose::compression::Compression::Gzip.compress(br#"{"a": 1}"#)).unwrap(), b"\"1\"\n");
+        assert_eq!(load("FORMAT AS JSON 'auto ignorecase' GZIP").rows_of(&Compression::Gzip.compress(br#"{"a": 1}"#)).unwrap(), b"\"1\"\n");
         assert!(load("CSV GZIP").rows_of(b"1\n").unwrap_err().contains("gzip"));
         assert_eq!(load("CSV").rows_of(b"1\n").unwrap(), b"1\n");
     }

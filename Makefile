@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 CARGO ?= cargo
 
-.PHONY: up aws postgres demo test unit-test integration-test bench bench-release build console chromium deploy-console venv lint lambdas clean
+.PHONY: up aws postgres demo test unit-test integration-test bench bench-release build console chromium jq deploy-console venv lint lambdas clean
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ chromium:
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core > /dev/null; \
 	fi
 
+## Debian's jq 1.6, the oracle of the jq partition keys' differential unit tests (Firehose
+## runs JQ-1.6), when missing.
+jq:
+	@if [ ! -x /usr/bin/jq ]; then \
+	  echo "installing Debian's jq"; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq > /dev/null; \
+	fi
+
 ## The whole system on one machine: API on :3000, AWS endpoint on :4566, and PostgreSQL on
 ## :5439 standing in for Redshift (it keeps running). Ctrl-C stops the rest.
 up: venv build postgres
@@ -66,7 +75,7 @@ demo: venv
 ## Unit tests, then the integration tests against a stack of their own (other ports).
 test: venv build lint unit-test integration-test
 
-unit-test: $(if $(HAS_CONSOLE),$(CONSOLE_PACKAGES))
+unit-test: jq $(if $(HAS_CONSOLE),$(CONSOLE_PACKAGES))
 	$(CARGO) test --workspace
 	$(if $(HAS_CONSOLE),cd console && npm test)
 

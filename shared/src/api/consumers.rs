@@ -70,7 +70,7 @@ impl Api {
             self.verify_redshift(change.tenant, definition, "DatasetConfiguration.").await?;
         }
         let mut job = Job::new(change.tenant, Operation::CreateConsumer, "", None);
-        let (dataset, created_dataset) = match &parsed.dataset {
+        let (mut dataset, created_dataset) = match &parsed.dataset {
             DatasetChoice::Existing(dataset_id) => {
                 let dataset = self
                     .store
@@ -94,6 +94,19 @@ impl Api {
             return Err(ApiError::conflict(format!("the stream is {}: consumers need an ACTIVE stream", stream.lifecycle.status.as_str())));
         }
         let compression = parsed.compression_for(&dataset).map_err(|e| ApiError::invalid(vec![e]))?;
+        if created_dataset && dataset.target_location.has_catalog_table() {
+            dataset.partitioning = parsed.partitioning.clone();
+        }
+        match (&parsed.partitioning, &dataset.partitioning) {
+            (Some(partitioning), _) => partitioning.check_for(&dataset).map_err(|e| ApiError::invalid(vec![e]))?,
+            (None, Some(existing)) => {
+                return Err(ApiError::invalid_field(
+                    "Partitioning",
+                    &format!("the dataset's table is partitioned by {}: its consumers give its Partitioning (Prefix {})", existing.columns().join(", "), existing.prefix),
+                ))
+            }
+            (None, None) => {}
+        }
         let consumer = parsed.clone().into_consumer(change.tenant, stream_id, &job.job_id, &dataset, compression);
         job.resource_id = consumer.consumer_id.clone();
         let mut writes = vec![self.store.count_on::<Stream>(

@@ -55,6 +55,7 @@ impl Api {
                 buffer_interval_seconds: consumer.buffer_interval as f64,
                 transform_memory_mb: memory,
                 converted,
+                partitioned: consumer.partitioning.as_ref().map(|p| p.extraction_query().is_some()),
                 measured: None,
             });
         }
@@ -92,6 +93,7 @@ impl Api {
                 objects_written: figures.objects_written,
                 invocations: figures.transform_invocations,
                 invocation_ms: figures.transform_duration_ms,
+                jq_ms: figures.jq_ms,
             });
         }
         let (records, bytes) = (series[0].total(), series[1].total());

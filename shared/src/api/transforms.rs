@@ -184,6 +184,7 @@ impl Api {
                         subsequence_number: 0,
                         shard_id: "shardId-000000000000".into(),
                         approximate_arrival_ms: now_ms,
+                        partition_keys: None,
                     })
                     .collect())
             }
@@ -200,6 +201,7 @@ impl Api {
                         subsequence_number: r.subsequence_number,
                         shard_id: r.shard_id,
                         approximate_arrival_ms: r.arrival_ms,
+                        partition_keys: None,
                     })
                     .collect())
             }

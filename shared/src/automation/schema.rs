@@ -87,6 +87,7 @@ impl SchemaWatch {
                     subsequence_number: 0,
                     shard_id: shard.clone(),
                     approximate_arrival_ms: record.approximate_arrival_timestamp.map(|t| t.secs() * 1000).unwrap_or_default(),
+                    partition_keys: None,
                 });
             }
         }

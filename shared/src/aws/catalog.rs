@@ -29,12 +29,14 @@ fn table_input(dataset: &Dataset, table: &str) -> TableInput {
             "csv",
         ),
     };
+    let partition_keys: Vec<Column> =
+        dataset.partition_columns().into_iter().map(|name| Column::builder().name(name).r#type("string").build().expect("name is set")).collect();
     TableInput::builder()
         .name(table)
         .description(format!("Tributary dataset {} ({})", dataset.dataset_name, dataset.dataset_id))
         .table_type("EXTERNAL_TABLE")
-        .parameters("classification", classification)
-        .parameters("tributary:dataset-id", &dataset.dataset_id)
+        .set_parameters(Some(projection(dataset).into_iter().chain(table_parameters(classification, dataset)).collect()))
+        .set_partition_keys((!partition_keys.is_empty()).then_some(partition_keys))
         .storage_descriptor(
             StorageDescriptor::builder()
                 .set_columns(Some(columns))
@@ -46,6 +48,25 @@ fn table_input(dataset: &Dataset, table: &str) -> TableInput {
         )
         .build()
         .expect("name is set")
+}
+
+fn table_parameters(classification: &str, dataset: &Dataset) -> [(String, String); 2] {
+    [("classification".into(), classification.into()), ("tributary:dataset-id".into(), dataset.dataset_id.clone())]
+}
+
+/// Athena's partition projection for a partitioned dataset: every key `injected` (a query
+/// names its value), the location built from the prefix, so that a new partition is seen
+/// at once, without a crawler or `MSCK REPAIR TABLE`.
+fn projection(dataset: &Dataset) -> Vec<(String, String)> {
+    let Some(partitioning) = &dataset.partitioning else { return vec![] };
+    let mut parameters = vec![
+        ("projection.enabled".to_string(), "true".to_string()),
+        ("storage.location.template".to_string(), format!("{}{}", dataset.location(), partitioning.location_template())),
+    ];
+    for column in partitioning.columns() {
+        parameters.push((format!("projection.{column}.type"), "injected".to_string()));
+    }
+    parameters
 }
 
 /// Creates the domain's database if missing and the dataset's table (a table already

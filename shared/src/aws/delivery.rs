@@ -5,7 +5,7 @@
 use super::{ignore_missing, AwsError};
 use aws_sdk_firehose::types::{
     BufferingHints, CopyCommand, DataFormatConversionConfiguration, DeliveryStreamStatus, DeliveryStreamType,
-    Deserializer, ExtendedS3DestinationConfiguration, ExtendedS3DestinationUpdate, InputFormatConfiguration,
+    Deserializer, DynamicPartitioningConfiguration, RetryOptions, ExtendedS3DestinationConfiguration, ExtendedS3DestinationUpdate, InputFormatConfiguration,
     KinesisStreamSourceConfiguration, OpenXJsonSerDe, OutputFormatConfiguration, ParquetSerDe, ProcessingConfiguration, Processor,
     ProcessorParameter, ProcessorParameterName, ProcessorType, RedshiftDestinationConfiguration, RedshiftDestinationUpdate,
     RedshiftRetryOptions, RedshiftS3BackupMode, S3DestinationConfiguration, S3DestinationUpdate, SchemaConfiguration,
@@ -51,7 +51,12 @@ pub struct DeliverySpec {
     /// The tenant's own KMS key the stream is encrypted with (none for the AWS managed key):
     /// reading the stream needs `kms:Decrypt` on it.
     pub stream_key: Option<String>,
+    /// Dynamic partitioning: keys from a jq query or the transform, the prefix under `prefix`.
+    pub partitioning: Option<crate::model::Partitioning>,
 }
+
+/// How long Firehose retries a partitioned delivery (CDK's default).
+const PARTITIONED_RETRY_SECONDS: i32 = 300;
 
 /// What Firehose's COPY into a Redshift table is made of.
 #[derive(Clone, Debug)]
@@ -99,9 +104,18 @@ impl RedshiftLoad {
 }
 
 impl DeliverySpec {
-    /// Firehose's own layout, spelled out so that the error prefix may say the error type.
+    /// Firehose's own layout, spelled out so that the error prefix may say the error type;
+    /// or the partitioning's prefix.
     pub fn data_prefix(&self) -> String {
-        format!("{}!{{timestamp:yyyy}}/!{{timestamp:MM}}/!{{timestamp:dd}}/!{{timestamp:HH}}/", self.prefix)
+        match &self.partitioning {
+            Some(partitioning) => format!("{}{}", self.prefix, partitioning.prefix),
+            None => format!("{}!{{timestamp:yyyy}}/!{{timestamp:MM}}/!{{timestamp:dd}}/!{{timestamp:HH}}/", self.prefix),
+        }
+    }
+
+    fn dynamic_partitioning(&self) -> Option<DynamicPartitioningConfiguration> {
+        self.partitioning.as_ref()?;
+        Some(DynamicPartitioningConfiguration::builder().enabled(true).retry_options(RetryOptions::builder().duration_in_seconds(PARTITIONED_RETRY_SECONDS).build()).build())
     }
 
     pub fn error_output_prefix(&self) -> String {
@@ -120,15 +134,27 @@ impl DeliverySpec {
         BufferingHints::builder().size_in_mbs(self.delivered_buffer_size_mib() as i32).interval_in_seconds(self.buffer_interval_seconds as i32).build()
     }
 
-    /// The transform as a Lambda processor; disabled when there is none.
+    /// The transform as a Lambda processor, and the partitioning's jq query as a
+    /// MetadataExtraction processor; disabled when there is neither.
     fn processing(&self) -> ProcessingConfiguration {
-        let Some(function_arn) = &self.function_arn else {
-            return ProcessingConfiguration::builder().enabled(false).set_processors(Some(vec![])).build();
-        };
         let parameter = |name: ProcessorParameterName, value: &str| {
             ProcessorParameter::builder().parameter_name(name).parameter_value(value).build().expect("name and value are set")
         };
-        let processor = Processor::builder()
+        let extraction = self.partitioning.as_ref().and_then(|p| p.extraction_query()).map(|query| {
+            Processor::builder()
+                .r#type(ProcessorType::MetadataExtraction)
+                .parameters(parameter(ProcessorParameterName::MetadataExtractionQuery, &query))
+                .parameters(parameter(ProcessorParameterName::JsonParsingEngine, "JQ-1.6"))
+                .build()
+                .expect("type is set")
+        });
+        let Some(function_arn) = &self.function_arn else {
+            return match extraction {
+                Some(extraction) => ProcessingConfiguration::builder().enabled(true).processors(extraction).build(),
+                None => ProcessingConfiguration::builder().enabled(false).set_processors(Some(vec![])).build(),
+            };
+        };
+        let lambda = Processor::builder()
             .r#type(ProcessorType::Lambda)
             .parameters(parameter(ProcessorParameterName::LambdaArn, function_arn))
             .parameters(parameter(ProcessorParameterName::LambdaNumberOfRetries, PROCESSOR_RETRIES))
@@ -136,7 +162,7 @@ impl DeliverySpec {
             .parameters(parameter(ProcessorParameterName::BufferIntervalInSeconds, &self.buffer_interval_seconds.clamp(0, 60).to_string()))
             .build()
             .expect("type is set");
-        ProcessingConfiguration::builder().enabled(true).processors(processor).build()
+        ProcessingConfiguration::builder().enabled(true).set_processors(Some(std::iter::once(lambda).chain(extraction).collect())).build()
     }
 
     fn conversion(&self) -> Option<DataFormatConversionConfiguration> {
@@ -355,6 +381,7 @@ pub async fn create(firehose: &Firehose, spec: &DeliverySpec) -> Result<(), AwsE
 fn extended_s3_destination(spec: &DeliverySpec) -> ExtendedS3DestinationConfiguration {
     s3_members!(ExtendedS3DestinationConfiguration::builder(), spec)
         .processing_configuration(spec.processing())
+        .set_dynamic_partitioning_configuration(spec.dynamic_partitioning())
         .set_data_format_conversion_configuration(spec.conversion())
         .build()
         .expect("role and bucket are set")
@@ -509,7 +536,10 @@ pub async fn update(firehose: &Firehose, spec: &DeliverySpec, version_id: &str, 
                 .build(),
         ),
         None => request.extended_s3_destination_update(
-            s3_members!(ExtendedS3DestinationUpdate::builder(), spec).processing_configuration(spec.processing()).build(),
+            s3_members!(ExtendedS3DestinationUpdate::builder(), spec)
+                .processing_configuration(spec.processing())
+                .set_dynamic_partitioning_configuration(spec.dynamic_partitioning())
+                .build(),
         ),
     };
     request
@@ -548,6 +578,7 @@ mod tests {
             account: "123456789012".into(),
             direct_put: false,
             stream_key: None,
+            partitioning: None,
         }
     }
 

@@ -4,4 +4,6 @@
 
 pub mod compression;
 pub mod invoke;
+pub mod partitioning;
+pub mod prefix;
 pub mod processing;

@@ -6,7 +6,7 @@
 use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
@@ -20,6 +20,8 @@ pub struct SourceRecord {
     pub subsequence_number: u64,
     pub shard_id: String,
     pub approximate_arrival_ms: i64,
+    /// What the transform gave as `metadata.partitionKeys` (for dynamic partitioning).
+    pub partition_keys: Option<BTreeMap<String, String>>,
 }
 
 /// Where the batch comes from, as the event names it.
@@ -89,6 +91,8 @@ pub struct Processed {
     pub data: Option<Vec<u8>>,
     /// How the function broke the contract for this record, if it did.
     pub error: Option<String>,
+    /// Its `metadata.partitionKeys`, for dynamic partitioning.
+    pub partition_keys: Option<BTreeMap<String, String>>,
 }
 
 /// The checked answer of one invocation.
@@ -103,7 +107,7 @@ impl Checked {
     fn all_failed(ids: &[String], error: &str) -> Checked {
         let records = ids
             .iter()
-            .map(|id| Processed { record_id: id.clone(), result: Outcome::ProcessingFailed, data: None, error: Some(error.to_string()) })
+            .map(|id| Processed { record_id: id.clone(), result: Outcome::ProcessingFailed, data: None, error: Some(error.to_string()), partition_keys: None })
             .collect();
         Checked { records, contract_errors: vec![] }
     }
@@ -127,7 +131,7 @@ pub fn check(ids: &[String], response: &[u8]) -> Checked {
     else {
         return Checked::all_failed(ids, "the response is not a JSON object with a records array");
     };
-    let mut answers: HashMap<&str, Result<(Outcome, Option<Vec<u8>>), String>> = HashMap::new();
+    let mut answers: HashMap<&str, Result<Answer, String>> = HashMap::new();
     let mut contract_errors = Vec::new();
     for (position, entry) in returned.iter().enumerate() {
         let Some(record_id) = entry.get("recordId").and_then(Value::as_str) else {
@@ -152,15 +156,32 @@ pub fn check(ids: &[String], response: &[u8]) -> Checked {
                 result: Outcome::ProcessingFailed,
                 data: None,
                 error: Some("the record is missing from the response".into()),
+                partition_keys: None,
             },
-            Some(Err(error)) => Processed { record_id: id.clone(), result: Outcome::ProcessingFailed, data: None, error: Some(error) },
-            Some(Ok((result, data))) => Processed { record_id: id.clone(), result, data, error: None },
+            Some(Err(error)) => Processed { record_id: id.clone(), result: Outcome::ProcessingFailed, data: None, error: Some(error), partition_keys: None },
+            Some(Ok((result, data, partition_keys))) => Processed { record_id: id.clone(), result, data, error: None, partition_keys },
         })
         .collect();
     Checked { records, contract_errors }
 }
 
-fn read_answer(entry: &Value) -> Result<(Outcome, Option<Vec<u8>>), String> {
+/// A record's result, its data, and its `metadata.partitionKeys`.
+type Answer = (Outcome, Option<Vec<u8>>, Option<BTreeMap<String, String>>);
+
+/// `metadata.partitionKeys`: an object of string values (Firehose's Lambda contract).
+fn read_partition_keys(entry: &Value) -> Result<Option<BTreeMap<String, String>>, String> {
+    let Some(keys) = entry.get("metadata").and_then(|m| m.get("partitionKeys")) else { return Ok(None) };
+    let Some(keys) = keys.as_object() else { return Err("metadata.partitionKeys must be an object of strings".into()) };
+    keys.iter()
+        .map(|(name, value)| match value.as_str() {
+            Some(text) => Ok((name.clone(), text.to_string())),
+            None => Err(format!("metadata.partitionKeys.{name} must be a string")),
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+fn read_answer(entry: &Value) -> Result<Answer, String> {
     let result = match entry.get("result").and_then(Value::as_str) {
         Some("Ok") => Outcome::Ok,
         Some("Dropped") => Outcome::Dropped,
@@ -177,7 +198,7 @@ fn read_answer(entry: &Value) -> Result<(Outcome, Option<Vec<u8>>), String> {
         },
         Some(_) => return Err("data must be a base64 string".into()),
     };
-    Ok((result, data))
+    Ok((result, data, read_partition_keys(entry)?))
 }
 
 #[cfg(test)]
@@ -194,7 +215,7 @@ mod tests {
 
     #[test]
     fn given_a_batch_when_the_event_is_built_then_data_is_base64_and_ids_are_unique() {
-        let record = SourceRecord { data: b"x,y".to_vec(), partition_key: "k".into(), sequence_number: "1".into(), subsequence_number: 0, shard_id: "shardId-0".into(), approximate_arrival_ms: 5 };
+        let record = SourceRecord { data: b"x,y".to_vec(), partition_key: "k".into(), sequence_number: "1".into(), subsequence_number: 0, shard_id: "shardId-0".into(), approximate_arrival_ms: 5, partition_keys: None };
         let batch = Batch { delivery_stream_arn: "d", source_stream_arn: Some("s"), region: "r", records: &[record.clone(), record.clone()] };
         let (event, ids) = event(&batch);
         assert_eq!(event["records"][0]["data"], "eCx5");
@@ -235,6 +256,16 @@ mod tests {
         assert!(checked.records[0].error.as_ref().unwrap().contains("\"OK\""));
         assert_eq!(checked.records[1].error.as_deref(), Some("data is not valid base64"));
         assert_eq!(checked.count(Outcome::ProcessingFailed), 2);
+    }
+
+    #[test]
+    fn given_partition_keys_in_the_metadata_when_checked_then_they_are_kept_and_bad_ones_fail() {
+        let checked = check(&ids(), &answer(json!([
+            {"recordId": "a", "result": "Ok", "data": "eA==", "metadata": {"partitionKeys": {"region": "eu"}}},
+            {"recordId": "b", "result": "Ok", "data": "eA==", "metadata": {"partitionKeys": {"region": 5}}}
+        ])));
+        assert_eq!(checked.records[0].partition_keys, Some(BTreeMap::from([("region".to_string(), "eu".to_string())])));
+        assert_eq!(checked.records[1].error.as_deref(), Some("metadata.partitionKeys.region must be a string"));
     }
 
     #[test]

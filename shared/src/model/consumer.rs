@@ -1,6 +1,7 @@
 //! Consumers: Firehose delivery streams that read a stream, optionally run one of its
 //! transforms, and land the records in a dataset.
 
+use super::partitioning::{self, Partitioning};
 use super::dataset::{read_target_location, Dataset, DatasetRequest, TargetLocation};
 use crate::firehose::compression::{Compression, ParquetCompression};
 use crate::validation::{is_name_char, parse_object, FieldError, Fields, NAME_CHARSET};
@@ -29,6 +30,9 @@ pub struct Consumer {
     /// Inside the Parquet files, when records are converted to Parquet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parquet_compression: Option<ParquetCompression>,
+    /// Firehose's dynamic partitioning, fixed at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitioning: Option<Partitioning>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "DeliveryStreamARN")]
     pub delivery_stream_arn: Option<String>,
@@ -104,6 +108,7 @@ impl Consumer {
             "DatasetId": self.dataset_id,
             "Compression": self.compression,
             "ParquetCompression": self.parquet_compression,
+            "Partitioning": self.partitioning.as_ref().map(Partitioning::to_api),
             "DeliveryStreamName": self.delivery_stream_name(),
             "DeliveryStreamARN": self.delivery_stream_arn,
             "RecoveryJobId": self.running_recovery().map(|r| r.job_id.clone()),
@@ -131,6 +136,17 @@ pub struct ConsumerRequest {
     pub dataset: DatasetChoice,
     pub compression: Option<Compression>,
     pub parquet_compression: Option<ParquetCompression>,
+    pub partitioning: Option<Partitioning>,
+}
+
+/// Firehose's minimum buffering with dynamic partitioning (each partition buffers alone).
+fn check_partitioned_buffers(fields: &mut Fields, buffer_size: Option<i64>, buffer_interval: Option<i64>) {
+    if buffer_size.is_some_and(|b| b < partitioning::MIN_BUFFER_SIZE_MIB) {
+        fields.reject("BufferSize", format!("must be at least {} (MiB) with Partitioning, as Firehose requires", partitioning::MIN_BUFFER_SIZE_MIB));
+    }
+    if buffer_interval.is_some_and(|b| b < partitioning::MIN_BUFFER_INTERVAL_SECONDS) {
+        fields.reject("BufferInterval", format!("must be at least {} (seconds) with Partitioning, as Firehose requires", partitioning::MIN_BUFFER_INTERVAL_SECONDS));
+    }
 }
 
 fn read_id(fields: &mut Fields, name: &'static str) -> Option<String> {
@@ -145,9 +161,19 @@ impl ConsumerRequest {
         if !fields.contains("ConsumerName") {
             fields.reject("ConsumerName", "is required");
         }
-        let buffer_size = fields.integer("BufferSize", 1, 128).unwrap_or(DEFAULT_BUFFER_SIZE_MIB);
-        let buffer_interval = fields.integer("BufferInterval", 0, 900).unwrap_or(DEFAULT_BUFFER_INTERVAL_SECONDS);
+        let buffer_size = fields.integer("BufferSize", 1, 128);
+        let buffer_interval = fields.integer("BufferInterval", 0, 900);
         let transform_id = read_id(&mut fields, "TransformId");
+        let partitioned = object.contains_key("Partitioning");
+        let has_transform = fields.contains("TransformId");
+        let partitioning = Partitioning::read(&mut fields, &object, has_transform);
+        let (buffer_size, buffer_interval) = match partitioned {
+            true => {
+                check_partitioned_buffers(&mut fields, buffer_size, buffer_interval);
+                (buffer_size.unwrap_or(partitioning::DEFAULT_BUFFER_SIZE_MIB), buffer_interval.unwrap_or(DEFAULT_BUFFER_INTERVAL_SECONDS))
+            }
+            false => (buffer_size.unwrap_or(DEFAULT_BUFFER_SIZE_MIB), buffer_interval.unwrap_or(DEFAULT_BUFFER_INTERVAL_SECONDS)),
+        };
         let target_location = read_target_location(&mut fields, "TargetLocation");
         let compression = fields.one_of("Compression", &Compression::ALL.map(Compression::as_str)).and_then(|c| Compression::parse(&c));
         let parquet_compression =
@@ -194,6 +220,7 @@ impl ConsumerRequest {
             dataset: dataset.expect("a missing dataset was reported"),
             compression,
             parquet_compression,
+            partitioning,
         })
     }
 
@@ -231,6 +258,7 @@ impl ConsumerRequest {
             dataset_id: dataset.dataset_id.clone(),
             compression: compression.0,
             parquet_compression: compression.1,
+            partitioning: self.partitioning,
             delivery_stream_arn: None,
             lifecycle: super::Lifecycle::creating(job_id),
             recoveries: vec![],
@@ -266,8 +294,11 @@ impl ConsumerChange {
             None => None,
         }
         .filter(|t| *t != current.transform_id);
-        for fixed in ["ConsumerName", "TargetLocation", "DatasetId", "CreateDataset", "DatasetConfiguration", "Compression", "ParquetCompression"] {
+        for fixed in ["ConsumerName", "TargetLocation", "DatasetId", "CreateDataset", "DatasetConfiguration", "Compression", "ParquetCompression", "Partitioning"] {
             fields.forbid(fixed, "cannot be changed; create another consumer");
+        }
+        if current.partitioning.is_some() {
+            check_partitioned_buffers(&mut fields, buffer_size, buffer_interval);
         }
         fields.finish()?;
         Ok(ConsumerChange { buffer_size, buffer_interval, transform_id })

@@ -226,6 +226,10 @@ pub struct Dataset {
     /// write of the dataset: the version stays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_drift: Option<super::SchemaDrift>,
+    /// The partitioning of its Glue table's objects: its partition columns and where they
+    /// are (s3athena and lakeformation datasets made by a partitioned consumer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitioning: Option<super::Partitioning>,
     #[serde(flatten)]
     pub lifecycle: super::Lifecycle,
 }
@@ -290,16 +294,28 @@ impl Dataset {
             "ConsumerIds": self.consumer_ids,
             "SchemaEvolution": self.schema_evolution,
             "SchemaDrift": self.schema_drift,
+            "PartitionKeys": self.partitioning.as_ref().map(super::Partitioning::columns),
         }))
     }
 
-    /// The Glue columns: the schema's, or one string column holding each CSV line.
+    /// The Glue columns: the schema's, or one string column holding each CSV line; partition
+    /// columns are the table's partition keys instead (Firehose leaves them out of the files).
     pub fn catalog_columns(&self) -> Vec<Column> {
         if self.schema.is_empty() {
             vec![Column { name: LINE_COLUMN.into(), column_type: "string".into() }]
         } else {
-            self.schema.iter().map(|c| Column { name: c.name.to_ascii_lowercase(), column_type: c.column_type.to_ascii_lowercase() }).collect()
+            let partition_columns = self.partition_columns();
+            self.schema
+                .iter()
+                .map(|c| Column { name: c.name.to_ascii_lowercase(), column_type: c.column_type.to_ascii_lowercase() })
+                .filter(|c| !partition_columns.contains(&c.name))
+                .collect()
         }
+    }
+
+    /// The Glue table's partition keys (strings, from the objects' paths).
+    pub fn partition_columns(&self) -> Vec<String> {
+        self.partitioning.as_ref().map(super::Partitioning::columns).unwrap_or_default()
     }
 }
 
@@ -463,6 +479,7 @@ impl DatasetRequest {
             consumer_ids: Vec::new(),
             schema_evolution: self.schema_evolution,
             schema_drift: None,
+            partitioning: None,
             lifecycle: super::Lifecycle::creating(job_id),
         }
     }

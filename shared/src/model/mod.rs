@@ -6,6 +6,7 @@ mod drift;
 mod encryption;
 mod job;
 mod lifecycle;
+mod partitioning;
 mod producer_key;
 mod quota;
 mod recovery;
@@ -22,6 +23,7 @@ pub use schema_drift::{infer_type, new_members, FieldAction, NewField, SchemaDri
 pub use drift::{Comparison, Difference, Drift, EXISTS};
 pub use encryption::{is_key_arn, read_encryption, Encryption, AWS_MANAGED_KINESIS_KEY};
 pub use lifecycle::{Lifecycle, ResourceStatus};
+pub use partitioning::{PartitionKey, Partitioning, MIN_BUFFER_INTERVAL_SECONDS as MIN_PARTITIONED_BUFFER_INTERVAL_SECONDS};
 pub use job::{Job, JobError, JobStatus, Operation, Progress, ResourceType};
 pub use producer_key::{ProducerKey, RevokeRequest, RotateRequest, DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS};
 pub use quota::{Holding, Quota, QuotaLimits, CONSUMERS_PER_TRANSFORM, ON_DEMAND_SHARDS, TRANSFORMS_PER_TENANT};

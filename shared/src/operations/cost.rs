@@ -22,6 +22,9 @@ const INCLUDED_RETENTION_HOURS: f64 = 24.0;
 const EXTENDED_RETENTION_HOURS: f64 = 168.0;
 /// Assumed when nothing was measured: a transform's run time per invocation.
 pub const ASSUMED_INVOCATION_MS: f64 = 100.0;
+/// Assumed when nothing was measured: the jq query's time per record (`make bench`'s
+/// jq evaluation, rounded up).
+pub const ASSUMED_JQ_MICROS_PER_RECORD: f64 = 10.0;
 /// The transform's own buffer (the Lambda processor's), as consumers configure it.
 const PROCESSOR_BUFFER_BYTES: f64 = MIB;
 
@@ -84,6 +87,8 @@ pub struct MeasuredDay {
     pub objects_written: f64,
     pub invocations: f64,
     pub invocation_ms: Option<f64>,
+    /// Milliseconds the partitioning's jq query ran.
+    pub jq_ms: f64,
 }
 
 /// What a consumer's cost depends on.
@@ -96,6 +101,8 @@ pub struct ConsumerPlan {
     pub transform_memory_mb: Option<f64>,
     /// Whether records are converted to Parquet.
     pub converted: bool,
+    /// Dynamic partitioning: None without; Some(true) when a jq query extracts keys.
+    pub partitioned: Option<bool>,
     /// Its last day, when the estimate is from measured traffic.
     pub measured: Option<MeasuredDay>,
 }
@@ -219,6 +226,17 @@ pub fn consumer_items(prices: &PriceTable, stream: &StreamPlan, consumer: &Consu
         Some(day) => day.bytes_delivered * scale / GB,
         None => bytes_per_month / GB,
     };
+    if let Some(queried) = consumer.partitioned {
+        items.push(Item::new(prices, "FirehoseDynamicPartitioningData", "Dynamic partitioning: data delivered", stored_gb));
+        items.push(Item::new(prices, "FirehoseDynamicPartitioningObjects", "Dynamic partitioning: objects delivered", flushes / 1000.0));
+        if queried {
+            let hours = match consumer.measured {
+                Some(day) => day.jq_ms * scale / 3_600_000.0,
+                None => traffic.records_per_month() * ASSUMED_JQ_MICROS_PER_RECORD / 3.6e9,
+            };
+            items.push(Item::new(prices, "FirehoseJqProcessing", "Dynamic partitioning: jq query run time", hours));
+        }
+    }
     items.push(Item::new(prices, "S3Storage", "S3 storage of a month of delivered data", stored_gb));
     items
 }
@@ -291,7 +309,7 @@ fn assumptions(source: &str) -> Vec<String> {
             "Traffic, objects, invocations and their durations are those of the last 24 hours, times 30.4 days (a transform that was never invoked is assumed to take {ASSUMED_INVOCATION_MS} ms)."
         )),
         _ => said.push(format!(
-            "Objects: one per buffer (when full, or when its interval is over, at least a second); transform invocations: one per 1 MiB of records, at least one per object, {ASSUMED_INVOCATION_MS} ms each."
+            "Objects: one per buffer (when full, or when its interval is over, at least a second); transform invocations: one per 1 MiB of records, at least one per object, {ASSUMED_INVOCATION_MS} ms each; a partitioned consumer's records in one partition, its jq query {ASSUMED_JQ_MICROS_PER_RECORD} µs a record."
         )),
     }
     said
@@ -344,6 +362,7 @@ mod tests {
             buffer_interval_seconds: 300.0,
             transform_memory_mb: Some(128.0),
             converted: false,
+            partitioned: None,
             measured: None,
         };
         let items = consumer_items(&prices, &stream, &consumer, traffic);
@@ -368,9 +387,33 @@ mod tests {
     }
 
     #[test]
+    fn given_a_partitioned_consumer_then_its_data_objects_and_jq_hours_are_itemised() {
+        let prices = PriceTable::current();
+        let traffic = Traffic { records_per_second: 1000.0, average_record_bytes: 1024.0 };
+        let consumer = ConsumerPlan {
+            consumer_id: "c".into(),
+            buffer_size_mib: 128.0,
+            buffer_interval_seconds: 60.0,
+            transform_memory_mb: None,
+            converted: false,
+            partitioned: Some(true),
+            measured: None,
+        };
+        let items = consumer_items(&prices, &provisioned(1.0, 24.0), &consumer, traffic);
+        let data = item(&items, "FirehoseDynamicPartitioningData");
+        assert!((data.quantity - 2_628_000_000.0 * 1024.0 / GB).abs() < 1e-3, "{data:?}");
+        // 1 MB a second fills 128 MiB in 131 s: the 60 s interval flushes first, 43,800 objects.
+        assert_eq!(item(&items, "FirehoseDynamicPartitioningObjects").quantity, 43.8);
+        // 2.628 billion records × 10 µs = 7.3 hours.
+        assert_eq!(item(&items, "FirehoseJqProcessing").quantity, 7.3);
+        let unqueried = consumer_items(&prices, &provisioned(1.0, 24.0), &ConsumerPlan { partitioned: Some(false), ..consumer }, traffic);
+        assert!(unqueried.iter().all(|i| i.unit != "JQ processing hour"));
+    }
+
+    #[test]
     fn the_totals_add_up() {
         let prices = PriceTable::current();
-        let consumer = ConsumerPlan { consumer_id: "c".into(), buffer_size_mib: 1.0, buffer_interval_seconds: 0.0, transform_memory_mb: None, converted: true, measured: None };
+        let consumer = ConsumerPlan { consumer_id: "c".into(), buffer_size_mib: 1.0, buffer_interval_seconds: 0.0, transform_memory_mb: None, converted: true, partitioned: None, measured: None };
         let answer = estimate(&prices, &provisioned(3.0, 200.0), &[consumer], Basis::Given(Traffic { records_per_second: 50.0, average_record_bytes: 700.0 }));
         let sum = |items: &Value| items.as_array().unwrap().iter().map(|i| i["Monthly"].as_f64().unwrap()).sum::<f64>();
         let stream_total = answer["Stream"]["MonthlyTotal"].as_f64().unwrap();

@@ -1,5 +1,6 @@
 //! A consumer's failed records, one by one, from the error objects Firehose wrote for it
-//! (the `processing-failed` and `format-conversion-failed` JSON lines), found through the
+//! (the `processing-failed`, `format-conversion-failed` and `metadata-extraction-failed`
+//! JSON lines), found through the
 //! index [`super::failures`] keeps of them: listed in the order they failed, decoded, with a
 //! stable id, and marked once a redrive has sent them.
 //!
@@ -15,12 +16,12 @@ use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 
 /// The error outputs a consumer's failed records are in.
-pub const ERROR_TYPES: [&str; 2] = ["processing-failed", "format-conversion-failed"];
+pub const ERROR_TYPES: [&str; 3] = ["processing-failed", "format-conversion-failed", "metadata-extraction-failed"];
 
 /// Which failed records are asked for.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Selection {
-    /// `processing-failed` or `format-conversion-failed`; both when `None`.
+    /// One of [`ERROR_TYPES`]; all when `None`.
     pub error_type: Option<String>,
     /// Failed (their object was written) at or after, and before; seconds since the epoch.
     pub since: Option<i64>,

@@ -1,5 +1,6 @@
 //! Failed records, from where Firehose leaves them: the error objects under a dataset's
-//! error prefix (`processing-failed` and `format-conversion-failed` JSON lines, and the
+//! error prefix (`processing-failed`, `format-conversion-failed` and
+//! `metadata-extraction-failed` JSON lines, and the
 //! COPY manifests of objects a Redshift destination skipped). CloudWatch has no count of
 //! them per error code, nor the last error's message; so each object, announced by S3's
 //! "Object Created" event through EventBridge, is counted onto its consumer once, per
@@ -37,6 +38,9 @@ pub enum FailureKind {
     FormatConversionFailed,
     /// Records of objects a destination gave up loading (a Redshift COPY manifest).
     DeliveryFailed,
+    /// Records dynamic partitioning could not place: without their keys, not JSON, or over
+    /// the active partitions' limit.
+    PartitioningFailed,
 }
 
 impl FailureKind {
@@ -45,6 +49,7 @@ impl FailureKind {
             "processing-failed" => Some(FailureKind::ProcessingFailed),
             "format-conversion-failed" => Some(FailureKind::FormatConversionFailed),
             "manifests" => Some(FailureKind::DeliveryFailed),
+            "metadata-extraction-failed" => Some(FailureKind::PartitioningFailed),
             _ => None,
         }
     }
@@ -55,6 +60,7 @@ impl FailureKind {
             FailureKind::ProcessingFailed => "processing-failed",
             FailureKind::FormatConversionFailed => "format-conversion-failed",
             FailureKind::DeliveryFailed => "manifests",
+            FailureKind::PartitioningFailed => "metadata-extraction-failed",
         }
     }
 
@@ -63,6 +69,7 @@ impl FailureKind {
             FailureKind::ProcessingFailed => "ProcessingFailed",
             FailureKind::FormatConversionFailed => "FormatConversionFailed",
             FailureKind::DeliveryFailed => "DeliveryFailed",
+            FailureKind::PartitioningFailed => "PartitioningFailed",
         }
     }
 }
@@ -216,13 +223,14 @@ pub struct FailureSummary {
     pub processing_failed: u64,
     pub format_conversion_failed: u64,
     pub delivery_failed: u64,
+    pub partitioning_failed: u64,
     pub by_code: BTreeMap<String, u64>,
     pub last: Option<LastError>,
 }
 
 impl FailureSummary {
     pub fn total(&self) -> u64 {
-        self.processing_failed + self.format_conversion_failed + self.delivery_failed
+        self.processing_failed + self.format_conversion_failed + self.delivery_failed + self.partitioning_failed
     }
 }
 
@@ -439,6 +447,7 @@ fn add_minute(summary: &mut FailureSummary, item: &HashMap<String, AttributeValu
     summary.processing_failed += number("ProcessingFailed");
     summary.format_conversion_failed += number("FormatConversionFailed");
     summary.delivery_failed += number("DeliveryFailed");
+    summary.partitioning_failed += number("PartitioningFailed");
     for (name, value) in item {
         if let (Some(code), Ok(count)) = (name.strip_prefix(CODE_PREFIX), value.as_n()) {
             *summary.by_code.entry(code.to_string()).or_default() += count.parse::<u64>().unwrap_or(0);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Every `AWS/Firehose` metric a consumer's status reads, in the order of [`Figures::from_series`].
-const FIREHOSE_METRICS: [(&str, Stat); 19] = [
+const FIREHOSE_METRICS: [(&str, Stat); 22] = [
     ("DataReadFromKinesisStream.Records", Stat::Sum),
     ("DataReadFromKinesisStream.Bytes", Stat::Sum),
     ("KinesisMillisBehindLatest", Stat::Maximum),
@@ -30,6 +30,10 @@ const FIREHOSE_METRICS: [(&str, Stat); 19] = [
     // Put into the delivery stream (the twin of a redrive or replay) rather than read.
     ("IncomingRecords", Stat::Sum),
     ("IncomingBytes", Stat::Sum),
+    // Dynamic partitioning: active partitions, and whether records met the limit.
+    ("PartitionCount", Stat::Maximum),
+    ("PartitionCountExceeded", Stat::Maximum),
+    ("JQProcessing.Duration", Stat::Sum),
 ];
 
 /// The metrics of one consumer's delivery stream, and of its source stream's incoming records.
@@ -48,6 +52,9 @@ pub fn shows_conversion(series: &[Series]) -> bool {
 
 /// How many series [`metric_specs`] asks for.
 pub const METRICS_PER_CONSUMER: usize = FIREHOSE_METRICS.len() + 1;
+
+/// Firehose's default quota of active partitions per delivery stream.
+pub const ACTIVE_PARTITIONS_LIMIT: u32 = 500;
 
 /// What a consumer's delivery did over the window.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -72,6 +79,13 @@ pub struct Figures {
     pub delivery_failing: Option<(i64, &'static str)>,
     /// The first period with records put to the source stream and not read since.
     pub unread_since: Option<i64>,
+    /// Dynamic partitioning: the latest count of active partitions, the most in one
+    /// minute, and whether records met the limit in the window.
+    pub active_partitions: Option<(i64, f64)>,
+    pub most_partitions: Option<f64>,
+    pub partition_limit_met: bool,
+    /// Milliseconds the partitioning's jq query ran.
+    pub jq_ms: f64,
 }
 
 impl Figures {
@@ -80,7 +94,7 @@ impl Figures {
     /// `since_created`: periods before the consumer existed are not its records.
     pub fn from_series(series: &[Series], redshift: bool, converted: bool, since_created: i64) -> Figures {
         let get = |i: usize| series.get(i).cloned().unwrap_or_default();
-        let [read, read_bytes, behind, invocations, invocations_ok, duration, processed_ok, conversion_ok, conversion_failed, s3_records, s3_bytes, s3_puts_ok, s3_success_max, freshness, redshift_records, redshift_bytes, redshift_success_max, put, put_bytes] =
+        let [read, read_bytes, behind, invocations, invocations_ok, duration, processed_ok, conversion_ok, conversion_failed, s3_records, s3_bytes, s3_puts_ok, s3_success_max, freshness, redshift_records, redshift_bytes, redshift_success_max, put, put_bytes, partitions, partitions_exceeded, jq_duration] =
             std::array::from_fn(get);
         let incoming = get(FIREHOSE_METRICS.len());
         let (delivered, delivered_bytes) = if redshift { (&redshift_records, &redshift_bytes) } else { (&s3_records, &s3_bytes) };
@@ -115,6 +129,10 @@ impl Figures {
             last_delivery: delivered.last_active(),
             delivery_failing,
             unread_since,
+            active_partitions: partitions.latest(),
+            most_partitions: partitions.0.iter().map(|(_, v)| *v).reduce(f64::max),
+            partition_limit_met: partitions_exceeded.0.iter().any(|(_, v)| *v > 0.0),
+            jq_ms: jq_duration.total(),
         }
     }
 }
@@ -280,10 +298,17 @@ pub fn figures_to_api(figures: &Figures, failures: &FailureSummary) -> Value {
             "ProcessingFailed": failures.processing_failed,
             "FormatConversionFailed": failures.format_conversion_failed,
             "DeliveryFailed": failures.delivery_failed,
+            "PartitioningFailed": failures.partitioning_failed,
             "ByErrorCode": failures.by_code,
         },
         "LastError": failures.last.as_ref().map(|l| l.to_api()),
         "LastDeliveryTime": figures.last_delivery.map(|t| rfc3339_ms(t * 1000)),
+        "Partitions": figures.active_partitions.map(|(_, active)| json!({
+            "Active": round(active),
+            "Most": round(figures.most_partitions.unwrap_or(active)),
+            "Limit": ACTIVE_PARTITIONS_LIMIT,
+            "LimitMet": figures.partition_limit_met,
+        })),
     })
 }
 

@@ -423,6 +423,7 @@ pub async fn delivery_plan(store: &Store, region: &str, consumer: &Consumer, cha
         account,
         direct_put: false,
         stream_key: stream.encryption.customer_key().map(str::to_string),
+        partitioning: consumer.partitioning.clone(),
     };
     Ok(Plan { dataset, spec })
 }

@@ -93,13 +93,17 @@ impl RecoveryTasks {
     }
 
     /// The twin: the consumer's delivery stream as it is now, fed by puts and delivering as
-    /// soon as records come (no buffer interval).
+    /// soon as records come (no buffer interval; Firehose's shortest, 60 s, when it
+    /// partitions).
     async fn create_twin(&self, job: &JobRef) -> Result<Value, TaskError> {
         let consumer = self.consumer(job).await?;
         let mut spec = delivery_plan(&self.store, &self.region, &consumer, &ConsumerChange::default()).await?.spec;
         spec.name = Self::twin_name(job);
         spec.direct_put = true;
-        spec.buffer_interval_seconds = 0;
+        spec.buffer_interval_seconds = match spec.partitioning {
+            Some(_) => crate::model::MIN_PARTITIONED_BUFFER_INTERVAL_SECONDS,
+            None => 0,
+        };
         delivery::create(&self.firehose, &spec).await?;
         Ok(Value::Null)
     }
@@ -284,6 +288,16 @@ impl RecoveryTasks {
             (false, true) => converted,
             (false, false) => to_s3,
         };
+        // A partitioned twin processes records at once but delivers each partition after its
+        // interval (Firehose: up to 1.5 times it): until then, processed records not yet
+        // converted or delivered would pass for dropped.
+        if plan.spec.partitioning.is_some() {
+            let last_put = crate::model::epoch_seconds(&job.updated_at).unwrap_or(now);
+            let settled = last_put + crate::model::MIN_PARTITIONED_BUFFER_INTERVAL_SECONDS * 3 / 2;
+            if now < settled {
+                return Err(TaskError::NotReady(format!("the twin's partitions deliver within {} s of the last put", settled - last_put)));
+            }
+        }
         let dropped = if plan.spec.function_arn.is_some() { (processed - kept).max(0.0) } else { 0.0 };
         let failed = failures.total() as f64;
         if incoming < sent || delivered + dropped + failed < sent {

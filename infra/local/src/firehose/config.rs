@@ -29,6 +29,16 @@ pub struct Config {
     /// A Redshift destination: objects are intermediate and COPY loads them.
     pub redshift: Option<redshift::Load>,
     pub version_id: String,
+    /// `DynamicPartitioningConfiguration` enabled: records buffer per partition.
+    pub partitioning: Option<DynamicPartitioning>,
+}
+
+/// How a partitioned delivery stream finds each record's keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynamicPartitioning {
+    /// The MetadataExtraction processor's `MetadataExtractionQuery` (jq 1.6); keys may also
+    /// come from the Lambda processor's `metadata.partitionKeys`.
+    pub query: Option<String>,
 }
 
 /// Where a delivery stream's records come from.
@@ -86,6 +96,11 @@ pub fn parse(description: &Value) -> Option<Config> {
             batch_bytes: parameter("BufferSizeInMBs").and_then(|v| v.parse::<f64>().ok()).map(|mb| (mb * MIB as f64) as usize).unwrap_or(MIB),
         })
     });
+    let partitioning = (s3["DynamicPartitioningConfiguration"]["Enabled"] == true).then(|| DynamicPartitioning {
+        query: processing["Processors"].as_array().into_iter().flatten().filter(|p| p["Type"] == "MetadataExtraction").find_map(|p| {
+            p["Parameters"].as_array()?.iter().find(|p| p["ParameterName"] == "MetadataExtractionQuery")?["ParameterValue"].as_str().map(str::to_string)
+        }),
+    });
     let conversion = &destination["DataFormatConversionConfiguration"];
     let parquet_compression = conversion["OutputFormatConfiguration"]["Serializer"]["ParquetSerDe"]["Compression"]
         .as_str()
@@ -111,6 +126,7 @@ pub fn parse(description: &Value) -> Option<Config> {
         parquet_compression,
         redshift,
         version_id: d["VersionId"].as_str().unwrap_or("1").to_string(),
+        partitioning,
     })
 }
 
@@ -147,6 +163,22 @@ mod tests {
         assert_eq!(config.processor.as_ref().unwrap().retries, 2);
         assert_eq!(config.parquet, Some(("db".into(), "t".into())));
         assert_eq!((config.compression, config.parquet_compression), (Compression::Uncompressed, ParquetCompression::Gzip));
+        assert_eq!(config.partitioning, None);
+    }
+
+    #[test]
+    fn a_partitioned_delivery_stream_gives_its_query() {
+        let description = json!({"DeliveryStreamDescription": {
+            "DeliveryStreamName": "p", "DeliveryStreamARN": "arn", "DeliveryStreamType": "DirectPut",
+            "Destinations": [{"ExtendedS3DestinationDescription": {"BucketARN": "arn:aws:s3:::data",
+                "DynamicPartitioningConfiguration": {"Enabled": true, "RetryOptions": {"DurationInSeconds": 300}},
+                "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "MetadataExtraction", "Parameters": [
+                    {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{sector: .sector}"},
+                    {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]}}}]
+        }});
+        let config = parse(&description).unwrap();
+        assert_eq!(config.partitioning, Some(DynamicPartitioning { query: Some("{sector: .sector}".into()) }));
+        assert_eq!(config.processor, None);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use crate::moto_client::MotoJson;
 use super::checkpoint::Checkpoints;
 use super::config::Config;
-use super::destinations;
+use super::destinations::{self, layout, s3};
+use super::partitions::{Partitions, ACTIVE_PARTITIONS_LIMIT};
 use super::processor::{self, Processed, Processing};
 use super::sources::Reader;
 use crate::lambda::Invoker;
@@ -68,20 +69,31 @@ impl Delivery {
         updates.has_changed().unwrap_or(true) && updates.borrow().is_none()
     }
 
+    /// Takes the latest configuration; false once the delivery stream is gone.
+    fn update_config(&mut self) -> bool {
+        if self.config_updates.has_changed().unwrap_or(true) {
+            match self.config_updates.borrow_and_update().clone() {
+                Some(config) => self.config = config,
+                None => {
+                    tracing::info!(delivery_stream = %self.config.name, "delivery stream gone");
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     pub async fn run(mut self) {
         tracing::info!(delivery_stream = %self.config.name, "delivering");
         let mut checkpoints = Checkpoints::load(&self.moto, &self.config.name, self.config.created_ms).await;
         let mut source = Reader::open(&self.config, checkpoints.positions());
+        if let Some(partitioning) = self.config.partitioning.clone() {
+            return self.run_partitioned(Partitions::new(&partitioning), checkpoints, source).await;
+        }
         let mut buffer = Buffer::default();
         loop {
-            if self.config_updates.has_changed().unwrap_or(true) {
-                match self.config_updates.borrow_and_update().clone() {
-                    Some(config) => self.config = config,
-                    None => {
-                        tracing::info!(delivery_stream = %self.config.name, "delivery stream gone");
-                        return;
-                    }
-                }
+            if !self.update_config() {
+                return;
             }
             let records = source.read(&self.moto, &self.metrics).await;
             let read = records.len();
@@ -102,7 +114,7 @@ impl Delivery {
                         }
                     }
                 }
-                source.after_checkpoint(&self.moto).await;
+                source.after_checkpoint(&self.moto, &source.positions()).await;
                 buffer.clear();
             }
             if read == 0 {
@@ -111,9 +123,61 @@ impl Delivery {
         }
     }
 
-    /// Processes and delivers the buffered records.
-    async fn flush(&self, records: &[SourceRecord], buffered_since: Instant) -> Result<(), String> {
-        let Processed { kept, failures } = match &self.config.processor {
+    /// With dynamic partitioning: each read is processed and sorted into partitions at
+    /// once; each partition is delivered when it is due; the checkpoint follows the oldest
+    /// read not yet delivered.
+    async fn run_partitioned(mut self, mut partitions: Partitions, mut checkpoints: Checkpoints, mut source: Reader) {
+        loop {
+            if !self.update_config() {
+                return;
+            }
+            if let Some(partitioning) = &self.config.partitioning {
+                partitions.configure(partitioning);
+            }
+            let records = source.read(&self.moto, &self.metrics).await;
+            let read = records.len();
+            if read > 0 {
+                let Processed { kept, mut failures } = self.process(records).await;
+                failures.extend(partitions.add(&self.config.prefix, kept, source.positions(), &self.metrics));
+                self.retry("writing failed records", || s3::write_failures(&self.moto, &self.config, &failures, layout::now_ms())).await;
+            }
+            for (partition, buffer) in partitions.take_due(self.config.buffer_bytes, self.config.buffer_interval) {
+                self.retry("delivery", || self.deliver(&buffer.records, vec![], buffer.started, Some(&partition))).await;
+                self.metrics.partition_throughput(buffer.bytes as f64 / buffer.started.elapsed().as_secs_f64().max(1.0));
+                partitions.delivered(&buffer);
+            }
+            self.metrics.partitions(partitions.active(), ACTIVE_PARTITIONS_LIMIT, false);
+            if let Some(oldest) = partitions.oldest() {
+                self.metrics.data_freshness(oldest.elapsed().as_secs_f64());
+            }
+            if let Some(positions) = partitions.checkpoint() {
+                while let Err(error) = checkpoints.save(&self.moto, &positions).await {
+                    tracing::warn!(delivery_stream = %self.config.name, %error, "checkpoint failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                source.after_checkpoint(&self.moto, &positions).await;
+            }
+            if read == 0 {
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+
+    /// Repeats a write until it succeeds, as Firehose retries a blocked delivery.
+    async fn retry<F, Fut>(&self, what: &str, mut attempt: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(), String>>,
+    {
+        while let Err(error) = attempt().await {
+            tracing::warn!(delivery_stream = %self.config.name, %error, "{what} failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Runs the Lambda processor, if there is one.
+    async fn process(&self, records: Vec<SourceRecord>) -> Processed {
+        match &self.config.processor {
             Some(processor) => {
                 let processing = Processing {
                     invoker: &self.invoker,
@@ -122,13 +186,23 @@ impl Delivery {
                     source_stream_arn: self.config.source.kinesis_stream_arn(),
                     metrics: &self.metrics,
                 };
-                processor::process(&processing, records.to_vec()).await
+                processor::process(&processing, records).await
             }
-            None => Processed { kept: records.to_vec(), failures: vec![] },
-        };
+            None => Processed { kept: records, failures: vec![] },
+        }
+    }
+
+    /// Delivers processed records (to a partition's prefix, with dynamic partitioning).
+    async fn deliver(&self, kept: &[SourceRecord], failures: Vec<super::record::Failure>, buffered_since: Instant, partition: Option<&str>) -> Result<(), String> {
         let updates = self.config_updates.clone();
         let gone = move || Self::is_gone(&updates);
-        let target = destinations::Target { moto: &self.moto, config: &self.config, metrics: &self.metrics, buffered_since, gone: &gone };
-        destinations::deliver(&target, &kept, failures).await
+        let target = destinations::Target { moto: &self.moto, config: &self.config, metrics: &self.metrics, buffered_since, gone: &gone, partition };
+        destinations::deliver(&target, kept, failures).await
+    }
+
+    /// Processes and delivers the buffered records.
+    async fn flush(&self, records: &[SourceRecord], buffered_since: Instant) -> Result<(), String> {
+        let Processed { kept, failures } = self.process(records.to_vec()).await;
+        self.deliver(&kept, failures, buffered_since, None).await
     }
 }

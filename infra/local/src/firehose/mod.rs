@@ -6,7 +6,8 @@
 //! duration and recording skipped objects as a manifest under the error prefix.
 //!
 //! Shaped as a sink: [`config`] (what DescribeDeliveryStream says), [`sources`] (where
-//! records come from), [`processor`] (the Lambda transformation), [`destinations`] (S3,
+//! records come from), [`processor`] (the Lambda transformation), [`partitions`] (dynamic
+//! partitioning: a buffer per partition), [`destinations`] (S3,
 //! Parquet, Redshift, the key layout), [`checkpoint`] (progress per shard), and
 //! [`delivery`], which runs one delivery stream through them. Progress is checkpointed
 //! only after the objects are written: a restarted tributary-local resumes from there, so
@@ -16,6 +17,7 @@ mod checkpoint;
 pub mod config;
 pub mod delivery;
 pub mod destinations;
+pub mod partitions;
 pub mod processor;
 pub mod record;
 pub mod sources;

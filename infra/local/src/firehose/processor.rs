@@ -96,6 +96,7 @@ async fn process_batch(processing: &Processing<'_>, batch: Vec<SourceRecord>) ->
     let mut processed = Processed::default();
     let (mut succeeded, mut succeeded_bytes) = (0, 0);
     for (mut record, result) in batch.into_iter().zip(checked.records) {
+        record.partition_keys = result.partition_keys;
         match (result.result, result.error, result.data) {
             (_, Some(error), _) => processed.failures.push(Failure::processing(record, "Lambda.InvalidResponse", &error, attempts)),
             (Outcome::Ok, None, Some(data)) => {
@@ -121,7 +122,7 @@ mod tests {
     use super::*;
 
     fn record(size: usize) -> SourceRecord {
-        SourceRecord { data: vec![b'x'; size], partition_key: "k".into(), sequence_number: "1".into(), subsequence_number: 0, shard_id: "s".into(), approximate_arrival_ms: 0 }
+        SourceRecord { data: vec![b'x'; size], partition_key: "k".into(), sequence_number: "1".into(), subsequence_number: 0, shard_id: "s".into(), approximate_arrival_ms: 0, partition_keys: None }
     }
 
     #[test]

@@ -7,6 +7,8 @@ use tributary::firehose::processing::SourceRecord;
 pub enum ErrorOutput {
     ProcessingFailed,
     FormatConversionFailed,
+    /// Dynamic partitioning could not give the record a partition.
+    MetadataExtractionFailed,
 }
 
 impl ErrorOutput {
@@ -14,6 +16,7 @@ impl ErrorOutput {
         match self {
             ErrorOutput::ProcessingFailed => "processing-failed",
             ErrorOutput::FormatConversionFailed => "format-conversion-failed",
+            ErrorOutput::MetadataExtractionFailed => "metadata-extraction-failed",
         }
     }
 }
@@ -31,6 +34,10 @@ pub struct Failure {
 impl Failure {
     pub fn conversion(record: SourceRecord, code: &str, message: &str) -> Failure {
         Failure { output: ErrorOutput::FormatConversionFailed, record, code: code.into(), message: message.into(), attempts: 1 }
+    }
+
+    pub fn partitioning(record: SourceRecord, code: &str, message: &str) -> Failure {
+        Failure { output: ErrorOutput::MetadataExtractionFailed, record, code: code.into(), message: message.into(), attempts: 1 }
     }
 
     pub fn processing(record: SourceRecord, code: &str, message: &str, attempts: u32) -> Failure {

@@ -87,6 +87,24 @@ impl DeliveryStreamMetrics {
         }
     }
 
+    /// Dynamic partitioning: the active partitions, their limit, and whether a record
+    /// found the limit reached.
+    pub fn partitions(&self, active: usize, limit: usize, exceeded: bool) {
+        self.record("PartitionCount", Unit::Count, active as f64);
+        self.record("ActivePartitionsLimit", Unit::Count, limit as f64);
+        self.record("PartitionCountExceeded", Unit::Count, ratio(exceeded));
+    }
+
+    /// The time the jq query took over a batch of records.
+    pub fn jq_processing(&self, duration_ms: f64) {
+        self.record("JQProcessing.Duration", Unit::Milliseconds, duration_ms);
+    }
+
+    /// A partition's throughput while it buffered: its bytes over its buffering time.
+    pub fn partition_throughput(&self, bytes_per_second: f64) {
+        self.record("PerPartitionThroughput", Unit::BytesPerSecond, bytes_per_second);
+    }
+
     /// The age of the oldest record not yet delivered, in seconds (for a Redshift
     /// destination, to its intermediate bucket: AWS publishes no Redshift freshness).
     pub fn data_freshness(&self, seconds: f64) {

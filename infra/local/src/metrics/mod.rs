@@ -25,6 +25,7 @@ pub enum Unit {
     Bytes,
     Milliseconds,
     Seconds,
+    BytesPerSecond,
 }
 
 impl Unit {
@@ -34,6 +35,7 @@ impl Unit {
             Unit::Bytes => "Bytes",
             Unit::Milliseconds => "Milliseconds",
             Unit::Seconds => "Seconds",
+            Unit::BytesPerSecond => "Bytes/Second",
         }
     }
 }

@@ -3,7 +3,9 @@
 //! `<name>-<version>-<yyyy>-<MM>-<dd>-<HH>-<mm>-<ss>-<uuid>`.
 
 use serde_json::Value;
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
+use tributary::firehose::prefix::{self, Part, LAMBDA_KEY, QUERY_KEY};
 
 pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
@@ -50,6 +52,10 @@ fn format_timestamp(pattern: &str, when: OffsetDateTime) -> String {
     out
 }
 
+fn random_string() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..11].to_string()
+}
+
 /// Evaluates a prefix's expressions.
 pub fn evaluate(prefix: &str, error_output_type: Option<&str>, now_ms: i64) -> String {
     let when = at(now_ms);
@@ -62,25 +68,55 @@ pub fn evaluate(prefix: &str, error_output_type: Option<&str>, now_ms: i64) -> S
         key.push_str(&format_timestamp("yyyy/MM/dd/HH/", when));
         return key;
     }
-    let mut out = String::new();
-    let mut rest = prefix;
-    while let Some(start) = rest.find("!{") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let expression = &rest[start + 2..start + end];
-        match expression.split_once(':') {
-            Some(("timestamp", pattern)) => out.push_str(&format_timestamp(pattern, when)),
-            Some(("firehose", "error-output-type")) => out.push_str(error_output_type.unwrap_or_default()),
-            Some(("firehose", "random-string")) => out.push_str(&uuid::Uuid::new_v4().simple().to_string()[..11]),
-            _ => {}
+    let Ok(parts) = prefix::parts(prefix) else { return prefix.to_string() };
+    parts
+        .into_iter()
+        .map(|part| match part {
+            Part::Text(text) => text.to_string(),
+            Part::Expression { namespace: "timestamp", value } => format_timestamp(value, when),
+            Part::Expression { namespace: "firehose", value: "error-output-type" } => error_output_type.unwrap_or_default().to_string(),
+            Part::Expression { namespace: "firehose", value: "random-string" } => random_string(),
+            Part::Expression { .. } => String::new(),
+        })
+        .collect()
+}
+
+/// A record's partition keys: from the jq query, and from the Lambda processor.
+#[derive(Debug, Default)]
+pub struct PartitionKeys<'a> {
+    pub query: Option<&'a BTreeMap<String, String>>,
+    pub lambda: Option<&'a BTreeMap<String, String>>,
+}
+
+/// The partition a record belongs to: the prefix with its keys and its arrival time
+/// filled in (`!{firehose:random-string}` stays, drawn anew for each object); Err names a
+/// key the record lacks.
+pub fn partition(prefix: &str, keys: &PartitionKeys, arrival_ms: i64) -> Result<String, String> {
+    let when = at(arrival_ms);
+    let mut partition = String::new();
+    for part in prefix::parts(prefix)? {
+        match part {
+            Part::Text(text) => partition.push_str(text),
+            Part::Expression { namespace: "timestamp", value } => partition.push_str(&format_timestamp(value, when)),
+            Part::Expression { namespace: QUERY_KEY, value } => {
+                partition.push_str(keys.query.and_then(|k| k.get(value)).ok_or_else(|| format!("the query gave no partition key {value}"))?)
+            }
+            Part::Expression { namespace: LAMBDA_KEY, value } => partition
+                .push_str(keys.lambda.and_then(|k| k.get(value)).ok_or_else(|| format!("the Lambda function returned no partition key {value} in metadata.partitionKeys"))?),
+            Part::Expression { namespace, value } => partition.push_str(&format!("!{{{namespace}:{value}}}")),
         }
-        rest = &rest[start + end + 1..];
     }
-    out.push_str(rest);
-    out
+    Ok(partition)
+}
+
+/// The key of a new object of a partition.
+pub fn partition_object_key(partition: &str, name: &str, version: &str, now_ms: i64) -> String {
+    const RANDOM: &str = "!{firehose:random-string}";
+    let mut prefix = partition.to_string();
+    while let Some(start) = prefix.find(RANDOM) {
+        prefix.replace_range(start..start + RANDOM.len(), &random_string());
+    }
+    format!("{prefix}{name}-{version}-{}-{}", format_timestamp("yyyy-MM-dd-HH-mm-ss", at(now_ms)), uuid::Uuid::new_v4())
 }
 
 /// The key of a new object.
@@ -116,6 +152,20 @@ mod tests {
     fn object_keys_follow_firehose() {
         let key = object_key("datasets/d1/", None, "tributary-c1", "1", NOW);
         assert!(key.starts_with("datasets/d1/2026/11/26/03/tributary-c1-1-2026-11-26-03-04-05-"), "{key}");
+    }
+
+    #[test]
+    fn given_keys_when_a_partition_is_evaluated_then_they_and_the_arrival_time_fill_it() {
+        let query = BTreeMap::from([("sector".to_string(), "tech".to_string())]);
+        let lambda = BTreeMap::from([("tenant".to_string(), "t1".to_string())]);
+        let keys = PartitionKeys { query: Some(&query), lambda: Some(&lambda) };
+        let prefix = "d/sector=!{partitionKeyFromQuery:sector}/!{partitionKeyFromLambda:tenant}/!{timestamp:yyyy-MM}/!{firehose:random-string}/";
+        let evaluated = partition(prefix, &keys, NOW).unwrap();
+        assert_eq!(evaluated, "d/sector=tech/t1/2026-11/!{firehose:random-string}/");
+        let key = partition_object_key(&evaluated, "tributary-c1", "1", NOW);
+        assert!(key.starts_with("d/sector=tech/t1/2026-11/") && !key.contains("!{") && key.contains("/tributary-c1-1-2026-11-26-03-04-05-"), "{key}");
+        assert!(partition("!{partitionKeyFromQuery:region}/", &keys, NOW).unwrap_err().contains("region"));
+        assert!(partition("!{partitionKeyFromLambda:x}/", &PartitionKeys::default(), NOW).is_err());
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Target<'a> {
     pub buffered_since: Instant,
     /// Whether the delivery stream was deleted meanwhile (a retried load then stops).
     pub gone: &'a (dyn Fn() -> bool + Sync),
+    /// The evaluated prefix of the partition delivered, with dynamic partitioning.
+    pub partition: Option<&'a str>,
 }
 
 impl Target<'_> {
@@ -50,7 +52,7 @@ pub async fn deliver(target: &Target<'_>, kept: &[SourceRecord], mut failures: V
         None => None,
     };
     if let Some((bytes, records)) = data {
-        let written = s3::write_object(moto, config, &bytes, now).await;
+        let written = s3::write_object(moto, config, target.partition, &bytes, now).await;
         target.metrics.s3_put(written.is_ok());
         let (key, body) = written?;
         target.metrics.delivered_to_s3(records, body.len());

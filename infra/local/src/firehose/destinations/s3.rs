@@ -11,8 +11,11 @@ use std::collections::BTreeMap;
 
 /// Writes one data object, compressed as the delivery stream says (Parquet files compress
 /// inside); returns its key and body.
-pub async fn write_object(moto: &MotoJson, config: &Config, data: &[u8], now_ms: i64) -> Result<(String, Vec<u8>), String> {
-    let key = layout::object_key(&config.prefix, None, &config.name, &config.version_id, now_ms) + config.compression.extension();
+pub async fn write_object(moto: &MotoJson, config: &Config, partition: Option<&str>, data: &[u8], now_ms: i64) -> Result<(String, Vec<u8>), String> {
+    let key = match partition {
+        Some(partition) => layout::partition_object_key(partition, &config.name, &config.version_id, now_ms),
+        None => layout::object_key(&config.prefix, None, &config.name, &config.version_id, now_ms),
+    } + config.compression.extension();
     let body = config.compression.compress(data);
     moto.put_encoded_object(&config.bucket, &key, body.clone(), config.compression.content_encoding()).await?;
     Ok((key, body))
@@ -47,6 +50,7 @@ fn failure_line(config: &Config, failure: &Failure, now_ms: i64) -> Value {
         ErrorOutput::ProcessingFailed => {
             line["lambdaArn"] = json!(config.processor.as_ref().map(|p| p.function_arn.clone()));
         }
+        ErrorOutput::MetadataExtractionFailed => {}
         ErrorOutput::FormatConversionFailed => {
             line["sequenceNumber"] = json!(failure.record.sequence_number);
             line["subSequenceNumber"] = json!(failure.record.subsequence_number);
@@ -82,11 +86,12 @@ mod tests {
             parquet_compression: Default::default(),
             redshift: None,
             version_id: "1".into(),
+            partitioning: None,
         }
     }
 
     fn record() -> SourceRecord {
-        SourceRecord { data: b"x".to_vec(), partition_key: "k".into(), sequence_number: "7".into(), subsequence_number: 2, shard_id: "s".into(), approximate_arrival_ms: 5 }
+        SourceRecord { data: b"x".to_vec(), partition_key: "k".into(), sequence_number: "7".into(), subsequence_number: 2, shard_id: "s".into(), approximate_arrival_ms: 5, partition_keys: None }
     }
 
     #[test]

@@ -138,6 +138,7 @@ impl DirectPutSource {
                     subsequence_number: 0,
                     shard_id: String::new(),
                     approximate_arrival_ms: arrival,
+                    partition_keys: None,
                 });
             }
             self.unsaved.push(key.clone());
@@ -146,9 +147,11 @@ impl DirectPutSource {
         records
     }
 
-    /// Once the checkpoint names them, the journal objects read are done with.
-    pub async fn after_checkpoint(&mut self, moto: &MotoJson) {
-        for key in std::mem::take(&mut self.unsaved) {
+    /// Once the checkpoint names them, the journal objects read up to it are done with.
+    pub async fn after_checkpoint(&mut self, moto: &MotoJson, saved: &BTreeMap<String, String>) {
+        let Some(saved) = saved.get(POSITION) else { return };
+        let done = self.unsaved.iter().take_while(|key| *key <= saved).count();
+        for key in self.unsaved.drain(..done).collect::<Vec<_>>() {
             if let Err(error) = moto.delete_object(STATE_BUCKET, &key).await {
                 tracing::debug!(%error, %key, "removing a delivered journal object");
             }

@@ -81,6 +81,7 @@ impl KinesisSource {
                     subsequence_number,
                     shard_id: shard_id.clone(),
                     approximate_arrival_ms: arrival,
+                    partition_keys: None,
                 };
                 // A KPL aggregate is its user records, each a record of its own.
                 match tributary::kpl::deaggregate(&data) {

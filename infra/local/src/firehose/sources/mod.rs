@@ -42,10 +42,10 @@ impl Reader {
         }
     }
 
-    /// Called once the checkpoint holds [`Reader::positions`].
-    pub async fn after_checkpoint(&mut self, moto: &MotoJson) {
+    /// Called once the checkpoint holds `saved` (at most [`Reader::positions`]).
+    pub async fn after_checkpoint(&mut self, moto: &MotoJson, saved: &BTreeMap<String, String>) {
         if let Reader::DirectPut(source) = self {
-            source.after_checkpoint(moto).await;
+            source.after_checkpoint(moto, saved).await;
         }
     }
 }

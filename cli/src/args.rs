@@ -422,6 +422,15 @@ pub enum ConsumerVerb {
         /// Inside Parquet files, when records are converted to Parquet: SNAPPY, GZIP or UNCOMPRESSED.
         #[arg(long)]
         parquet_compression: Option<String>,
+        /// Dynamic partitioning by a key from each record: NAME=JQ-QUERY (e.g. sector=.sector); repeatable.
+        #[arg(long = "partition-key", value_name = "NAME=QUERY")]
+        partition_keys: Vec<String>,
+        /// Dynamic partitioning also by the transform's metadata.partitionKeys.
+        #[arg(long)]
+        partition_from_transform: bool,
+        /// Where each partition goes under the dataset (default: NAME=!{partitionKeyFromQuery:NAME}/ per key).
+        #[arg(long)]
+        partition_prefix: Option<String>,
         #[command(flatten)]
         extra: Extra,
         #[command(flatten)]

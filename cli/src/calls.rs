@@ -44,6 +44,8 @@ pub enum UsageError {
     File(String),
     #[error("a dry run needs records: a FILE or --sample N")]
     NoRecords,
+    #[error("--partition-key {0}: expected NAME=QUERY, e.g. sector=.sector")]
+    PartitionKey(String),
 }
 
 const STREAM_COLUMNS: &[&str] = &["StreamId", "StreamName", "Status", "StreamMode", "ShardCount", "DataRetentionPeriod"];
@@ -96,6 +98,29 @@ fn body(members: Vec<(&str, Option<Value>)>, extra: &Extra) -> Result<Value, Usa
         object.insert(key.to_string(), value);
     }
     Ok(Value::Object(object))
+}
+
+/// `Partitioning` from `--partition-key NAME=QUERY`, `--partition-from-transform` and
+/// `--partition-prefix`; None when none is given.
+fn partitioning(keys: &[String], from_transform: bool, prefix: &Option<String>) -> Result<Option<Value>, UsageError> {
+    if keys.is_empty() && !from_transform && prefix.is_none() {
+        return Ok(None);
+    }
+    let keys = keys
+        .iter()
+        .map(|key| {
+            let (name, query) = key.split_once('=').filter(|(n, q)| !n.is_empty() && !q.is_empty()).ok_or_else(|| UsageError::PartitionKey(key.clone()))?;
+            Ok(json!({"Name": name, "Query": query}))
+        })
+        .collect::<Result<Vec<_>, UsageError>>()?;
+    let mut partitioning = json!({"Keys": keys});
+    if from_transform {
+        partitioning["FromTransform"] = json!(true);
+    }
+    if let Some(prefix) = prefix {
+        partitioning["Prefix"] = json!(prefix);
+    }
+    Ok(Some(partitioning))
 }
 
 fn text(value: &Option<String>) -> Option<Value> {
@@ -261,7 +286,25 @@ fn consumer_call(verb: &ConsumerVerb) -> Result<Call, UsageError> {
     Ok(match verb {
         ConsumerVerb::List { stream, page } => Call::list(format!("/streams/{stream}/consumers"), page, "Consumers", CONSUMER_COLUMNS),
         ConsumerVerb::Get { stream, id } => Call::get(path(stream, id), View::Object),
-        ConsumerVerb::Create { stream, name, target, dataset, create_dataset, domain, file_type, transform, buffer_size, buffer_interval, compression, parquet_compression, extra, wait } => {
+        ConsumerVerb::Create {
+            stream,
+            name,
+            target,
+            dataset,
+            create_dataset,
+            domain,
+            file_type,
+            transform,
+            buffer_size,
+            buffer_interval,
+            compression,
+            parquet_compression,
+            partition_keys,
+            partition_from_transform,
+            partition_prefix,
+            extra,
+            wait,
+        } => {
             let configuration = create_dataset.as_ref().map(|dataset_name| {
                 let mut configuration = json!({ "DatasetName": dataset_name });
                 if let Some(domain) = domain {
@@ -283,6 +326,7 @@ fn consumer_call(verb: &ConsumerVerb) -> Result<Call, UsageError> {
                 ("BufferInterval", number(buffer_interval)),
                 ("Compression", text(compression)),
                 ("ParquetCompression", text(parquet_compression)),
+                ("Partitioning", partitioning(partition_keys, *partition_from_transform, partition_prefix)?),
             ];
             Call::change("POST", format!("/streams/{stream}/consumers"), Some(body(members, extra)?), wait)
         }
@@ -422,6 +466,15 @@ mod tests {
             Some(json!({"ConsumerName": "c1", "TargetLocation": "s3athena", "CreateDataset": true,
                         "DatasetConfiguration": {"DatasetName": "trades", "Domain": "finance", "FileType": "csv"}, "BufferInterval": 0, "Compression": "GZIP"}))
         );
+    }
+
+    #[test]
+    fn given_partition_keys_when_parsed_then_partitioning_is_built() {
+        let c = call("tributary consumers create S c1 --target s3 --dataset D --partition-key sector=.sector --partition-key day=.ts|strftime(\"%F\")");
+        assert_eq!(c.body.unwrap()["Partitioning"], json!({"Keys": [{"Name": "sector", "Query": ".sector"}, {"Name": "day", "Query": ".ts|strftime(\"%F\")"}]}));
+        let c = call("tributary consumers create S c1 --target s3 --dataset D --partition-from-transform --partition-prefix t=!{partitionKeyFromLambda:t}/");
+        assert_eq!(c.body.unwrap()["Partitioning"], json!({"Keys": [], "FromTransform": true, "Prefix": "t=!{partitionKeyFromLambda:t}/"}));
+        assert!(call("tributary consumers create S c1 --target s3 --dataset D").body.unwrap().get("Partitioning").is_none());
     }
 
     #[test]

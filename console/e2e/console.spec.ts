@@ -269,6 +269,37 @@ test.describe.serial('the seed use case in the console', () => {
     await expect(page.locator('.page-header .badge')).toHaveText('ACTIVE', { timeout: 90_000 });
   });
 
+  test('partition a new consumer by a key of its records', async () => {
+    await page.goto(`streams/${streamId}?tab=consumers`);
+    await page.getByRole('button', { name: /New consumer/ }).click();
+    await page.getByLabel('Consumer Name').fill(`${CONSUMER}-by-sector`);
+    await page.getByLabel('Target Location').selectOption('s3');
+    await page.getByLabel('Dataset Name').fill(`${DATASET}_by_sector`);
+    await page.getByLabel('Domain').fill('technology');
+    await page.getByLabel('Partition keys').fill('sector = .sector');
+    // Partitioning needs Firehose's bigger buffers: the form raises them.
+    await expect(page.getByLabel('Buffer Size')).toHaveValue('128');
+    await expect(page.getByLabel('Buffer Interval')).toHaveValue('300');
+    await expect(page.getByLabel('Prefix')).toHaveAttribute('placeholder', 'sector=!{partitionKeyFromQuery:sector}/');
+    await page.screenshot({ path: join(SCREENSHOTS, 'consumer-partitioning.png'), fullPage: true });
+    await expectAccessible(page, 'the consumer form with partitioning');
+    await page.getByRole('button', { name: 'Create consumer' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: `${CONSUMER}-by-sector` })).toBeVisible();
+    const partitionedId = new URL(page.url()).pathname.split('/').pop()!;
+    await expect(page.locator('.page-header .badge')).toHaveText('ACTIVE', { timeout: 90_000 });
+    await page.goto(`streams/${streamId}/consumers/${partitionedId}?tab=configuration`);
+    await expect(page.locator('dt:text("Partitioned by") + dd')).toContainText('sector=!{partitionKeyFromQuery:sector}/');
+    await expect(page.locator('dt:text("Partitioned by") + dd')).toContainText('sector = .sector');
+    const datasetId = (await page.locator('dt:text("Dataset") + dd a').textContent())!;
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(page.getByLabel('Job progress').getByText('SUCCEEDED')).toBeVisible({ timeout: 90_000 });
+    await page.goto(`datasets/${datasetId}`);
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(page.locator('.page-header .badge')).toHaveText('SUCCEEDED', { timeout: 60_000 });
+  });
+
   test('see the consumer HEALTHY with charts that have points', async () => {
     await page.goto(`streams/${streamId}?tab=keys`);
     await page.getByRole('button', { name: 'Show access key' }).click();

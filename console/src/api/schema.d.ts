@@ -1513,6 +1513,50 @@ export interface components {
          */
         ParquetCompression: "SNAPPY" | "GZIP" | "UNCOMPRESSED";
         /**
+         * @description Firehose's dynamic partitioning, chosen when the consumer is created (it cannot be
+         *     turned on, off or changed later). Each record's keys come from a jq 1.6 query per key
+         *     (Firehose's `MetadataExtraction`) and/or, with `FromTransform`, from the transform's
+         *     `metadata.partitionKeys`; the record goes under `Prefix` (below the dataset's
+         *     `Location`) with its keys filled in. Each partition buffers on its own (so
+         *     `BufferSize` is at least 64 MiB, 128 by default, and `BufferInterval` at least 60 s).
+         *     At most 500 partitions are active (buffering) at once. Records that are not JSON, lack
+         *     a key, or would open a 501st partition go to the failed records as
+         *     `metadata-extraction-failed` (codes `DynamicPartitioning.MetadataExtractionFailed`,
+         *     `DynamicPartitioning.ActivePartitionsLimitExceeded`). S3 datasets only. For `s3athena`
+         *     and `lakeformation` datasets the keys become the Glue table's partition columns (string,
+         *     left out of Parquet files) with partition projection (`injected`), so Athena sees new
+         *     partitions at once; the prefix then holds keys only, and the dataset's other consumers
+         *     give the same `Prefix`.
+         * @example {
+         *       "Keys": [
+         *         {
+         *           "Name": "sector",
+         *           "Query": ".sector"
+         *         }
+         *       ],
+         *       "Prefix": "sector=!{partitionKeyFromQuery:sector}/"
+         *     }
+         */
+        Partitioning: {
+            Keys?: {
+                Name: string;
+                /** @description A jq 1.6 expression evaluated on each record, e.g. `.sector` or `.ts|strftime("%Y-%m-%d")`. Numbers become keys as jq 1.6 prints them (`5.0` is `5`). */
+                Query: string;
+            }[];
+            /**
+             * @description Keys also come from the transform's `metadata.partitionKeys` (needs `TransformId`).
+             * @default false
+             */
+            FromTransform: boolean;
+            /**
+             * @description A folder path ending with `/`, using every key as `!{partitionKeyFromQuery:name}`
+             *     (and transform keys as `!{partitionKeyFromLambda:name}`); `!{timestamp:yyyy-MM-dd}`
+             *     (y M d H m s, the record's arrival time) and `!{firehose:random-string}` are allowed
+             *     for `s3` datasets. Default: Hive style, `name=!{partitionKeyFromQuery:name}/` per key.
+             */
+            Prefix?: string;
+        };
+        /**
          * @description Either `CreateDataset: true` with `TargetLocation` and `DatasetConfiguration`, or
          *     `DatasetId`. The `DatasetConfiguration` follows the rules of `POST /datasets` for the
          *     consumer's `TargetLocation`.
@@ -1536,6 +1580,7 @@ export interface components {
             Compression: components["schemas"]["Compression"];
             /** @default SNAPPY */
             ParquetCompression: components["schemas"]["ParquetCompression"];
+            Partitioning?: components["schemas"]["Partitioning"];
         } & (unknown & unknown & unknown)) & ({
             /** @constant */
             CreateDataset: true;
@@ -1545,7 +1590,7 @@ export interface components {
             CreateDataset?: false;
             DatasetConfiguration?: never;
         });
-        /** @description `ConsumerName`, `TargetLocation`, `DatasetId`, `CreateDataset`, `DatasetConfiguration`, `Compression` and `ParquetCompression` cannot be changed. */
+        /** @description `ConsumerName`, `TargetLocation`, `DatasetId`, `CreateDataset`, `DatasetConfiguration`, `Compression`, `ParquetCompression` and `Partitioning` cannot be changed; a partitioned consumer keeps `BufferSize` ≥ 64 and `BufferInterval` ≥ 60. */
         UpdateConsumerRequest: {
             BufferSize?: components["schemas"]["BufferSize"];
             BufferInterval?: components["schemas"]["BufferInterval"];
@@ -1564,6 +1609,7 @@ export interface components {
          *       "DatasetId": "9d7a3c15-2e44-4b8a-a0f1-6b1c2d3e4f50",
          *       "Compression": "UNCOMPRESSED",
          *       "ParquetCompression": "SNAPPY",
+         *       "Partitioning": null,
          *       "DeliveryStreamName": "tributary-0a1b2c3d-4e5f-4061-8293-a4b5c6d7e8f9",
          *       "DeliveryStreamARN": "arn:aws:firehose:us-east-1:123456789012:deliverystream/tributary-0a1b2c3d-4e5f-4061-8293-a4b5c6d7e8f9",
          *       "RecoveryJobId": null,
@@ -1587,6 +1633,8 @@ export interface components {
             Compression: components["schemas"]["Compression"];
             /** @description The codec inside its Parquet files; null when records are not converted to Parquet. */
             ParquetCompression: components["schemas"]["ParquetCompression"] | null;
+            /** @description Its dynamic partitioning (with the default `Prefix` filled in); null when it has none. */
+            Partitioning: components["schemas"]["Partitioning"] | null;
             /** @description `tributary-<ConsumerId>`. */
             DeliveryStreamName: string;
             /** @description The Firehose delivery stream's ARN; null until it exists. */
@@ -1641,6 +1689,7 @@ export interface components {
          *         "ProcessingFailed": 37,
          *         "FormatConversionFailed": 0,
          *         "DeliveryFailed": 0,
+         *         "PartitioningFailed": 0,
          *         "ByErrorCode": {
          *           "Lambda.FunctionError": 37
          *         }
@@ -1650,7 +1699,8 @@ export interface components {
          *         "Message": "ZeroDivisionError: division by zero",
          *         "Time": "2026-01-05T09:58:00Z"
          *       },
-         *       "LastDeliveryTime": "2026-01-05T09:59:00Z"
+         *       "LastDeliveryTime": "2026-01-05T09:59:00Z",
+         *       "Partitions": null
          *     }
          */
         ConsumerStatus: {
@@ -1685,6 +1735,8 @@ export interface components {
                 FormatConversionFailed: number;
                 /** @description Records of objects a Redshift destination skipped. */
                 DeliveryFailed: number;
+                /** @description Records dynamic partitioning could not place (`metadata-extraction-failed`). */
+                PartitioningFailed: number;
                 /** @description Failed records by error code. */
                 ByErrorCode: {
                     [key: string]: number;
@@ -1697,9 +1749,20 @@ export interface components {
                 Time: components["schemas"]["Timestamp"];
             } | null;
             LastDeliveryTime: components["schemas"]["NullableTimestamp"];
+            /** @description A partitioned consumer's partitions in the window (Firehose's `PartitionCount` and `PartitionCountExceeded`); null for others. */
+            Partitions?: {
+                /** @description Partitions buffering at the latest minute. */
+                Active: number;
+                /** @description The most partitions active in one minute of the window. */
+                Most: number;
+                /** @description Active partitions allowed (500). */
+                Limit: number;
+                /** @description Records met the limit and went to failed records. */
+                LimitMet: boolean;
+            } | null;
         };
         /** @enum {string} */
-        FailedRecordErrorType: "processing-failed" | "format-conversion-failed";
+        FailedRecordErrorType: "processing-failed" | "format-conversion-failed" | "metadata-extraction-failed";
         /** @description `<yyyyMMddTHHmmss>.<object uuid>.<line>`, as `ListFailedRecords` answers it. */
         FailedRecordId: string;
         /** @description One failed record; its data as `Data` (UTF-8 text) or, when not UTF-8, `DataBase64`. */
@@ -1907,6 +1970,8 @@ export interface components {
             ConsumerIds: string[];
             SchemaEvolution: components["schemas"]["SchemaEvolution"];
             SchemaDrift: components["schemas"]["SchemaDrift"] | null;
+            /** @description The Glue table's partition columns, from the partitioned consumer that created the dataset; null when it has none. */
+            PartitionKeys?: string[] | null;
             /** @description `GET /datasets/{DatasetId}` of an ACTIVE Redshift dataset: the table's rows. */
             RowCount?: number;
             /** @description `GET /datasets/{DatasetId}` of an ACTIVE Redshift dataset whose database did not answer: why. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { worstHealth } from './streams/StreamActivity';
 import { boto3Snippet } from './stream/boto3-snippet';
 import { parseSchema, schemaText } from './consumer/schema-text';
-import { fileTypesFor } from './consumer/CreateConsumer';
+import { fileTypesFor, parsePartitionKeys } from './consumer/CreateConsumer';
 import { stashCode, stashedCode, forgetCode } from './transform/code-stash';
 
 describe("a stream's health in the list", () => {
@@ -49,5 +49,16 @@ describe("a transform's code kept in the tab", () => {
     forgetCode('t1');
     expect(stashedCode('t1')).toBeNull();
     expect(localStorage.length).toBe(0);
+  });
+});
+
+describe('partition keys typed in the consumer form', () => {
+  it('reads “name = query” lines, a bare name querying its own member', () => {
+    expect(parsePartitionKeys('sector = .sector\n\n day = .ts | strftime("%Y-%m-%d") \nregion')).toEqual([
+      { Name: 'sector', Query: '.sector' },
+      { Name: 'day', Query: '.ts | strftime("%Y-%m-%d")' },
+      { Name: 'region', Query: '.region' },
+    ]);
+    expect(parsePartitionKeys('  ')).toEqual([]);
   });
 });

@@ -63,6 +63,25 @@ export function Configuration({ streamId, consumer, onChanged }: { streamId: str
             <dd>{consumer.ParquetCompression ? `Parquet files, ${consumer.ParquetCompression}` : consumer.Compression}</dd>
           </div>
           <div>
+            <dt>Partitioned by</dt>
+            <dd>
+              {consumer.Partitioning ? (
+                <>
+                  <code>{consumer.Partitioning.Prefix}</code>
+                  {consumer.Partitioning.Keys?.map((k) => (
+                    <span key={k.Name} class="muted">
+                      {' '}
+                      {k.Name} = <code>{k.Query}</code>
+                    </span>
+                  ))}
+                  {consumer.Partitioning.FromTransform ? <span class="muted"> and the transform's keys</span> : null}
+                </>
+              ) : (
+                'Not partitioned: one folder per hour'
+              )}
+            </dd>
+          </div>
+          <div>
             <dt>Delivery stream</dt>
             <dd>
               <code>{consumer.DeliveryStreamName}</code>

@@ -35,7 +35,10 @@ type FormField =
   | 'secretId'
   | 'tableName'
   | 'compression'
-  | 'parquetCompression';
+  | 'parquetCompression'
+  | 'partitionKeys'
+  | 'partitionFromTransform'
+  | 'partitionPrefix';
 
 /** The API's member names, mapped to this form's fields. */
 export const CONSUMER_FIELDS: Record<string, FormField> = {
@@ -58,7 +61,29 @@ export const CONSUMER_FIELDS: Record<string, FormField> = {
   'DatasetConfiguration.Redshift.TableName': 'tableName',
   Compression: 'compression',
   ParquetCompression: 'parquetCompression',
+  Partitioning: 'partitionKeys',
+  'Partitioning.Keys': 'partitionKeys',
+  'Partitioning.FromTransform': 'partitionFromTransform',
+  'Partitioning.Prefix': 'partitionPrefix',
 };
+
+type Partitioning = Schemas['Partitioning'];
+
+/** Firehose needs bigger buffers to partition: each partition buffers on its own. */
+const MIN_PARTITIONED_BUFFER_MIB = 64;
+const MIN_PARTITIONED_INTERVAL_SECONDS = 60;
+
+/** “name = jq query” lines as Partitioning keys (a line without “=” is its own name's query). */
+export function parsePartitionKeys(text: string): NonNullable<Partitioning['Keys']> {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const at = line.indexOf('=');
+      return at < 0 ? { Name: line, Query: `.${line}` } : { Name: line.slice(0, at).trim(), Query: line.slice(at + 1).trim() };
+    });
+}
 
 /** Firehose's compression formats; Redshift's COPY reads the first two only. */
 export function compressionsFor(target: Target): { value: Compression; label: string }[] {
@@ -128,6 +153,9 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
   const [redshift, setRedshift] = useState({ JdbcUrl: '', Database: '', SecretId: '', TableName: '' });
   const [compression, setCompression] = useState<Compression>('UNCOMPRESSED');
   const [parquetCompression, setParquetCompression] = useState<ParquetCompression>('SNAPPY');
+  const [partitionKeys, setPartitionKeys] = useState('');
+  const [partitionFromTransform, setPartitionFromTransform] = useState(false);
+  const [partitionPrefix, setPartitionPrefix] = useState('');
   const [errors, setErrors] = useState<FieldErrors<FormField>>(noErrors);
   const [busy, setBusy] = useState(false);
 
@@ -137,6 +165,23 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
     if (!fileTypesFor(next).some((f) => f.value === fileType)) setFileType('csv');
     if (!compressionsFor(next).some((c) => c.value === compression)) setCompression('UNCOMPRESSED');
   };
+
+  // Typing the first key raises the buffers to what partitioning needs.
+  const choosePartitionKeys = (text: string) => {
+    if (text.trim() && !partitionKeys.trim()) {
+      if (Number(bufferSize) < MIN_PARTITIONED_BUFFER_MIB) setBufferSize('128');
+      if (Number(bufferInterval) < MIN_PARTITIONED_INTERVAL_SECONDS) setBufferInterval(String(MIN_PARTITIONED_INTERVAL_SECONDS));
+    }
+    setPartitionKeys(text);
+  };
+  const partitioned = target !== 'redshift' && (partitionKeys.trim() !== '' || partitionFromTransform);
+  const partitioning: Partitioning | undefined = partitioned
+    ? {
+        Keys: parsePartitionKeys(partitionKeys),
+        FromTransform: partitionFromTransform,
+        ...(partitionPrefix.trim() ? { Prefix: partitionPrefix.trim() } : {}),
+      }
+    : undefined;
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -169,6 +214,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
             TargetLocation: target,
             ...(transformId ? { TransformId: transformId } : {}),
             ...(converted ? (parquetCompression !== 'SNAPPY' ? { ParquetCompression: parquetCompression } : {}) : compression !== 'UNCOMPRESSED' ? { Compression: compression } : {}),
+            ...(partitioning ? { Partitioning: partitioning } : {}),
             ...dataset,
           } as never,
         }),
@@ -281,6 +327,41 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
               errors={errors.byField.compression}
               help={target === 'redshift' ? 'Of the objects COPY loads: Redshift reads uncompressed or GZIP.' : 'Of the delivered objects, and of failed records: smaller objects, less for Athena to scan.'}
             />
+          )}
+          {target !== 'redshift' && (
+            <fieldset>
+              <legend>Partitioning (optional)</legend>
+              <Field
+                id="partition-keys"
+                label="Partition keys"
+                errors={errors.byField.partitionKeys}
+                help={'One key a line, “name = jq query” on each JSON record, e.g. “sector = .sector” or “day = .ts | strftime("%Y-%m-%d")”. Each value gets its own folder, so queries that filter on it read less. Needs buffers of at least 64 MiB and 60 s; at most 500 partitions at once.'}
+              >
+                {(a11y) => <textarea {...a11y} rows={2} value={partitionKeys} onInput={(e) => choosePartitionKeys(e.currentTarget.value)} spellcheck={false} placeholder="sector = .sector" />}
+              </Field>
+              {transformId && (
+                <CheckboxField
+                  id="partition-from-transform"
+                  label="Keys from the transform"
+                  checked={partitionFromTransform}
+                  onValue={setPartitionFromTransform}
+                  errors={errors.byField.partitionFromTransform}
+                  help="The transform returns metadata.partitionKeys with each record; name them in the prefix as !{partitionKeyFromLambda:name}."
+                />
+              )}
+              {partitioned && (
+                <TextField
+                  id="partition-prefix"
+                  label="Prefix"
+                  value={partitionPrefix}
+                  onValue={setPartitionPrefix}
+                  errors={errors.byField.partitionPrefix}
+                  placeholder={parsePartitionKeys(partitionKeys).map((k) => `${k.Name}=!{partitionKeyFromQuery:${k.Name}}/`).join('') || 'region=!{partitionKeyFromLambda:region}/'}
+                  help="Optional: where each partition goes under the dataset. Default: name=value/ per key."
+                  autoComplete="off"
+                />
+              )}
+            </fieldset>
           )}
           <div class="form-actions">
             <button type="submit" class="button primary" disabled={busy}>

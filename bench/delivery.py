@@ -11,7 +11,13 @@
    tributary-local is started again and drains them; rate = records / (API answering again ->
    last record in S3). Needs the supervisor of bench/run.sh (TRIBUTARY_LOCAL_PIDFILE,
    TRIBUTARY_LOCAL_HOLD, TRIBUTARY_MOTO_URL); skipped without it. The drain without transform
-   runs twice: uncompressed and with Compression GZIP (the objects gzipped as Firehose does).
+   runs twice: uncompressed and with Compression GZIP (the objects gzipped as Firehose does);
+   then with dynamic partitioning by a jq key into 3 and into 100 partitions (JSON records of
+   the same size), and into 3 with GZIP. A partitioned consumer buffers at least 64 MiB and
+   60 s (Firehose's minimums), which would make these drains wait out the interval; so the
+   bench sets its delivery stream's BufferingHints to the unpartitioned drain's (5 MiB, 1 s)
+   on the local AWS endpoint before the drain, and the drains compare the data paths. The jq
+   query's time per record is the local Firehose's JQProcessing.Duration over the drain.
    With TRIBUTARY_BENCH_PG_PORT (bench/run.sh starts PostgreSQL there), the same drain into a
    Redshift dataset: rate = records / (API answering again -> count(*) of the table = N), so
    it includes writing the intermediate objects and the COPY into PostgreSQL.
@@ -69,6 +75,7 @@ class Created:
             self.delete(f"/streams/{sid}")
         for did in reversed(self.datasets):
             self.delete(f"/datasets/{did}")
+        self.__init__()
 
 
 # make_records's columns, for a Redshift dataset.
@@ -103,7 +110,7 @@ class RowTally:
         return self.connection.execute(f'SELECT count(*) FROM "{self.table}"').fetchone()[0]
 
 
-def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform, redshift=None, compression=None):
+def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform, redshift=None, compression=None, partitioning=None):
     """A stream, optionally the seed's technology filter, and a consumer with a new s3/csv
     dataset (or, given a Redshift connection, a redshift/csv one). Returns (stream, consumer,
     dataset, producer credentials)."""
@@ -121,6 +128,8 @@ def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_tra
     }
     if compression:
         body["Compression"] = compression
+    if partitioning:
+        body.update(Partitioning=partitioning, BufferSize=64, BufferInterval=60)
     if redshift:
         body["TargetLocation"] = "redshift"
         body["DatasetConfiguration"].update(Schema=REDSHIFT_SCHEMA, Redshift=redshift)
@@ -142,7 +151,44 @@ def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_tra
         created.datasets.append(consumer["DatasetId"])
     dataset = call("GET", f"/datasets/{consumer['DatasetId']}", expect=(200,))
     creds = call("GET", f"/streams/{sid}/credentials", expect=(200,))
+    if partitioning:
+        same_buffering_as_unpartitioned(consumer["DeliveryStreamName"], buffer_size, buffer_interval)
     return stream, consumer, dataset, creds
+
+
+def aws_client(service):
+    return boto3.client(service, endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench")
+
+
+def same_buffering_as_unpartitioned(name, size_mib, interval_seconds):
+    """Below Firehose's minimums for partitioning, on the local endpoint only: see the docstring."""
+    firehose = aws_client("firehose")
+    description = firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+    firehose.update_destination(
+        DeliveryStreamName=name,
+        CurrentDeliveryStreamVersionId=description["VersionId"],
+        DestinationId=description["Destinations"][0]["DestinationId"],
+        # moto copies the update into the legacy S3 description too, which must keep its CompressionFormat.
+        ExtendedS3DestinationUpdate={
+            "BufferingHints": {"SizeInMBs": size_mib, "IntervalInSeconds": interval_seconds},
+            "CompressionFormat": description["Destinations"][0]["ExtendedS3DestinationDescription"]["CompressionFormat"],
+        },
+    )
+    time.sleep(2)  # the local Firehose reads configurations every second
+
+
+def jq_micros_per_record(name, records):
+    """The local Firehose's JQProcessing.Duration (summed over the last hour) per record."""
+    now = time.time()
+    for _ in range(30):
+        points = aws_client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/Firehose", MetricName="JQProcessing.Duration", Dimensions=[{"Name": "DeliveryStreamName", "Value": name}],
+            StartTime=now - 3600, EndTime=now + 60, Period=60, Statistics=["Sum"],
+        )["Datapoints"]
+        if points:
+            return sum(p["Sum"] for p in points) * 1000 / records
+        time.sleep(1)
+    return None
 
 
 def kinesis_client(creds):
@@ -164,6 +210,15 @@ def split_uri(uri):
     return bucket, prefix
 
 
+def make_json_records(n, size, tag, partitions):
+    """JSON lines of about `size` bytes whose `part` spreads them over `partitions` values."""
+    records = []
+    for i in range(n):
+        head, tail = f'{{"i": {i}, "part": "p{i % partitions}", "tag": "{tag}", "pad": "', '"}\n'
+        records.append(head + "x" * max(0, size - len(head) - len(tail)) + tail)
+    return records
+
+
 def make_records(n, size, tag):
     """CSV lines of about `size` bytes, column 4 TECHNOLOGY (the seed filter keeps them all)."""
     records = []
@@ -183,18 +238,51 @@ class S3Tally:
         self.lines = set()
         self.bytes = 0
 
-    def refresh(self):
+    def new_objects(self):
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
-                if item["Key"] in self.seen_keys:
-                    continue
-                body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
-                self.seen_keys.add(item["Key"])
-                self.bytes += len(body)
-                if item["Key"].endswith(".gz"):
-                    body = gzip.decompress(body)
-                self.lines.update(body.decode("utf-8").splitlines(keepends=True))
+                if item["Key"] not in self.seen_keys:
+                    self.seen_keys.add(item["Key"])
+                    yield item
+
+    def read(self, key):
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        self.bytes += len(body)
+        if key.endswith(".gz"):
+            body = gzip.decompress(body)
+        self.lines.update(body.decode("utf-8").splitlines(keepends=True))
+
+    def refresh(self):
+        for item in self.new_objects():
+            self.read(item["Key"])
         return len(self.lines)
+
+
+class DrainTally(S3Tally):
+    """For a drain: how many of `records` (`total_bytes` in all) are in S3, from the listed
+    sizes of uncompressed objects (read only when compressed), so that the bench's own reading
+    does not grow with the number of objects a drain writes; `verify` reads them all after."""
+
+    def __init__(self, s3, uri, records, total_bytes):
+        super().__init__(s3, uri)
+        self.records, self.total_bytes, self.plain_bytes = records, total_bytes, 0
+
+    def refresh(self):
+        for item in self.new_objects():
+            if item["Key"].endswith(".gz"):
+                body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+                self.plain_bytes += len(gzip.decompress(body))
+            else:
+                self.plain_bytes += item["Size"]
+        if self.plain_bytes >= self.total_bytes:
+            return self.records
+        return int(self.plain_bytes * self.records / self.total_bytes)
+
+    def verify(self):
+        """Every record delivered, each once (the distinct lines of every object)."""
+        self.lines, self.seen_keys = set(), set()
+        super().refresh()
+        return len(self.lines) == self.records
 
 
 def put_all(creds, records, threads, batch=500):
@@ -292,17 +380,18 @@ def wait_for_api(timeout=120):
     raise SystemExit("the API did not answer again")
 
 
-def backlog(created, label, n, size, shards, with_transform, timeout, redshift=None, compression=None):
+def backlog(created, label, n, size, shards, with_transform, timeout, redshift=None, compression=None, partitions=None):
     pidfile, hold, moto = (os.environ.get(v) for v in ("TRIBUTARY_LOCAL_PIDFILE", "TRIBUTARY_LOCAL_HOLD", "TRIBUTARY_MOTO_URL"))
     if not (pidfile and hold and moto):
         log(f"{label}: skipped (needs bench/run.sh's supervisor)")
         return None
     tag = uuid.uuid4().hex[:6]
     log(f"{label}: setting up ({shards} shards, BufferSize 5, BufferInterval 1)")
-    _stream, _consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform, redshift, compression)
-    records = make_records(n, size, tag)
+    partitioning = {"Keys": [{"Name": "part", "Query": ".part"}]} if partitions else None
+    _stream, consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform, redshift, compression, partitioning)
+    records = make_json_records(n, size, tag, partitions) if partitions else make_records(n, size, tag)
     total_bytes = sum(len(r) for r in records)
-    tally = RowTally(dataset["Redshift"]["TableName"]) if redshift else S3Tally(s3_client(), dataset["Location"])
+    tally = RowTally(dataset["Redshift"]["TableName"]) if redshift else DrainTally(s3_client(), dataset["Location"], n, total_bytes)
     Path(hold).touch()
     pid = int(Path(pidfile).read_text())
     os.kill(pid, signal.SIGTERM)
@@ -324,10 +413,14 @@ def backlog(created, label, n, size, shards, with_transform, timeout, redshift=N
     while tally.refresh() < n:
         if time.monotonic() > deadline:
             log(f"{label}: only {tally.refresh()} of {n} drained after {timeout}s")
-            return {"label": label, "records": n, "size": size, "mib": total_bytes / MIB, "drain": None, "rate": None, "mib_rate": None}
+            return {"label": label, "records": n, "size": size, "mib": total_bytes / MIB, "drain": None, "rate": None, "mib_rate": None, "jq": None}
         time.sleep(0.1)
     drain = time.perf_counter() - up
-    return {"label": label, "records": n, "size": size, "mib": total_bytes / MIB, "drain": drain, "rate": n / drain, "mib_rate": total_bytes / MIB / drain}
+    if isinstance(tally, DrainTally) and not tally.verify():
+        log(f"{label}: {len(tally.lines)} distinct records in S3, {n} put")
+        drain = None
+    jq = jq_micros_per_record(consumer["DeliveryStreamName"], n) if partitions else None
+    return {"label": label, "records": n, "size": size, "mib": total_bytes / MIB, "drain": drain, "rate": drain and n / drain, "mib_rate": drain and total_bytes / MIB / drain, "jq": jq}
 
 
 def latency(created, samples, size):
@@ -376,7 +469,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's last record")
     parser.add_argument("--backlog-records", type=int, default=100000, help="records drained without transform")
     parser.add_argument("--backlog-transform-records", type=int, default=20000, help="records drained through the seed filter")
-    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "backlog", "redshift", "latency"])
+    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "backlog", "partitioning", "redshift", "latency"])
     args = parser.parse_args()
 
     created = Created()
@@ -389,14 +482,22 @@ def main():
             rows.append(throughput(created, "seed filter (Python)", args.transform_records, args.record_size, args.threads,
                                    args.shards, args.buffer_size, args.buffer_interval, True, args.timeout))
         if "backlog" not in args.skip:
-            for label, n, transform, compression in (
-                ("no transform", args.backlog_records, False, None),
-                ("no transform, GZIP", args.backlog_records, False, "GZIP"),
-                ("seed filter (Python)", args.backlog_transform_records, True, None),
+            for label, n, transform, compression, partitions in (
+                ("no transform", args.backlog_records, False, None, None),
+                ("no transform, GZIP", args.backlog_records, False, "GZIP", None),
+                ("jq partitioning, 3 partitions", args.backlog_records, False, None, 3),
+                ("jq partitioning, 100 partitions", args.backlog_records, False, None, 100),
+                ("jq partitioning, 3 partitions, GZIP", args.backlog_records, False, "GZIP", 3),
+                ("seed filter (Python)", args.backlog_transform_records, True, None, None),
             ):
-                row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout, compression=compression)
+                if partitions and "partitioning" in args.skip:
+                    continue
+                row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout, compression=compression, partitions=partitions)
                 if row:
                     drains.append(row)
+                # Each drain starts from the same state: the local S3 lists a prefix by
+                # scanning its bucket, so the objects of earlier drains would slow later ones.
+                created.cleanup()
         if "redshift" not in args.skip and PG_PORT:
             connection = redshift_connection()
             for label, n, transform in (("no transform, into Redshift", args.backlog_records, False), ("seed filter (Python), into Redshift", args.backlog_transform_records, True)):
@@ -424,10 +525,12 @@ def main():
     if drains:
         print(f"### Backlog drain Kinesis -> S3 (and -> Redshift: PostgreSQL) ({args.shards} shards, BufferSize 5 MiB, BufferInterval 1 s): records put while tributary-local was stopped")
         print()
-        print("| consumer | records | record bytes | MiB | drained in (s) | delivered (rec/s) | delivered (MiB/s) |")
-        print("|---|---|---|---|---|---|---|")
+        print("| consumer | records | record bytes | MiB | drained in (s) | delivered (rec/s) | delivered (MiB/s) | of the uncompressed drain | jq (µs/record) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        base = next((r["rate"] for r in drains if r["label"] == "no transform"), None)
         for r in drains:
-            print(f"| {r['label']} | {r['records']} | {r['size']} | {r['mib']:.2f} | {fmt(r['drain'], '.1f')} | {fmt(r['rate'], '.0f')} | {fmt(r['mib_rate'], '.2f')} |")
+            share = f"{r['rate'] / base:.0%}" if base and r["rate"] else "n/a"
+            print(f"| {r['label']} | {r['records']} | {r['size']} | {r['mib']:.2f} | {fmt(r['drain'], '.1f')} | {fmt(r['rate'], '.0f')} | {fmt(r['mib_rate'], '.2f')} | {share} | {fmt(r.get('jq'), '.1f')} |")
         print()
     if lat:
         print("### Latency put_record -> object in S3 (BufferInterval 0, no transform)")

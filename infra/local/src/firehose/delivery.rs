@@ -6,7 +6,8 @@ use crate::moto_client::MotoJson;
 use super::checkpoint::Checkpoints;
 use super::config::Config;
 use super::destinations::{self, layout, s3};
-use super::partitions::{Partitions, ACTIVE_PARTITIONS_LIMIT};
+use super::partitions::{PartitionBuffer, Partitions, ACTIVE_PARTITIONS_LIMIT};
+use futures::StreamExt;
 use super::processor::{self, Processed, Processing};
 use super::sources::Reader;
 use crate::lambda::Invoker;
@@ -15,6 +16,9 @@ use crate::metrics::Metrics;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tributary::firehose::processing::SourceRecord;
+
+/// How many due partitions are written at once.
+const CONCURRENT_PARTITION_DELIVERIES: usize = 8;
 
 /// How often a delivery stream's source is polled when it had nothing new.
 const IDLE_POLL: Duration = Duration::from_millis(200);
@@ -141,10 +145,20 @@ impl Delivery {
                 failures.extend(partitions.add(&self.config.prefix, kept, source.positions(), &self.metrics));
                 self.retry("writing failed records", || s3::write_failures(&self.moto, &self.config, &failures, layout::now_ms())).await;
             }
-            for (partition, buffer) in partitions.take_due(self.config.buffer_bytes, self.config.buffer_interval) {
-                self.retry("delivery", || self.deliver(&buffer.records, vec![], buffer.started, Some(&partition))).await;
+            // Partitions are delivered side by side, as Firehose delivers them.
+            let due = partitions.take_due(self.config.buffer_bytes, self.config.buffer_interval);
+            let this = &self;
+            let delivered: Vec<PartitionBuffer> = futures::stream::iter(due)
+                .map(|(partition, buffer)| async move {
+                    this.retry("delivery", || this.deliver(&buffer.records, vec![], buffer.started, Some(&partition))).await;
+                    buffer
+                })
+                .buffer_unordered(CONCURRENT_PARTITION_DELIVERIES)
+                .collect()
+                .await;
+            for buffer in &delivered {
                 self.metrics.partition_throughput(buffer.bytes as f64 / buffer.started.elapsed().as_secs_f64().max(1.0));
-                partitions.delivered(&buffer);
+                partitions.delivered(buffer);
             }
             self.metrics.partitions(partitions.active(), ACTIVE_PARTITIONS_LIMIT, false);
             if let Some(oldest) = partitions.oldest() {

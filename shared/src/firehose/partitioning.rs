@@ -384,21 +384,4 @@ mod tests {
             Ok(BTreeMap::from([("a".into(), "1".into())]))
         );
     }
-
-    #[test]
-    #[ignore = "timing; run with --release --ignored --nocapture"]
-    fn time_keys() {
-        let start = std::time::Instant::now();
-        let query = KeyQuery::parse("{sector: .sector}").unwrap();
-        eprintln!("{:?} per parse", start.elapsed());
-        let pad = "x".repeat(150);
-        let record = format!(r#"{{"sector":"tech","ticker":"ABC","price":123.45,"pad":"{pad}"}}"#);
-        let (n, start) = (200_000, std::time::Instant::now());
-        for _ in 0..n {
-            std::hint::black_box(query.keys(record.as_bytes()).unwrap());
-        }
-        let micros = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-        let bytes = record.len();
-        eprintln!("{micros:.2} µs per keys call on a {bytes}-byte record");
-    }
 }

@@ -1,7 +1,8 @@
 """The fixes infra/local/moto_server.py applies to moto, checked on moto's own objects (no
 server needed): a refused transaction puts back what it wrote and nothing else, without
 copying its table; only the most recent shard iterators are kept; GetMetricData answers
-from its index as moto's own reading of every datapoint would."""
+from its index as moto's own reading of every datapoint would; Glue's UpdateTable refuses a
+stale VersionId and honours SkipArchive."""
 
 import copy
 import importlib.util
@@ -136,3 +137,30 @@ def test_metric_data_is_read_per_metric_and_period():
     assert answer["none"]["values"] == []
     later = backend.get_metric_data([_query("sum", "IncomingRecords", "a", "Sum")], start + minute, start + 5 * minute)
     assert later[0]["values"] == [5.0], "a window counts only its own periods"
+
+
+def test_a_glue_update_from_a_stale_version_is_refused_and_skip_archive_keeps_no_copy():
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    with mock_aws():
+        glue = boto3.client("glue", region_name=REGION)
+        glue.create_database(DatabaseInput={"Name": "db"})
+        table = {"Name": "t", "Parameters": {"metadata_location": "s3://b/t/metadata/00000.json"}}
+        glue.create_table(DatabaseName="db", TableInput=table)
+        base = glue.get_table(DatabaseName="db", Name="t")["Table"]["VersionId"]
+
+        # Two commits from the same version (as two Iceberg writers): the second is refused.
+        first = {**table, "Parameters": {"metadata_location": "s3://b/t/metadata/00001.json"}}
+        glue.update_table(DatabaseName="db", TableInput=first, VersionId=base, SkipArchive=True)
+        second = {**table, "Parameters": {"metadata_location": "s3://b/t/metadata/00001-other.json"}}
+        with pytest.raises(ClientError) as refused:
+            glue.update_table(DatabaseName="db", TableInput=second, VersionId=base)
+        assert refused.value.response["Error"]["Code"] == "ConcurrentModificationException"
+        current = glue.get_table(DatabaseName="db", Name="t")["Table"]
+        assert current["Parameters"]["metadata_location"].endswith("00001.json") and current["VersionId"] != base
+        # SkipArchive kept no archived version; an update without VersionId is not checked.
+        assert [v["VersionId"] for v in glue.get_table_versions(DatabaseName="db", TableName="t")["TableVersions"]] == [current["VersionId"]]
+        glue.update_table(DatabaseName="db", TableInput=second)
+        assert glue.get_table(DatabaseName="db", Name="t")["Table"]["Parameters"]["metadata_location"].endswith("other.json")

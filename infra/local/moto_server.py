@@ -20,6 +20,9 @@ by arithmetic; the answers are the same (for a query with dimensions, only that 
 datapoints; without, every metric of that namespace and name), and the metrics moto makes
 up on every read (S3's bucket sizes, from every object stored) are made only when asked for.
 
+Glue's UpdateTable honours `VersionId` (optimistic concurrency, as Iceberg catalogs commit)
+and `SkipArchive`.
+
 Usage: python moto_server.py [moto_server's own arguments]
 """
 
@@ -34,6 +37,9 @@ from moto.cloudwatch.exceptions import ValidationError
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import table as dynamodb_table
 from moto.dynamodbstreams import models as streams_models
+from moto.core.responses import EmptyResult
+from moto.glue import responses as glue_responses
+from moto.glue.exceptions import GlueClientError
 
 # An iterator is used right after it is handed out; thousands is ample.
 ITERATORS_KEPT = 2000
@@ -201,6 +207,35 @@ def _fast_get_metric_data(self, queries, start_time, end_time, scan_by="Timestam
 
 
 cloudwatch_models.CloudWatchBackend.get_metric_data = _fast_get_metric_data
+
+
+# Glue's UpdateTable is optimistic: with `VersionId` it fails with
+# ConcurrentModificationException unless that is the table's current version (Iceberg
+# catalogs commit a new metadata file this way), and `SkipArchive` keeps no archived version.
+# moto ignores both: every commit succeeds, and every version stays in memory.
+_glue_updates = threading.Lock()
+
+
+class GlueConcurrentModification(GlueClientError):
+    def __init__(self, message):
+        super().__init__("ConcurrentModificationException", message)
+
+
+def _glue_update_table(self):
+    database_name = self.parameters.get("DatabaseName")
+    table_input = self.parameters.get("TableInput")
+    version = self.parameters.get("VersionId")
+    with _glue_updates:
+        table = self.glue_backend.get_table(database_name, table_input.get("Name"))
+        if version is not None and str(version) != str(table._current_version):
+            raise GlueConcurrentModification(f"Update table failed due to concurrent modifications: version {version} is not the table's current version {table._current_version}.")
+        table.update(table_input)
+        if self.parameters.get("SkipArchive"):
+            table.versions = {str(table._current_version): table_input}
+    return EmptyResult()
+
+
+glue_responses.GlueResponse.update_table = _glue_update_table
 
 if __name__ == "__main__":
     from moto.server import main

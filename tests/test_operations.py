@@ -68,12 +68,14 @@ def expected_outcomes(lines, sector):
 
 
 def assert_status_shape(status):
-    for member in ("ConsumerId", "Status", "DeliveryStreamStatus", "Health", "HealthReason", "Since", "Until", "Metrics", "Lag", "Failures", "LastError", "LastDeliveryTime"):
+    for member in ("ConsumerId", "Status", "DeliveryStreamStatus", "Health", "HealthReason", "Since", "Until", "Metrics", "Lag", "Failures", "LastError", "LastDeliveryTime", "Partitions"):
         assert member in status, f"{member} missing from {status}"
     for member in ("RecordsRead", "BytesRead", "RecordsDelivered", "BytesDelivered", "RecordsDropped", "RecordsFailed", "ObjectsWritten", "TransformInvocations", "TransformErrors"):
         assert isinstance(status["Metrics"][member], int), status["Metrics"]
     assert set(status["Lag"]) == {"MillisBehindLatest", "DataFreshnessSeconds"}, status["Lag"]
-    assert set(status["Failures"]) == {"ProcessingFailed", "FormatConversionFailed", "DeliveryFailed", "ByErrorCode"}, status["Failures"]
+    assert set(status["Failures"]) == {"ProcessingFailed", "FormatConversionFailed", "DeliveryFailed", "PartitioningFailed", "ByErrorCode"}, status["Failures"]
+    # Only a partitioned consumer has partitions to count.
+    assert status["Partitions"] is None or set(status["Partitions"]) == {"Active", "Most", "Limit", "LimitMet"}, status["Partitions"]
     assert status["Health"] in {"HEALTHY", "IDLE", "DEGRADED", "STALLED", "FAILED"}, status
 
 

@@ -1,7 +1,8 @@
 """Dynamic partitioning (design §10), part 1: a jq-partitioned Parquet dataset of s3athena whose
 objects sit under `sector=<value>/` with exactly that sector's rows, a Glue table with the
 partition column and projection on, records without the key or not JSON in failed records
-(redriven after the fix); every bad configuration a 400 naming its field.
+(redriven after the fix); every bad configuration a 400 naming its field; a partitioning
+changed behind Tributary's back is drift that repair undoes.
 
 Firehose buffers each partition at least 60 s: each test waits for that once, so the
 consumers of a test are created before records are put."""
@@ -24,6 +25,7 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     resources,
     unique_dataset_name,
 )
+from test_drift import drift_of, repair, wait_for_drift
 from test_recovery import KEEPS_ALL, failed_records, patch_transform, run_recovery
 from test_redshift import redshift_consumer, secret, secrets  # noqa: F401  (fixtures)
 
@@ -188,3 +190,29 @@ def test_bad_partitionings_are_named_and_nothing_is_written(api, aws, streams, r
     joining_plain = {**joining, "DatasetId": plain["DatasetId"], "Partitioning": BY_SECTOR}
     assert_problem(api.post(path, joining_plain), 400, "Partitioning")
 
+
+
+def test_partitioning_changed_behind_its_back_is_drift_and_repair_restores_it(api, aws, streams, resources):
+    stream = streams.create(unique_name("dp-drift"))
+    consumer = resources.create_consumer(stream["StreamId"], consumer_body(Partitioning=BY_SECTOR, BufferSize=64, BufferInterval=60))
+    path = f"/streams/{stream['StreamId']}/consumers/{consumer['ConsumerId']}"
+    firehose = aws("firehose")
+    description = firehose.describe_delivery_stream(DeliveryStreamName=consumer["DeliveryStreamName"])["DeliveryStreamDescription"]
+    extended = description["Destinations"][0]["ExtendedS3DestinationDescription"]
+    other_query = [{"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{sector: .company}"}, {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]
+    firehose.update_destination(
+        DeliveryStreamName=consumer["DeliveryStreamName"],
+        CurrentDeliveryStreamVersionId=description["VersionId"],
+        DestinationId=description["Destinations"][0]["DestinationId"],
+        ExtendedS3DestinationUpdate={
+            "CompressionFormat": extended["CompressionFormat"],
+            "ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "MetadataExtraction", "Parameters": other_query}]},
+        },
+    )
+    drifted = wait_for_drift(api, path, "PartitionKeysQuery")
+    assert {"Field": "PartitionKeysQuery", "Recorded": '{"sector": (.sector)}', "Actual": "{sector: .company}"} in drifted["Drift"]["Differences"], drifted["Drift"]
+    repair(api, path)
+    processors = firehose.describe_delivery_stream(DeliveryStreamName=consumer["DeliveryStreamName"])["DeliveryStreamDescription"]["Destinations"][0][
+        "ExtendedS3DestinationDescription"]["ProcessingConfiguration"]["Processors"]
+    assert {p["ParameterName"]: p["ParameterValue"] for p in processors[0]["Parameters"]}["MetadataExtractionQuery"] == '{"sector": (.sector)}', processors
+    assert poll(lambda: drift_of(api, path), lambda c: c["Drift"] is None, 60, 1.0, "no drift after the repair")["Drift"] is None

@@ -236,6 +236,8 @@ pub fn compare_consumer(spec: &delivery::DeliverySpec, found: Option<&delivery::
         .field("ErrorOutputPrefix", Some(spec.error_output_prefix()), found.error_prefix.clone())
         .field("Compression", Some(spec.compression.as_str()), found.compression.as_deref())
         .field("TransformFunction", spec.function_arn.clone(), found.function_arn.clone())
+        .field("DynamicPartitioning", spec.partitioning.is_some(), found.dynamic_partitioning)
+        .field("PartitionKeysQuery", spec.partitioning.as_ref().and_then(|p| p.extraction_query()), found.partition_query.clone())
         .field("RolePolicy", expected_policy.as_ref(), policy);
     comparison.differences
 }

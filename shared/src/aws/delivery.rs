@@ -438,6 +438,9 @@ pub struct DeliveryDescription {
     /// Its `CompressionFormat`.
     pub compression: Option<String>,
     pub function_arn: Option<String>,
+    /// `DynamicPartitioningConfiguration` enabled, and the `MetadataExtractionQuery`.
+    pub dynamic_partitioning: bool,
+    pub partition_query: Option<String>,
     pub created_at: Option<i64>,
 }
 
@@ -450,11 +453,16 @@ struct S3Settings {
     compression: Option<String>,
 }
 
-fn processor_function(processing: Option<&aws_sdk_firehose::types::ProcessingConfiguration>) -> Option<String> {
+/// A parameter of the enabled processing's processor of one type.
+fn processor_parameter(processing: Option<&ProcessingConfiguration>, kind: ProcessorType, name: ProcessorParameterName) -> Option<String> {
     let processors = processing.filter(|p| p.enabled.unwrap_or(false))?.processors.as_ref()?;
-    processors.iter().filter(|p| p.r#type == ProcessorType::Lambda).flat_map(|p| p.parameters.iter().flatten()).find_map(|parameter| {
-        (parameter.parameter_name == ProcessorParameterName::LambdaArn).then(|| parameter.parameter_value.clone())
+    processors.iter().filter(|p| p.r#type == kind).flat_map(|p| p.parameters.iter().flatten()).find_map(|parameter| {
+        (parameter.parameter_name == name).then(|| parameter.parameter_value.clone())
     })
+}
+
+fn processor_function(processing: Option<&ProcessingConfiguration>) -> Option<String> {
+    processor_parameter(processing, ProcessorType::Lambda, ProcessorParameterName::LambdaArn)
 }
 
 /// DescribeDeliveryStream, for status; `None` when there is no such delivery stream.
@@ -496,13 +504,17 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
         }};
     }
     let destination = description.destinations.first();
+    let extended = destination.and_then(|d| d.extended_s3_destination_description.as_ref());
     let (settings, function_arn) = match (destination.and_then(|d| d.redshift_destination_description.as_ref()), destination) {
         (Some(redshift), _) => (s3_settings!(redshift.s3_destination_description.as_ref()), processor_function(redshift.processing_configuration.as_ref())),
-        (None, destination) => {
-            let s3 = destination.and_then(|d| d.extended_s3_destination_description.as_ref());
-            (s3_settings!(s3), processor_function(s3.and_then(|s| s.processing_configuration.as_ref())))
-        }
+        (None, _) => (s3_settings!(extended), processor_function(extended.and_then(|s| s.processing_configuration.as_ref()))),
     };
+    let dynamic_partitioning = extended.and_then(|e| e.dynamic_partitioning_configuration.as_ref()).and_then(|d| d.enabled).unwrap_or(false);
+    let partition_query = processor_parameter(
+        extended.and_then(|e| e.processing_configuration.as_ref()),
+        ProcessorType::MetadataExtraction,
+        ProcessorParameterName::MetadataExtractionQuery,
+    );
     Ok(Some(DeliveryDescription {
         status: description.delivery_stream_status.as_str().to_string(),
         failure: description.failure_description.map(|f| format!("{}: {}", f.r#type.as_str(), f.details)),
@@ -514,6 +526,8 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
         error_prefix: settings.error_prefix,
         compression: settings.compression,
         function_arn,
+        dynamic_partitioning,
+        partition_query,
         created_at: description.create_timestamp.map(|t| t.secs()),
     }))
 }

@@ -9,7 +9,10 @@ use jaq_core::{compile::Undefined, data::JustLut, native::Fun, Compiler, Ctx, Va
 use jaq_json::{Num, Rc, Val};
 use jaq_std::ValT as _;
 
-const MAX_QUERY_CHARS: usize = 5120;
+/// Firehose's limit on a processor parameter, so on the whole query.
+pub const MAX_QUERY_CHARS: usize = 5120;
+/// Firehose's default quota of active partitions per delivery stream.
+pub const ACTIVE_PARTITIONS_LIMIT: usize = 500;
 /// Filters that would leak the host environment or end/spam our process (`halt` even calls
 /// `process::exit`), the definitions built on them, and those replaced by `JQ16_DEFS`.
 #[rustfmt::skip]

@@ -4,7 +4,7 @@
 //! since moto's Firehose checks none of them.
 
 use super::dataset::{Dataset, TargetLocation};
-use crate::firehose::partitioning::KeyQuery;
+use crate::firehose::partitioning::{KeyQuery, MAX_QUERY_CHARS};
 use crate::firehose::prefix::{self, Part, LAMBDA_KEY, QUERY_KEY};
 use crate::validation::{FieldError, Fields};
 use serde::{Deserialize, Serialize};
@@ -14,9 +14,8 @@ use serde_json::{Map, Value};
 pub const MIN_BUFFER_SIZE_MIB: i64 = 64;
 pub const MIN_BUFFER_INTERVAL_SECONDS: i64 = 60;
 pub const DEFAULT_BUFFER_SIZE_MIB: i64 = 128;
-/// CDK's limit on inline keys, and Firehose's on a processor parameter (the whole query).
+/// CDK's limit on inline keys.
 pub const MAX_KEYS: usize = 50;
-pub const MAX_QUERY_CHARS: usize = 5120;
 /// An evaluated prefix may have at most 512 characters; the dataset's location comes first.
 const MAX_PREFIX_CHARS: usize = 256;
 

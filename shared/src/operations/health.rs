@@ -53,9 +53,6 @@ pub fn shows_conversion(series: &[Series]) -> bool {
 /// How many series [`metric_specs`] asks for.
 pub const METRICS_PER_CONSUMER: usize = FIREHOSE_METRICS.len() + 1;
 
-/// Firehose's default quota of active partitions per delivery stream.
-pub const ACTIVE_PARTITIONS_LIMIT: u32 = 500;
-
 /// What a consumer's delivery did over the window.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Figures {
@@ -306,7 +303,7 @@ pub fn figures_to_api(figures: &Figures, failures: &FailureSummary) -> Value {
         "Partitions": figures.active_partitions.map(|(_, active)| json!({
             "Active": round(active),
             "Most": round(figures.most_partitions.unwrap_or(active)),
-            "Limit": ACTIVE_PARTITIONS_LIMIT,
+            "Limit": crate::firehose::partitioning::ACTIVE_PARTITIONS_LIMIT,
             "LimitMet": figures.partition_limit_met,
         })),
     })

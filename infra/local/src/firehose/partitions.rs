@@ -15,11 +15,9 @@ use super::record::Failure;
 use crate::metrics::firehose::DeliveryStreamMetrics;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
-use tributary::firehose::partitioning::{ExtractionError, KeyQuery};
+use tributary::firehose::partitioning::{ExtractionError, KeyQuery, ACTIVE_PARTITIONS_LIMIT};
 use tributary::firehose::processing::SourceRecord;
 
-/// Firehose's default quota of active partitions per delivery stream.
-pub const ACTIVE_PARTITIONS_LIMIT: usize = 500;
 pub const METADATA_EXTRACTION_FAILED: &str = "DynamicPartitioning.MetadataExtractionFailed";
 pub const ACTIVE_PARTITIONS_EXCEEDED: &str = "DynamicPartitioning.ActivePartitionsLimitExceeded";
 const ACTIVE_PARTITIONS_EXCEEDED_MESSAGE: &str = "The number of active partitions has exceeded the configured limit";

@@ -225,7 +225,16 @@ impl Endpoint {
     }
 
     async fn proxy(&self, parts: axum::http::request::Parts, body: Bytes) -> Response {
-        respond(self.forward(parts, body).await)
+        let head = parts.method == Method::HEAD;
+        let answer = self.forward(parts, body).await;
+        // A HEAD answer has no body: its Content-Length is the object's, which readers
+        // (pyarrow, opendal) take as the size to read.
+        let length = answer.as_ref().ok().filter(|_| head).and_then(|(_, headers, _)| headers.get(axum::http::header::CONTENT_LENGTH).cloned());
+        let mut response = respond(answer);
+        if let Some(length) = length {
+            response.headers_mut().insert(axum::http::header::CONTENT_LENGTH, length);
+        }
+        response
     }
 
     /// A Kinesis put, passed on alone (see [`Endpoint::kinesis_puts`]), with the metrics

@@ -73,7 +73,7 @@ def assert_status_shape(status):
     for member in ("RecordsRead", "BytesRead", "RecordsDelivered", "BytesDelivered", "RecordsDropped", "RecordsFailed", "ObjectsWritten", "TransformInvocations", "TransformErrors"):
         assert isinstance(status["Metrics"][member], int), status["Metrics"]
     assert set(status["Lag"]) == {"MillisBehindLatest", "DataFreshnessSeconds"}, status["Lag"]
-    assert set(status["Failures"]) == {"ProcessingFailed", "FormatConversionFailed", "DeliveryFailed", "PartitioningFailed", "ByErrorCode"}, status["Failures"]
+    assert set(status["Failures"]) == {"ProcessingFailed", "FormatConversionFailed", "DeliveryFailed", "PartitioningFailed", "IcebergFailed", "ByErrorCode"}, status["Failures"]
     # Only a partitioned consumer has partitions to count.
     assert status["Partitions"] is None or set(status["Partitions"]) == {"Active", "Most", "Limit", "LimitMet"}, status["Partitions"]
     assert status["Health"] in {"HEALTHY", "IDLE", "DEGRADED", "STALLED", "FAILED"}, status

@@ -4,6 +4,7 @@ use lambda_http::{run, service_fn, Error, Request};
 use tributary::api::{lambda, Api, ApiClients};
 use tributary::aws::artifacts::Artifacts;
 use tributary::aws::lazy::Lazy;
+use tributary::aws::iceberg::TableReader;
 use tributary::aws::workflows::Workflows;
 use tributary::config::{s3_client, Wiring};
 use tributary::operations::failed_records::FailedRecords;
@@ -27,6 +28,7 @@ async fn main() -> Result<(), Error> {
         metrics: Lazy::with(aws, |aws| MetricReader::new(aws_sdk_cloudwatch::Client::new(aws))),
         failures: FailureLog::new(wiring.dynamodb.clone(), &settings.table_name),
         failed_records: Lazy::with(&wiring, |w| FailedRecords::new(FailureLog::new(w.dynamodb.clone(), &w.settings.table_name), s3_client(&w.aws))),
+        iceberg_tables: Lazy::with(aws, |aws| TableReader { glue: aws_sdk_glue::Client::new(aws), s3: s3_client(aws) }),
     };
     let api = Api::new(wiring.store.clone(), clients, settings.clone());
     run(service_fn(|request: Request| lambda::handle(&api, request))).await

@@ -5,7 +5,9 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use tributary::aws::artifacts::Artifacts;
 use tributary::aws::lazy::Lazy;
 use tributary::aws::workflows::Workflows;
-use tributary::config::{s3_client, Wiring};
+use std::sync::Arc;
+use tributary::config::{s3_client, Settings, Wiring};
+use tributary_iceberg::{CatalogSettings, GlueTables};
 use tributary::operations::failed_records::FailedRecords;
 use tributary::operations::failures::FailureLog;
 use tributary::operations::metrics::MetricReader;
@@ -26,8 +28,16 @@ fn transforms(w: &Wiring) -> TransformTasks {
     TransformTasks::new(w.store.clone(), aws_sdk_lambda::Client::new(&w.aws), artifacts, w.settings.transform_role_arn.clone())
 }
 
-fn catalog(aws: &SdkConfig) -> Catalog {
+fn catalog(aws: &SdkConfig, settings: &Settings) -> Catalog {
+    // The Iceberg catalog reaches the same endpoint as every other client (only locally set).
+    let iceberg = GlueTables::new(CatalogSettings {
+        region: settings.region.clone(),
+        endpoint: aws.endpoint_url().map(str::to_string),
+        warehouse: format!("s3://{}", settings.data_bucket),
+        credentials: None,
+    });
     Catalog {
+        iceberg: Arc::new(iceberg),
         glue: aws_sdk_glue::Client::new(aws),
         lakeformation: aws_sdk_lakeformation::Client::new(aws),
         s3: s3_client(aws),
@@ -36,7 +46,7 @@ fn catalog(aws: &SdkConfig) -> Catalog {
 }
 
 fn datasets(w: &Wiring) -> DatasetTasks {
-    DatasetTasks::new(w.store.clone(), catalog(&w.aws), aws_sdk_firehose::Client::new(&w.aws), w.settings.region.clone())
+    DatasetTasks::new(w.store.clone(), catalog(&w.aws, &w.settings), aws_sdk_firehose::Client::new(&w.aws), w.settings.region.clone())
 }
 
 fn consumers(w: &Wiring) -> ConsumerTasks {
@@ -45,7 +55,7 @@ fn consumers(w: &Wiring) -> ConsumerTasks {
         metrics: MetricReader::new(aws_sdk_cloudwatch::Client::new(aws)),
         workflows: Workflows::new(aws_sdk_sfn::Client::new(aws), w.settings.clone()),
     };
-    ConsumerTasks::new(w.store.clone(), aws_sdk_firehose::Client::new(aws), aws_sdk_iam::Client::new(aws), catalog(aws), w.settings.region.clone())
+    ConsumerTasks::new(w.store.clone(), aws_sdk_firehose::Client::new(aws), aws_sdk_iam::Client::new(aws), catalog(aws, &w.settings), w.settings.region.clone())
         .with_gap_replay(gap)
 }
 

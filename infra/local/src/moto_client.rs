@@ -15,6 +15,11 @@ impl MotoJson {
         MotoJson { http, url }
     }
 
+    /// The local AWS endpoint's address.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     async fn call(&self, service: &str, target: &str, body: Value) -> Result<Value, String> {
         self.call_json(service, "application/x-amz-json-1.1", target, body).await
     }

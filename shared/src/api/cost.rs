@@ -48,7 +48,8 @@ impl Api {
                 None => None,
             };
             let dataset = self.store.get::<Dataset>(tenant, &consumer.dataset_id).await?;
-            let converted = dataset.is_some_and(|d| d.file_type == FileType::Parquet && d.target_location != TargetLocation::Redshift);
+            let converted = dataset.as_ref().is_some_and(|d| d.file_type == FileType::Parquet && d.target_location != TargetLocation::Redshift);
+            let iceberg = dataset.as_ref().is_some_and(Dataset::is_iceberg);
             plans.push(ConsumerPlan {
                 consumer_id: consumer.consumer_id.clone(),
                 buffer_size_mib: consumer.buffer_size as f64,
@@ -56,6 +57,7 @@ impl Api {
                 transform_memory_mb: memory,
                 converted,
                 partitioned: consumer.partitioning.as_ref().map(|p| p.extraction_query().is_some()),
+                iceberg,
                 measured: None,
             });
         }

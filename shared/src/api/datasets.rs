@@ -114,6 +114,12 @@ impl Api {
                 Err(_) => body["RowCountError"] = json!(format!("no answer within {} s", ROW_COUNT_WAIT.as_secs())),
             }
         }
+        if let (true, Some(database), Some(table)) = (dataset.is_iceberg(), &dataset.glue_database, &dataset.glue_table) {
+            match self.iceberg_tables.state(database, table).await {
+                Ok(state) => body["Table"] = state.unwrap_or(Value::Null),
+                Err(error) => body["TableError"] = json!(error.to_string()),
+            }
+        }
         Ok(ApiResponse::json(200, &body))
     }
 

@@ -179,6 +179,8 @@ pub struct ApiClients {
     pub failures: FailureLog,
     /// Failed records: their index and the error objects.
     pub failed_records: Lazy<FailedRecords>,
+    /// Iceberg datasets' tables: Glue and their metadata files.
+    pub iceberg_tables: Lazy<crate::aws::iceberg::TableReader>,
 }
 
 pub struct Api {
@@ -192,14 +194,15 @@ pub struct Api {
     metrics: Lazy<MetricReader>,
     failures: FailureLog,
     failed_records: Lazy<FailedRecords>,
+    iceberg_tables: Lazy<crate::aws::iceberg::TableReader>,
     settings: Settings,
     rate_hints: request_rate::RateHints,
 }
 
 impl Api {
     pub fn new(store: Store, clients: ApiClients, settings: Settings) -> Self {
-        let ApiClients { workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records } = clients;
-        Api { store, workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records, settings, rate_hints: Default::default() }
+        let ApiClients { workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records, iceberg_tables } = clients;
+        Api { store, workflows, secrets, functions, artifacts, firehose, kinesis, metrics, failures, failed_records, iceberg_tables, settings, rate_hints: Default::default() }
     }
 
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {

@@ -152,7 +152,12 @@ impl DriftSweep {
             match columns {
                 None => return Ok(Comparison::default().missing().differences),
                 Some(columns) => {
-                    let recorded: Vec<(String, String)> = dataset.catalog_columns().into_iter().map(|c| (c.name, c.column_type)).collect();
+                    // An Iceberg table's catalog shows its current schema's columns.
+                    let recorded: Vec<(String, String)> = if dataset.is_iceberg() {
+                        crate::aws::iceberg::table_columns(dataset)
+                    } else {
+                        dataset.catalog_columns().into_iter().map(|c| (c.name, c.column_type)).collect()
+                    };
                     comparison.field("Columns", columns_view(&recorded), columns_view(&columns));
                 }
             }

@@ -19,7 +19,8 @@ fn table_input(dataset: &Dataset, table: &str) -> TableInput {
             SerDeInfo::builder().serialization_library("org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe").build(),
             "parquet",
         ),
-        FileType::Csv | FileType::Others => (
+        // Iceberg tables are the catalog library's (IcebergTables), never restated here.
+        FileType::Csv | FileType::Others | FileType::Iceberg => (
             "org.apache.hadoop.mapred.TextInputFormat",
             "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
             SerDeInfo::builder()
@@ -69,10 +70,9 @@ fn projection(dataset: &Dataset) -> Vec<(String, String)> {
     parameters
 }
 
-/// Creates the domain's database if missing and the dataset's table (a table already
-/// there from a retried task is kept).
-pub async fn create_table(glue: &aws_sdk_glue::Client, dataset: &Dataset) -> Result<(), AwsError> {
-    let (Some(database), Some(table)) = (&dataset.glue_database, &dataset.glue_table) else { return Ok(()) };
+/// Creates the domain's database if missing.
+pub async fn create_database(glue: &aws_sdk_glue::Client, dataset: &Dataset) -> Result<(), AwsError> {
+    let Some(database) = &dataset.glue_database else { return Ok(()) };
     let created = glue
         .create_database()
         .database_input(
@@ -82,7 +82,14 @@ pub async fn create_table(glue: &aws_sdk_glue::Client, dataset: &Dataset) -> Res
         .await
         .map(|_| ())
         .map_err(|e| AwsError::from_sdk("glue:CreateDatabase", e));
-    ignore_missing(created, &["AlreadyExistsException"])?;
+    ignore_missing(created, &["AlreadyExistsException"])
+}
+
+/// Creates the domain's database if missing and the dataset's Hive table (a table already
+/// there from a retried task is kept).
+pub async fn create_table(glue: &aws_sdk_glue::Client, dataset: &Dataset) -> Result<(), AwsError> {
+    let (Some(database), Some(table)) = (&dataset.glue_database, &dataset.glue_table) else { return Ok(()) };
+    create_database(glue, dataset).await?;
     let created = glue.create_table().database_name(database).table_input(table_input(dataset, table)).send().await;
     ignore_missing(created.map(|_| ()).map_err(|e| AwsError::from_sdk("glue:CreateTable", e)), &["AlreadyExistsException"])
 }

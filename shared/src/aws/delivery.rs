@@ -9,7 +9,8 @@ use aws_sdk_firehose::types::{
     KinesisStreamSourceConfiguration, OpenXJsonSerDe, OutputFormatConfiguration, ParquetSerDe, ProcessingConfiguration, Processor,
     ProcessorParameter, ProcessorParameterName, ProcessorType, RedshiftDestinationConfiguration, RedshiftDestinationUpdate,
     RedshiftRetryOptions, RedshiftS3BackupMode, S3DestinationConfiguration, S3DestinationUpdate, SchemaConfiguration,
-    SecretsManagerConfiguration, Serializer,
+    SecretsManagerConfiguration, Serializer, CatalogConfiguration, DestinationTableConfiguration, IcebergDestinationConfiguration,
+    IcebergDestinationUpdate, IcebergS3BackupMode,
 };
 use crate::firehose::compression::{Compression, ParquetCompression};
 use aws_sdk_firehose::Client as Firehose;
@@ -53,7 +54,13 @@ pub struct DeliverySpec {
     pub stream_key: Option<String>,
     /// Dynamic partitioning: keys from a jq query or the transform, the prefix under `prefix`.
     pub partitioning: Option<crate::model::Partitioning>,
+    /// An Iceberg destination: the Glue database and table each buffer is appended to (the
+    /// S3 configuration then holds only the failed records).
+    pub iceberg_table: Option<(String, String)>,
 }
+
+/// How long Firehose retries an Iceberg commit (its default).
+const ICEBERG_RETRY_SECONDS: i32 = 300;
 
 /// How long Firehose retries a partitioned delivery (CDK's default).
 const PARTITIONED_RETRY_SECONDS: i32 = 300;
@@ -246,7 +253,40 @@ impl DeliverySpec {
                 ],
             }));
         }
+        if let Some((database, table)) = &self.iceberg_table {
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["glue:GetTable", "glue:GetDatabase", "glue:UpdateTable"],
+                "Resource": [
+                    format!("arn:aws:glue:{}:{}:catalog", self.region, self.account),
+                    format!("arn:aws:glue:{}:{}:database/{database}", self.region, self.account),
+                    format!("arn:aws:glue:{}:{}:table/{database}/{table}", self.region, self.account),
+                ],
+            }));
+            // The table's metadata and data files are read and written under its location.
+            statements.push(json!({
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:DeleteObject"],
+                "Resource": format!("arn:aws:s3:::{}/{}*", self.bucket, self.prefix),
+            }));
+        }
         json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    }
+
+    fn catalog_arn(&self) -> String {
+        format!("arn:aws:glue:{}:{}:catalog", self.region, self.account)
+    }
+
+    fn iceberg_tables(&self) -> Option<DestinationTableConfiguration> {
+        let (database, table) = self.iceberg_table.as_ref()?;
+        Some(
+            DestinationTableConfiguration::builder()
+                .destination_database_name(database)
+                .destination_table_name(table)
+                .s3_error_output_prefix(self.error_output_prefix())
+                .build()
+                .expect("database and table are set"),
+        )
     }
 }
 
@@ -366,9 +406,10 @@ pub async fn create(firehose: &Firehose, spec: &DeliverySpec) -> Result<(), AwsE
             request.delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource).kinesis_stream_source_configuration(source)
         }
     };
-    let request = match &spec.redshift {
-        Some(load) => request.redshift_destination_configuration(redshift_destination(spec, load)),
-        None => request.extended_s3_destination_configuration(extended_s3_destination(spec)),
+    let request = match (&spec.redshift, &spec.iceberg_table) {
+        (Some(load), _) => request.redshift_destination_configuration(redshift_destination(spec, load)),
+        (None, Some(_)) => request.iceberg_destination_configuration(iceberg_destination(spec)),
+        (None, None) => request.extended_s3_destination_configuration(extended_s3_destination(spec)),
     };
     match request.send().await.map_err(|e| AwsError::from_sdk("firehose:CreateDeliveryStream", e)) {
         Ok(_) => Ok(()),
@@ -376,6 +417,22 @@ pub async fn create(firehose: &Firehose, spec: &DeliverySpec) -> Result<(), AwsE
         Err(e) if role_not_yet_usable(&e) => Err(AwsError { transient: true, ..e }),
         Err(e) => Err(e),
     }
+}
+
+/// Appends to an Iceberg table of the Glue catalog; failed records only go to S3.
+fn iceberg_destination(spec: &DeliverySpec) -> IcebergDestinationConfiguration {
+    IcebergDestinationConfiguration::builder()
+        .role_arn(&spec.role_arn)
+        .catalog_configuration(CatalogConfiguration::builder().catalog_arn(spec.catalog_arn()).build())
+        .set_destination_table_configuration_list(spec.iceberg_tables().map(|t| vec![t]))
+        .buffering_hints(spec.buffering_hints())
+        .processing_configuration(spec.processing())
+        .retry_options(RetryOptions::builder().duration_in_seconds(ICEBERG_RETRY_SECONDS).build())
+        .s3_backup_mode(IcebergS3BackupMode::FailedDataOnly)
+        .append_only(true)
+        .s3_configuration(intermediate_s3(spec))
+        .build()
+        .expect("role and bucket are set")
 }
 
 fn extended_s3_destination(spec: &DeliverySpec) -> ExtendedS3DestinationConfiguration {
@@ -505,9 +562,11 @@ pub async fn describe(firehose: &Firehose, name: &str) -> Result<Option<Delivery
     }
     let destination = description.destinations.first();
     let extended = destination.and_then(|d| d.extended_s3_destination_description.as_ref());
-    let (settings, function_arn) = match (destination.and_then(|d| d.redshift_destination_description.as_ref()), destination) {
+    let iceberg = destination.and_then(|d| d.iceberg_destination_description.as_ref());
+    let (settings, function_arn) = match (destination.and_then(|d| d.redshift_destination_description.as_ref()), iceberg) {
         (Some(redshift), _) => (s3_settings!(redshift.s3_destination_description.as_ref()), processor_function(redshift.processing_configuration.as_ref())),
-        (None, _) => (s3_settings!(extended), processor_function(extended.and_then(|s| s.processing_configuration.as_ref()))),
+        (None, Some(iceberg)) => (s3_settings!(iceberg.s3_destination_description.as_ref()), processor_function(iceberg.processing_configuration.as_ref())),
+        (None, None) => (s3_settings!(extended), processor_function(extended.and_then(|s| s.processing_configuration.as_ref()))),
     };
     let dynamic_partitioning = extended.and_then(|e| e.dynamic_partitioning_configuration.as_ref()).and_then(|d| d.enabled).unwrap_or(false);
     let partition_query = processor_parameter(
@@ -538,6 +597,16 @@ pub async fn update(firehose: &Firehose, spec: &DeliverySpec, version_id: &str, 
     // The unchanged members are restated: they are what an update may not lose.
     let request = firehose.update_destination().delivery_stream_name(&spec.name).current_delivery_stream_version_id(version_id).destination_id(destination_id);
     let request = match &spec.redshift {
+        None if spec.iceberg_table.is_some() => request.iceberg_destination_update(
+            IcebergDestinationUpdate::builder()
+                .role_arn(&spec.role_arn)
+                .catalog_configuration(CatalogConfiguration::builder().catalog_arn(spec.catalog_arn()).build())
+                .set_destination_table_configuration_list(spec.iceberg_tables().map(|t| vec![t]))
+                .buffering_hints(spec.buffering_hints())
+                .processing_configuration(spec.processing())
+                .s3_configuration(intermediate_s3(spec))
+                .build(),
+        ),
         Some(load) => request.redshift_destination_update(
             RedshiftDestinationUpdate::builder()
                 .role_arn(&spec.role_arn)
@@ -593,6 +662,7 @@ mod tests {
             direct_put: false,
             stream_key: None,
             partitioning: None,
+            iceberg_table: None,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod catalog;
 pub mod delivery;
 pub mod functions;
+pub mod iceberg;
 pub mod https;
 pub mod lazy;
 pub mod kinesis;

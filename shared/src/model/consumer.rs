@@ -230,6 +230,10 @@ impl ConsumerRequest {
     pub fn compression_for(&self, dataset: &Dataset) -> Result<(Compression, Option<ParquetCompression>), FieldError> {
         let converted = dataset.converts_to_parquet();
         match (self.compression, self.parquet_compression) {
+            (Some(c), _) if dataset.is_iceberg() && c != Compression::Uncompressed => {
+                Err(FieldError::new("Compression", "an Iceberg table's data files are Parquet, compressed inside: Compression is UNCOMPRESSED"))
+            }
+            (_, Some(_)) if dataset.is_iceberg() => Err(FieldError::new("ParquetCompression", "an Iceberg table's data files are compressed as the table says, not per consumer")),
             (Some(c), _) if converted && c != Compression::Uncompressed => {
                 Err(FieldError::new("Compression", "Parquet files are compressed inside them: give ParquetCompression (SNAPPY, GZIP or UNCOMPRESSED) instead"))
             }
@@ -402,6 +406,12 @@ mod tests {
         assert_eq!(compression(json!({"Compression": "ZIP"}), &redshift), Err("Compression".into()));
         // Redshift's Parquet datasets load JSON records by COPY: nothing is converted.
         assert_eq!(compression(json!({"Compression": "GZIP"}), &dataset("redshift", "parquet")), Ok((Compression::Gzip, None)));
+        // An Iceberg table's data files are its own Parquet files.
+        let iceberg = dataset("s3athena", "iceberg");
+        assert_eq!(compression(json!({}), &iceberg), Ok((Compression::Uncompressed, None)));
+        assert_eq!(compression(json!({"Compression": "UNCOMPRESSED"}), &iceberg), Ok((Compression::Uncompressed, None)));
+        assert_eq!(compression(json!({"Compression": "GZIP"}), &iceberg), Err("Compression".into()));
+        assert_eq!(compression(json!({"ParquetCompression": "SNAPPY"}), &iceberg), Err("ParquetCompression".into()));
     }
 
     #[test]

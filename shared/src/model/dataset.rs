@@ -36,7 +36,8 @@ impl TargetLocation {
     pub fn file_types(self) -> &'static [FileType] {
         match self {
             TargetLocation::S3 => &[FileType::Csv, FileType::Others],
-            _ => &[FileType::Csv, FileType::Parquet],
+            TargetLocation::Redshift => &[FileType::Csv, FileType::Parquet],
+            TargetLocation::S3athena | TargetLocation::Lakeformation => &[FileType::Csv, FileType::Parquet, FileType::Iceberg],
         }
     }
 
@@ -57,6 +58,8 @@ pub enum FileType {
     Csv,
     Parquet,
     Others,
+    /// An Apache Iceberg table (v2, Parquet data files) in the Glue catalog (design §12).
+    Iceberg,
 }
 
 impl FileType {
@@ -65,6 +68,7 @@ impl FileType {
             "csv" => Some(FileType::Csv),
             "parquet" => Some(FileType::Parquet),
             "others" => Some(FileType::Others),
+            "iceberg" => Some(FileType::Iceberg),
             _ => None,
         }
     }
@@ -74,6 +78,7 @@ impl FileType {
             FileType::Csv => "csv",
             FileType::Parquet => "parquet",
             FileType::Others => "others",
+            FileType::Iceberg => "iceberg",
         }
     }
 }
@@ -265,6 +270,11 @@ crate::lifecycle_resource!(Dataset, super::ResourceType::Dataset, dataset_id, |d
 impl Dataset {
     /// Whether consumers convert its records to Parquet (against its Glue table), as
     /// Firehose's `DataFormatConversionConfiguration` does.
+    /// Whether its table is an Iceberg table (the catalog's metadata, not a Hive table's).
+    pub fn is_iceberg(&self) -> bool {
+        self.file_type == FileType::Iceberg
+    }
+
     pub fn converts_to_parquet(&self) -> bool {
         self.file_type == FileType::Parquet && self.glue_database.is_some() && self.glue_table.is_some()
     }
@@ -403,7 +413,7 @@ impl DatasetRequest {
             }
             Some(value) => match value.as_str().and_then(FileType::parse) {
                 None => {
-                    fields.reject("FileType", "must be one of csv, parquet, others");
+                    fields.reject("FileType", "must be one of csv, parquet, others, iceberg");
                     None
                 }
                 Some(file_type) => match target {
@@ -421,8 +431,8 @@ impl DatasetRequest {
             None => {
                 if target == Some(TargetLocation::Redshift) {
                     fields.reject("Schema", "is required for redshift datasets: the table's columns");
-                } else if file_type == Some(FileType::Parquet) {
-                    fields.reject("Schema", "is required for parquet datasets");
+                } else if let Some(file_type @ (FileType::Parquet | FileType::Iceberg)) = file_type {
+                    fields.reject("Schema", format!("is required for {} datasets", file_type.as_str()));
                 }
                 Vec::new()
             }
@@ -430,7 +440,13 @@ impl DatasetRequest {
                 fields.reject("Schema", "applies only to s3athena, lakeformation and redshift datasets");
                 Vec::new()
             }
-            Some(value) => read_schema(fields, value, "Schema"),
+            Some(value) => {
+                let schema = read_schema(fields, value, "Schema");
+                if file_type == Some(FileType::Iceberg) {
+                    refuse_non_iceberg_types(fields, &schema, "Schema");
+                }
+                schema
+            }
         };
         let schema_evolution = read_schema_evolution(fields, object, &schema);
         fields.mark_read("Redshift");
@@ -481,6 +497,24 @@ impl DatasetRequest {
             schema_drift: None,
             partitioning: None,
             lifecycle: super::Lifecycle::creating(job_id),
+        }
+    }
+}
+
+/// The Glue types an Iceberg column takes one for one (Iceberg has no tinyint, smallint,
+/// varchar or char: the catalog would show them as another type than the Schema says).
+pub fn is_iceberg_column_type(text: &str) -> bool {
+    let t = text.trim().to_ascii_lowercase();
+    matches!(t.as_str(), "string" | "int" | "integer" | "bigint" | "double" | "float" | "boolean" | "date" | "timestamp") || (t.starts_with("decimal") && valid_column_type(&t))
+}
+
+fn refuse_non_iceberg_types(fields: &mut Fields, schema: &[Column], field: &str) {
+    for (i, column) in schema.iter().enumerate() {
+        if !is_iceberg_column_type(&column.column_type) {
+            fields.reject(
+                format!("{field}[{i}].Type"),
+                format!("{} has no Iceberg type: iceberg datasets take string, int, bigint, double, float, boolean, date, timestamp, decimal(p,s)", column.column_type),
+            );
         }
     }
 }
@@ -678,6 +712,36 @@ mod tests {
     fn given_a_file_type_the_target_does_not_take_when_parsed_then_file_type_is_named() {
         let body = json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": "s3", "FileType": "parquet"});
         assert!(fields_of(parse(body)).contains(&"FileType".to_string()));
+    }
+
+    #[test]
+    fn given_an_iceberg_dataset_when_parsed_then_only_catalog_targets_and_iceberg_types_are_taken() {
+        let body = |target: &str, column_type: &str| {
+            json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": target, "FileType": "ICEBERG",
+                "Schema": [{"Name": "Price", "Type": "decimal(10,2)"}, {"Name": "at", "Type": column_type}]})
+        };
+        let request = parse(body("lakeformation", "timestamp")).unwrap();
+        assert_eq!(request.file_type, FileType::Iceberg);
+        assert_eq!(fields_of(parse(body("s3athena", "tinyint"))), vec!["Schema[1].Type"]);
+        assert_eq!(fields_of(parse(body("s3athena", "varchar(8)"))), vec!["Schema[1].Type"]);
+        assert!(fields_of(parse(body("s3", "int"))).contains(&"FileType".to_string()));
+        assert!(fields_of(parse(body("redshift", "int"))).contains(&"FileType".to_string()));
+        let no_schema = json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": "s3athena", "FileType": "iceberg"});
+        assert_eq!(fields_of(parse(no_schema)), vec!["Schema"]);
+    }
+
+    #[test]
+    fn an_iceberg_tables_columns_are_named_as_its_catalog_shows_them() {
+        let mut dataset = DatasetRequest::parse(
+            json!({"DatasetName": "trades", "Domain": "finance", "TargetLocation": "s3athena", "FileType": "iceberg",
+                "Schema": [{"Name": "Qty", "Type": "INTEGER"}, {"Name": "price", "Type": "decimal(10, 2)"}]}).to_string().as_bytes(),
+        )
+        .unwrap()
+        .into_dataset("t", "j", "data");
+        assert!(dataset.is_iceberg() && !dataset.converts_to_parquet());
+        assert_eq!(crate::aws::iceberg::table_columns(&dataset), [("qty".to_string(), "int".to_string()), ("price".to_string(), "decimal(10,2)".to_string())]);
+        dataset.file_type = FileType::Parquet;
+        assert!(!dataset.is_iceberg());
     }
 
     fn redshift(connection: Value) -> Value {

@@ -136,6 +136,9 @@ impl Partitioning {
     /// Firehose partitions for S3 destinations only; a table's partitions are its columns,
     /// so a catalogued dataset's prefix may hold nothing but keys.
     pub fn check_for(&self, dataset: &Dataset) -> Result<(), FieldError> {
+        if dataset.is_iceberg() {
+            return Err(FieldError::new("Partitioning", "Firehose appends to an Iceberg table as it is: its partitions are the table's, not the consumer's"));
+        }
         if dataset.target_location == TargetLocation::Redshift {
             return Err(FieldError::new("Partitioning", "Firehose partitions deliveries to S3 only: s3, s3athena or lakeformation datasets"));
         }

@@ -103,6 +103,8 @@ pub struct ConsumerPlan {
     pub converted: bool,
     /// Dynamic partitioning: None without; Some(true) when a jq query extracts keys.
     pub partitioned: Option<bool>,
+    /// Appends to an Iceberg table (Firehose bills that destination per GB, unrounded).
+    pub iceberg: bool,
     /// Its last day, when the estimate is from measured traffic.
     pub measured: Option<MeasuredDay>,
 }
@@ -205,7 +207,10 @@ pub fn consumer_items(prices: &PriceTable, stream: &StreamPlan, consumer: &Consu
             SECONDS_PER_MONTH / fill_seconds.min(consumer.buffer_interval_seconds.max(1.0))
         }
     };
-    let mut items = vec![Item::new(prices, "FirehoseKinesisIngestion", "Firehose ingestion (each record rounded up to 5 KB)", traffic.rounded_gb_per_month(FIREHOSE_INCREMENT))];
+    let mut items = vec![match consumer.iceberg {
+        true => Item::new(prices, "FirehoseIcebergIngestion", "Firehose ingestion into an Iceberg table (GB as they are)", traffic.gb_per_month()),
+        false => Item::new(prices, "FirehoseKinesisIngestion", "Firehose ingestion (each record rounded up to 5 KB)", traffic.rounded_gb_per_month(FIREHOSE_INCREMENT)),
+    }];
     if stream.mode == StreamMode::OnDemand {
         items.push(Item::new(prices, "KinesisOnDemandDataOut", "Kinesis data retrieval (on-demand, each record rounded up to 1 KB)", traffic.rounded_gb_per_month(ON_DEMAND_INCREMENT)));
     }
@@ -221,7 +226,11 @@ pub fn consumer_items(prices: &PriceTable, stream: &StreamPlan, consumer: &Consu
         let gb_seconds = invocations * milliseconds / 1000.0 * memory_mb / 1024.0;
         items.push(Item::new(prices, "LambdaComputeX86", format!("Transform compute ({milliseconds:.0} ms × {memory_mb} MB per invocation, x86_64)"), gb_seconds));
     }
-    items.push(Item::new(prices, "S3PutRequests", "S3 PUT requests (one per delivered object)", flushes / 1000.0));
+    // An Iceberg commit writes a data file, a manifest, a manifest list and a metadata file.
+    match consumer.iceberg {
+        true => items.push(Item::new(prices, "S3PutRequests", "S3 PUT requests (four per snapshot: data file, manifest, manifest list, metadata)", flushes * 4.0 / 1000.0)),
+        false => items.push(Item::new(prices, "S3PutRequests", "S3 PUT requests (one per delivered object)", flushes / 1000.0)),
+    }
     let stored_gb = match consumer.measured {
         Some(day) => day.bytes_delivered * scale / GB,
         None => bytes_per_month / GB,
@@ -363,6 +372,7 @@ mod tests {
             transform_memory_mb: Some(128.0),
             converted: false,
             partitioned: None,
+            iceberg: false,
             measured: None,
         };
         let items = consumer_items(&prices, &stream, &consumer, traffic);
@@ -397,6 +407,7 @@ mod tests {
             transform_memory_mb: None,
             converted: false,
             partitioned: Some(true),
+            iceberg: false,
             measured: None,
         };
         let items = consumer_items(&prices, &provisioned(1.0, 24.0), &consumer, traffic);
@@ -411,9 +422,33 @@ mod tests {
     }
 
     #[test]
+    fn given_an_iceberg_consumer_then_its_ingestion_is_billed_unrounded_and_each_snapshot_writes_four_objects() {
+        let prices = PriceTable::current();
+        let traffic = Traffic { records_per_second: 1000.0, average_record_bytes: 100.0 };
+        let consumer = ConsumerPlan {
+            consumer_id: "c".into(),
+            buffer_size_mib: 5.0,
+            buffer_interval_seconds: 60.0,
+            transform_memory_mb: None,
+            converted: false,
+            partitioned: None,
+            iceberg: true,
+            measured: None,
+        };
+        let items = consumer_items(&prices, &provisioned(1.0, 24.0), &consumer, traffic);
+        let ingestion = item(&items, "FirehoseIcebergIngestion");
+        assert!((ingestion.quantity - 2_628_000_000.0 * 100.0 / GB).abs() < 1e-3, "{ingestion:?}");
+        assert!(items.iter().all(|i| i.item != "Firehose ingestion (each record rounded up to 5 KB)"));
+        // 100 kB a second fills 5 MiB in 52 s: 50,538 snapshots, four objects each.
+        let puts = item(&items, "S3PutRequests");
+        let plain = consumer_items(&prices, &provisioned(1.0, 24.0), &ConsumerPlan { iceberg: false, ..consumer }, traffic);
+        assert!((puts.quantity - item(&plain, "S3PutRequests").quantity * 4.0).abs() < 1e-5, "{puts:?}");
+    }
+
+    #[test]
     fn the_totals_add_up() {
         let prices = PriceTable::current();
-        let consumer = ConsumerPlan { consumer_id: "c".into(), buffer_size_mib: 1.0, buffer_interval_seconds: 0.0, transform_memory_mb: None, converted: true, partitioned: None, measured: None };
+        let consumer = ConsumerPlan { consumer_id: "c".into(), buffer_size_mib: 1.0, buffer_interval_seconds: 0.0, transform_memory_mb: None, converted: true, partitioned: None, iceberg: false, measured: None };
         let answer = estimate(&prices, &provisioned(3.0, 200.0), &[consumer], Basis::Given(Traffic { records_per_second: 50.0, average_record_bytes: 700.0 }));
         let sum = |items: &Value| items.as_array().unwrap().iter().map(|i| i["Monthly"].as_f64().unwrap()).sum::<f64>();
         let stream_total = answer["Stream"]["MonthlyTotal"].as_f64().unwrap();

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 
 /// The error outputs a consumer's failed records are in.
-pub const ERROR_TYPES: [&str; 3] = ["processing-failed", "format-conversion-failed", "metadata-extraction-failed"];
+pub const ERROR_TYPES: [&str; 4] = ["processing-failed", "format-conversion-failed", "metadata-extraction-failed", "iceberg-failed"];
 
 /// Which failed records are asked for.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -41,6 +41,9 @@ pub enum FailureKind {
     /// Records dynamic partitioning could not place: without their keys, not JSON, or over
     /// the active partitions' limit.
     PartitioningFailed,
+    /// Records an Iceberg table refused: not one JSON object, or a value of another type
+    /// than its column's.
+    IcebergFailed,
 }
 
 impl FailureKind {
@@ -50,6 +53,7 @@ impl FailureKind {
             "format-conversion-failed" => Some(FailureKind::FormatConversionFailed),
             "manifests" => Some(FailureKind::DeliveryFailed),
             "metadata-extraction-failed" => Some(FailureKind::PartitioningFailed),
+            "iceberg-failed" => Some(FailureKind::IcebergFailed),
             _ => None,
         }
     }
@@ -61,6 +65,7 @@ impl FailureKind {
             FailureKind::FormatConversionFailed => "format-conversion-failed",
             FailureKind::DeliveryFailed => "manifests",
             FailureKind::PartitioningFailed => "metadata-extraction-failed",
+            FailureKind::IcebergFailed => "iceberg-failed",
         }
     }
 
@@ -70,6 +75,7 @@ impl FailureKind {
             FailureKind::FormatConversionFailed => "FormatConversionFailed",
             FailureKind::DeliveryFailed => "DeliveryFailed",
             FailureKind::PartitioningFailed => "PartitioningFailed",
+            FailureKind::IcebergFailed => "IcebergFailed",
         }
     }
 }
@@ -224,13 +230,14 @@ pub struct FailureSummary {
     pub format_conversion_failed: u64,
     pub delivery_failed: u64,
     pub partitioning_failed: u64,
+    pub iceberg_failed: u64,
     pub by_code: BTreeMap<String, u64>,
     pub last: Option<LastError>,
 }
 
 impl FailureSummary {
     pub fn total(&self) -> u64 {
-        self.processing_failed + self.format_conversion_failed + self.delivery_failed + self.partitioning_failed
+        self.processing_failed + self.format_conversion_failed + self.delivery_failed + self.partitioning_failed + self.iceberg_failed
     }
 }
 
@@ -448,6 +455,7 @@ fn add_minute(summary: &mut FailureSummary, item: &HashMap<String, AttributeValu
     summary.format_conversion_failed += number("FormatConversionFailed");
     summary.delivery_failed += number("DeliveryFailed");
     summary.partitioning_failed += number("PartitioningFailed");
+    summary.iceberg_failed += number("IcebergFailed");
     for (name, value) in item {
         if let (Some(code), Ok(count)) = (name.strip_prefix(CODE_PREFIX), value.as_n()) {
             *summary.by_code.entry(code.to_string()).or_default() += count.parse::<u64>().unwrap_or(0);

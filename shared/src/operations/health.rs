@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Every `AWS/Firehose` metric a consumer's status reads, in the order of [`Figures::from_series`].
-const FIREHOSE_METRICS: [(&str, Stat); 22] = [
+const FIREHOSE_METRICS: [(&str, Stat); 27] = [
     ("DataReadFromKinesisStream.Records", Stat::Sum),
     ("DataReadFromKinesisStream.Bytes", Stat::Sum),
     ("KinesisMillisBehindLatest", Stat::Maximum),
@@ -34,6 +34,12 @@ const FIREHOSE_METRICS: [(&str, Stat); 22] = [
     ("PartitionCount", Stat::Maximum),
     ("PartitionCountExceeded", Stat::Maximum),
     ("JQProcessing.Duration", Stat::Sum),
+    // An Iceberg destination's rows appended, their bytes, and its commits.
+    ("DeliveryToIceberg.SuccessfulRowCount", Stat::Sum),
+    ("DeliveryToIceberg.Bytes", Stat::Sum),
+    ("DeliveryToIceberg.Success", Stat::Maximum),
+    ("DeliveryToIceberg.DataFreshness", Stat::Maximum),
+    ("DeliveryToIceberg.FailedRowCount", Stat::Sum),
 ];
 
 /// The metrics of one consumer's delivery stream, and of its source stream's incoming records.
@@ -91,18 +97,29 @@ impl Figures {
     /// `since_created`: periods before the consumer existed are not its records.
     pub fn from_series(series: &[Series], redshift: bool, converted: bool, since_created: i64) -> Figures {
         let get = |i: usize| series.get(i).cloned().unwrap_or_default();
-        let [read, read_bytes, behind, invocations, invocations_ok, duration, processed_ok, conversion_ok, conversion_failed, s3_records, s3_bytes, s3_puts_ok, s3_success_max, freshness, redshift_records, redshift_bytes, redshift_success_max, put, put_bytes, partitions, partitions_exceeded, jq_duration] =
+        let [read, read_bytes, behind, invocations, invocations_ok, duration, processed_ok, conversion_ok, conversion_failed, s3_records, s3_bytes, s3_puts_ok, s3_success_max, freshness, redshift_records, redshift_bytes, redshift_success_max, put, put_bytes, partitions, partitions_exceeded, jq_duration, iceberg_rows, iceberg_bytes, iceberg_success_max, iceberg_freshness, iceberg_failed_rows] =
             std::array::from_fn(get);
         let incoming = get(FIREHOSE_METRICS.len());
-        let (delivered, delivered_bytes) = if redshift { (&redshift_records, &redshift_bytes) } else { (&s3_records, &s3_bytes) };
+        // A delivery stream has one destination: an Iceberg one publishes its own metrics.
+        let iceberg = iceberg_rows.last_active().is_some() || iceberg_success_max.last_active().is_some();
+        let (delivered, delivered_bytes) = match (redshift, iceberg) {
+            (true, _) => (&redshift_records, &redshift_bytes),
+            (false, true) => (&iceberg_rows, &iceberg_bytes),
+            (false, false) => (&s3_records, &s3_bytes),
+        };
         // Records the transform kept went on to conversion (or straight to S3): the rest of
         // those it processed well were dropped. Firehose has no metric for them.
-        let kept = if converted { conversion_ok.total() + conversion_failed.total() } else { s3_records.total() };
+        let kept = match (converted, iceberg) {
+            (true, _) => conversion_ok.total() + conversion_failed.total(),
+            (false, true) => iceberg_rows.total() + iceberg_failed_rows.total(),
+            (false, false) => delivered.total(),
+        };
         let records_dropped = if invocations.total() > 0.0 { (processed_ok.total() - kept).max(0.0) } else { 0.0 };
         let failing = |series: &Series, destination: &'static str| series.latest().filter(|(_, max)| *max < 1.0).map(|(t, _)| (t, destination));
-        let delivery_failing = match redshift {
-            true => failing(&redshift_success_max, "Redshift").or_else(|| failing(&s3_success_max, "S3")),
-            false => failing(&s3_success_max, "S3"),
+        let delivery_failing = match (redshift, iceberg) {
+            (true, _) => failing(&redshift_success_max, "Redshift").or_else(|| failing(&s3_success_max, "S3")),
+            (false, true) => failing(&iceberg_success_max, "Iceberg"),
+            (false, false) => failing(&s3_success_max, "S3"),
         };
         let last_read = read.last_active();
         let unread_since = incoming
@@ -121,7 +138,7 @@ impl Figures {
             transform_errors: (invocations.total() - invocations_ok.total()).max(0.0),
             transform_duration_ms: (invocations.total() > 0.0).then(|| duration.total() / invocations.total()),
             millis_behind_latest: behind.latest(),
-            data_freshness_seconds: freshness.latest(),
+            data_freshness_seconds: if iceberg { iceberg_freshness.latest() } else { freshness.latest() },
             last_read: last_read.max(put.last_active()),
             last_delivery: delivered.last_active(),
             delivery_failing,
@@ -296,6 +313,7 @@ pub fn figures_to_api(figures: &Figures, failures: &FailureSummary) -> Value {
             "FormatConversionFailed": failures.format_conversion_failed,
             "DeliveryFailed": failures.delivery_failed,
             "PartitioningFailed": failures.partitioning_failed,
+            "IcebergFailed": failures.iceberg_failed,
             "ByErrorCode": failures.by_code,
         },
         "LastError": failures.last.as_ref().map(|l| l.to_api()),

@@ -210,6 +210,7 @@ impl ConsumerTasks {
         let specs = [
             MetricSpec::firehose(&name, "DeliveryToS3.Records", Stat::Sum),
             MetricSpec::firehose(&name, "DeliveryToRedshift.Records", Stat::Sum),
+            MetricSpec::firehose(&name, "DeliveryToIceberg.SuccessfulRowCount", Stat::Sum),
         ];
         let series = gap.metrics.read(&specs, Window::new(since, to)).await?;
         let last_delivery = series.iter().filter_map(|s| s.last_active()).max();
@@ -424,6 +425,10 @@ pub async fn delivery_plan(store: &Store, region: &str, consumer: &Consumer, cha
         direct_put: false,
         stream_key: stream.encryption.customer_key().map(str::to_string),
         partitioning: consumer.partitioning.clone(),
+        iceberg_table: match (dataset.is_iceberg(), &dataset.glue_database, &dataset.glue_table) {
+            (true, Some(database), Some(table)) => Some((database.clone(), table.clone())),
+            _ => None,
+        },
     };
     Ok(Plan { dataset, spec })
 }

@@ -3,6 +3,8 @@
 
 use super::{CaughtError, JobRef, TaskError};
 use crate::aws::catalog;
+use crate::aws::iceberg::IcebergTables;
+use std::sync::Arc;
 use crate::aws::delivery::{self, DeliveryState};
 use crate::model::{Consumer, ConsumerChange, Dataset, DatasetPatch, Operation, TargetLocation};
 use crate::redshift::{self, RedshiftError};
@@ -17,6 +19,8 @@ pub struct Catalog {
     pub lakeformation: aws_sdk_lakeformation::Client,
     pub s3: aws_sdk_s3::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Iceberg datasets' tables (iceberg-rust, through the Glue catalog).
+    pub iceberg: Arc<dyn IcebergTables>,
 }
 
 impl From<RedshiftError> for TaskError {
@@ -39,7 +43,12 @@ impl From<RedshiftError> for TaskError {
 impl Catalog {
     /// Creates what the dataset needs before data lands (idempotent).
     pub async fn provision(&self, dataset: &Dataset) -> Result<(), TaskError> {
-        catalog::create_table(&self.glue, dataset).await?;
+        if dataset.is_iceberg() {
+            catalog::create_database(&self.glue, dataset).await?;
+            self.iceberg.create(dataset).await?;
+        } else {
+            catalog::create_table(&self.glue, dataset).await?;
+        }
         if dataset.target_location == TargetLocation::Lakeformation {
             catalog::register_location(&self.lakeformation, dataset).await?;
         }
@@ -75,7 +84,8 @@ impl Catalog {
                 Err(error) => return Err(error.into()),
             }
         }
-        if data {
+        // An Iceberg table's metadata files are under its location from the start.
+        if data || dataset.is_iceberg() {
             catalog::delete_objects(&self.s3, &dataset.bucket, &dataset.prefix).await?;
             catalog::delete_objects(&self.s3, &dataset.bucket, &dataset.error_prefix).await?;
         }
@@ -112,7 +122,7 @@ impl DatasetTasks {
             "RestoreCatalog" => {
                 let dataset = self.load(job).await?;
                 self.catalog.provision(&dataset).await?;
-                catalog::update_table(&self.catalog.glue, &dataset).await?;
+                self.restate_table(&dataset).await?;
                 Ok(Value::Null)
             }
             "EvolveSchema" => self.evolve_schema(job).await,
@@ -142,12 +152,22 @@ impl DatasetTasks {
         if patch.added_columns.is_empty() {
             return Ok(Value::Null);
         }
-        catalog::update_table(&self.catalog.glue, &dataset).await?;
+        self.restate_table(&dataset).await?;
         if let Some(target) = &dataset.redshift {
             let client = redshift::open(&self.catalog.secrets, target).await?;
             redshift::add_columns(&client, &target.table(), &patch.added_columns).await?;
         }
         Ok(Value::Null)
+    }
+
+    /// The table as the dataset records it: the Hive table restated (Glue keeps the old
+    /// version), or the Iceberg table's missing columns appended.
+    async fn restate_table(&self, dataset: &Dataset) -> Result<(), TaskError> {
+        if dataset.is_iceberg() {
+            Ok(self.catalog.iceberg.add_columns(dataset).await?)
+        } else {
+            Ok(catalog::update_table(&self.catalog.glue, dataset).await?)
+        }
     }
 
     /// Restates the COPY of every Redshift consumer of the dataset with the new columns.

@@ -114,6 +114,16 @@ impl From<AwsError> for TaskError {
     }
 }
 
+impl From<crate::aws::iceberg::IcebergError> for TaskError {
+    fn from(error: crate::aws::iceberg::IcebergError) -> Self {
+        if error.retryable {
+            TaskError::Retryable(error.message)
+        } else {
+            TaskError::failed("IcebergTableFailed", error.message)
+        }
+    }
+}
+
 impl From<StoreError> for TaskError {
     fn from(error: StoreError) -> Self {
         match error {

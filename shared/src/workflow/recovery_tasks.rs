@@ -274,20 +274,23 @@ impl RecoveryTasks {
             ("SucceedConversion.Records", Stat::Sum),
             ("FailedConversion.Records", Stat::Sum),
             ("DeliveryToRedshift.Records", Stat::Sum),
+            ("DeliveryToIceberg.SuccessfulRowCount", Stat::Sum),
+            ("DeliveryToIceberg.FailedRowCount", Stat::Sum),
         ];
         let specs: Vec<MetricSpec> = names.iter().map(|(name, stat)| MetricSpec::firehose(&twin, name, *stat)).collect();
         let started = consumer.recoveries.iter().find(|r| r.job_id == job_ref.job_id).map(|r| r.started_at).unwrap_or(0);
         let now = crate::model::now_epoch_seconds();
         let series = self.metrics.read(&specs, Window::new(started - 60, now + 60)).await?;
-        let [incoming, processed, to_s3, converted, conversion_failed, to_redshift] = std::array::from_fn(|i| series[i].total());
+        let [incoming, processed, to_s3, converted, conversion_failed, to_redshift, to_iceberg, iceberg_failed] = std::array::from_fn(|i| series[i].total());
         let failures = self.failures.totals_of(&job_ref.resource_id, &twin).await?;
         let conversion = plan.spec.parquet_table.is_some();
-        let kept = if conversion { converted + conversion_failed } else { to_s3 };
-        let delivered = match (consumer.target_location == TargetLocation::Redshift, conversion) {
-            (true, _) => to_redshift,
-            (false, true) => converted,
-            (false, false) => to_s3,
+        let delivered = match (consumer.target_location == TargetLocation::Redshift, conversion, plan.spec.iceberg_table.is_some()) {
+            (true, _, _) => to_redshift,
+            (false, true, _) => converted,
+            (false, false, true) => to_iceberg,
+            (false, false, false) => to_s3,
         };
+        let kept = if conversion { converted + conversion_failed } else if plan.spec.iceberg_table.is_some() { to_iceberg + iceberg_failed } else { to_s3 };
         // A partitioned twin processes records at once but delivers each partition after its
         // interval (Firehose: up to 1.5 times it): until then, processed records not yet
         // converted or delivered would pass for dropped.

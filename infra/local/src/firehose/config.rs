@@ -31,6 +31,8 @@ pub struct Config {
     pub version_id: String,
     /// `DynamicPartitioningConfiguration` enabled: records buffer per partition.
     pub partitioning: Option<DynamicPartitioning>,
+    /// An Iceberg destination: the Glue database and table each buffer is appended to.
+    pub iceberg: Option<(String, String)>,
 }
 
 /// How a partitioned delivery stream finds each record's keys.
@@ -77,13 +79,23 @@ pub fn parse(description: &Value) -> Option<Config> {
         None => return None,
     };
     let described = &d["Destinations"][0];
-    // A Redshift destination keeps its bucket in an S3 member; its processor is its own.
-    let (destination, s3, redshift) = match described.get("RedshiftDestinationDescription") {
-        Some(redshift) => (redshift, &redshift["S3DestinationDescription"], Some(redshift::Load::from_description(redshift)?)),
-        None => (&described["ExtendedS3DestinationDescription"], &described["ExtendedS3DestinationDescription"], None),
+    // Redshift and Iceberg destinations keep their bucket in an S3 member; their processor
+    // (and an Iceberg destination's buffering) is their own.
+    let iceberg_destination = described.get("IcebergDestinationDescription");
+    let (destination, s3, redshift) = match (described.get("RedshiftDestinationDescription"), iceberg_destination) {
+        (Some(redshift), _) => (redshift, &redshift["S3DestinationDescription"], Some(redshift::Load::from_description(redshift)?)),
+        (None, Some(iceberg)) => (iceberg, &iceberg["S3DestinationDescription"], None),
+        (None, None) => (&described["ExtendedS3DestinationDescription"], &described["ExtendedS3DestinationDescription"], None),
     };
     let bucket = s3["BucketARN"].as_str()?.trim_start_matches("arn:aws:s3:::").to_string();
-    let hints = &s3["BufferingHints"];
+    let iceberg_table = iceberg_destination.and_then(|d| d["DestinationTableConfigurationList"].as_array()?.first().cloned());
+    let iceberg = iceberg_table.as_ref().and_then(|t| Some((t["DestinationDatabaseName"].as_str()?.to_string(), t["DestinationTableName"].as_str()?.to_string())));
+    let hints = match iceberg_destination {
+        Some(destination) if destination.get("BufferingHints").is_some() => &destination["BufferingHints"],
+        _ => &s3["BufferingHints"],
+    };
+    // A table's own error prefix wins over the S3 configuration's.
+    let error_prefix = iceberg_table.as_ref().and_then(|t| t["S3ErrorOutputPrefix"].as_str()).or(s3["ErrorOutputPrefix"].as_str()).unwrap_or_default().to_string();
     let processing = &destination["ProcessingConfiguration"];
     let processor = processing["Enabled"].as_bool().unwrap_or(false).then(|| {
         let lambda = processing["Processors"].as_array()?.iter().find(|p| p["Type"] == "Lambda")?;
@@ -117,7 +129,7 @@ pub fn parse(description: &Value) -> Option<Config> {
         source,
         bucket,
         prefix: s3["Prefix"].as_str().unwrap_or_default().to_string(),
-        error_prefix: s3["ErrorOutputPrefix"].as_str().unwrap_or_default().to_string(),
+        error_prefix,
         buffer_bytes: hints["SizeInMBs"].as_u64().unwrap_or(5) as usize * MIB,
         buffer_interval: Duration::from_secs(hints["IntervalInSeconds"].as_u64().unwrap_or(300)),
         processor: processor.flatten(),
@@ -127,6 +139,7 @@ pub fn parse(description: &Value) -> Option<Config> {
         redshift,
         version_id: d["VersionId"].as_str().unwrap_or("1").to_string(),
         partitioning,
+        iceberg,
     })
 }
 

@@ -9,6 +9,8 @@ pub enum ErrorOutput {
     FormatConversionFailed,
     /// Dynamic partitioning could not give the record a partition.
     MetadataExtractionFailed,
+    /// An Iceberg table refused the record.
+    IcebergFailed,
 }
 
 impl ErrorOutput {
@@ -17,6 +19,7 @@ impl ErrorOutput {
             ErrorOutput::ProcessingFailed => "processing-failed",
             ErrorOutput::FormatConversionFailed => "format-conversion-failed",
             ErrorOutput::MetadataExtractionFailed => "metadata-extraction-failed",
+            ErrorOutput::IcebergFailed => "iceberg-failed",
         }
     }
 }
@@ -38,6 +41,10 @@ impl Failure {
 
     pub fn partitioning(record: SourceRecord, code: &str, message: &str) -> Failure {
         Failure { output: ErrorOutput::MetadataExtractionFailed, record, code: code.into(), message: message.into(), attempts: 1 }
+    }
+
+    pub fn iceberg(record: SourceRecord, code: &str, message: &str) -> Failure {
+        Failure { output: ErrorOutput::IcebergFailed, record, code: code.into(), message: message.into(), attempts: 1 }
     }
 
     pub fn processing(record: SourceRecord, code: &str, message: &str, attempts: u32) -> Failure {

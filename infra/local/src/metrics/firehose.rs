@@ -105,6 +105,22 @@ impl DeliveryStreamMetrics {
         self.record("PerPartitionThroughput", Unit::BytesPerSecond, bytes_per_second);
     }
 
+    /// One commit to an Iceberg table: the rows it appended and their data files' bytes, or
+    /// none when it failed; and the rows refused (to the error prefix).
+    pub fn iceberg_commit(&self, succeeded: bool, rows: usize, bytes: u64, failed_rows: usize) {
+        self.record("DeliveryToIceberg.IncomingRowCount", Unit::Count, (rows + failed_rows) as f64);
+        self.record("DeliveryToIceberg.Success", Unit::Count, ratio(succeeded));
+        if succeeded {
+            self.record("DeliveryToIceberg.SuccessfulRowCount", Unit::Count, rows as f64);
+            self.record("DeliveryToIceberg.Bytes", Unit::Bytes, bytes as f64);
+        }
+        self.record("DeliveryToIceberg.FailedRowCount", Unit::Count, failed_rows as f64);
+    }
+
+    pub fn iceberg_freshness(&self, seconds: f64) {
+        self.record("DeliveryToIceberg.DataFreshness", Unit::Seconds, seconds);
+    }
+
     /// The age of the oldest record not yet delivered, in seconds (for a Redshift
     /// destination, to its intermediate bucket: AWS publishes no Redshift freshness).
     pub fn data_freshness(&self, seconds: f64) {

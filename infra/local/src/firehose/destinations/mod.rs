@@ -1,6 +1,7 @@
 //! Where a delivery stream's records go: S3 objects (records as they are, or converted to
 //! Parquet), optionally loaded into Redshift by COPY, and the error outputs.
 
+pub mod iceberg;
 pub mod layout;
 pub mod parquet;
 pub mod redshift;
@@ -29,7 +30,11 @@ pub struct Target<'a> {
 impl Target<'_> {
     /// Reports the age of the oldest record not yet delivered.
     pub fn report_freshness(&self) {
-        self.metrics.data_freshness(self.buffered_since.elapsed().as_secs_f64());
+        let seconds = self.buffered_since.elapsed().as_secs_f64();
+        match self.config.iceberg {
+            Some(_) => self.metrics.iceberg_freshness(seconds),
+            None => self.metrics.data_freshness(seconds),
+        }
     }
 }
 
@@ -37,6 +42,12 @@ impl Target<'_> {
 pub async fn deliver(target: &Target<'_>, kept: &[SourceRecord], mut failures: Vec<Failure>) -> Result<(), String> {
     let (moto, config) = (target.moto, target.config);
     let now = layout::now_ms();
+    if let Some((database, table)) = &config.iceberg {
+        failures.extend(iceberg::append(target, database, table, kept).await?);
+        s3::write_failures(moto, config, &failures, now).await?;
+        target.report_freshness();
+        return Ok(());
+    }
     let data = match &config.parquet {
         Some((database, table)) => {
             let (file, conversion_failures) = parquet::convert(moto, database, table, config.parquet_compression, kept).await;

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use arrow_array::RecordBatch;
-use arrow_json::ReaderBuilder;
+use tributary_iceberg::json::{decode_rows, Rows};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -107,8 +107,9 @@ pub fn to_parquet(schema: &SchemaRef, records: &[&[u8]], compression: ParquetCom
         }
     }
     let good: Vec<(usize, &[u8])> = normalized.iter().map(|(i, r)| (*i, r.as_ref())).collect();
-    let (mut batches, mut written) = (Vec::new(), Vec::new());
-    decode_good(schema, &good, &mut batches, &mut written, &mut failed);
+    // Numbers and booleans fill string columns, as Hive's conversion does.
+    let Rows { batches, written, failed: not_decoded } = decode_rows(schema, &good, true);
+    failed.extend(not_decoded);
     failed.sort_unstable_by_key(|f| f.0);
     if batches.is_empty() {
         return (None, failed);
@@ -139,50 +140,6 @@ fn lowercase_keys(rec: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     let lower: HashMap<String, &RawValue> =
         obj.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
     serde_json::to_vec(&lower).map(Cow::Owned).map_err(|e| e.to_string())
-}
-
-/// Decodes all records at once; on error, bisects so that only the bad records are left out.
-/// Why: arrow_json's error does not say which row failed, and one decoder per record is slow.
-fn decode_good(
-    schema: &SchemaRef,
-    recs: &[(usize, &[u8])],
-    batches: &mut Vec<RecordBatch>,
-    written: &mut Vec<usize>,
-    failed: &mut Vec<(usize, String)>,
-) {
-    if recs.is_empty() {
-        return;
-    }
-    match decode(schema, recs) {
-        Ok(batch) => {
-            batches.push(batch);
-            written.extend(recs.iter().map(|r| r.0));
-        }
-        Err(e) if recs.len() == 1 => failed.push((recs[0].0, e)),
-        Err(_) => {
-            let (a, b) = recs.split_at(recs.len() / 2);
-            decode_good(schema, a, batches, written, failed);
-            decode_good(schema, b, batches, written, failed);
-        }
-    }
-}
-
-fn decode(schema: &SchemaRef, recs: &[(usize, &[u8])]) -> Result<RecordBatch, String> {
-    let mut decoder = ReaderBuilder::new(schema.clone())
-        .with_batch_size(recs.len())
-        .with_strict_mode(false) // keys not in the schema are ignored
-        .with_coerce_primitive(true) // numbers/booleans into string columns, like Hive
-        .build_decoder()
-        .map_err(|e| e.to_string())?;
-    for (n, (_, rec)) in recs.iter().enumerate() {
-        let used = decoder.decode(rec).map_err(|e| e.to_string())?;
-        // Why: the newline ends a trailing bare number, and records must not merge or split.
-        decoder.decode(b"\n").map_err(|e| e.to_string())?;
-        if used != rec.len() || decoder.has_partial_record() || decoder.len() != n + 1 {
-            return Err("record must hold exactly one complete JSON object".into());
-        }
-    }
-    decoder.flush().map_err(|e| e.to_string())?.ok_or_else(|| "no rows decoded".into())
 }
 
 fn write(schema: &SchemaRef, batches: &[RecordBatch], compression: ParquetCompression) -> parquet::errors::Result<Vec<u8>> {

@@ -51,6 +51,12 @@ fn failure_line(config: &Config, failure: &Failure, now_ms: i64) -> Value {
             line["lambdaArn"] = json!(config.processor.as_ref().map(|p| p.function_arn.clone()));
         }
         ErrorOutput::MetadataExtractionFailed => {}
+        ErrorOutput::IcebergFailed => {
+            if let Some((database, table)) = &config.iceberg {
+                line["destinationDatabaseName"] = json!(database);
+                line["destinationTableName"] = json!(table);
+            }
+        }
         ErrorOutput::FormatConversionFailed => {
             line["sequenceNumber"] = json!(failure.record.sequence_number);
             line["subSequenceNumber"] = json!(failure.record.subsequence_number);
@@ -87,6 +93,7 @@ mod tests {
             redshift: None,
             version_id: "1".into(),
             partitioning: None,
+            iceberg: None,
         }
     }
 

@@ -29,6 +29,7 @@ Environment: as scripts/tributary_api.py says (API, AWS endpoint, token and its 
 """
 import argparse
 import gzip
+import io
 import os
 import signal
 import statistics
@@ -40,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
+import pyarrow.parquet as pq
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -110,7 +112,11 @@ class RowTally:
         return self.connection.execute(f'SELECT count(*) FROM "{self.table}"').fetchone()[0]
 
 
-def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform, redshift=None, compression=None, partitioning=None):
+# The drains into tables: JSON records matched to these columns by name.
+TABLE_SCHEMA = [{"Name": "i", "Type": "bigint"}, {"Name": "part", "Type": "string"}, {"Name": "tag", "Type": "string"}, {"Name": "pad", "Type": "string"}]
+
+
+def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_transform, redshift=None, compression=None, partitioning=None, table=None):
     """A stream, optionally the seed's technology filter, and a consumer with a new s3/csv
     dataset (or, given a Redshift connection, a redshift/csv one). Returns (stream, consumer,
     dataset, producer credentials)."""
@@ -130,6 +136,10 @@ def create_pipeline(created, tag, shards, buffer_size, buffer_interval, with_tra
         body["Compression"] = compression
     if partitioning:
         body.update(Partitioning=partitioning, BufferSize=64, BufferInterval=60)
+    if table:
+        # An s3athena dataset of JSON records: converted to Parquet files, or an Iceberg table.
+        body["TargetLocation"] = "s3athena"
+        body["DatasetConfiguration"].update(FileType=table, Schema=TABLE_SCHEMA)
     if redshift:
         body["TargetLocation"] = "redshift"
         body["DatasetConfiguration"].update(Schema=REDSHIFT_SCHEMA, Redshift=redshift)
@@ -258,6 +268,31 @@ class S3Tally:
         return len(self.lines)
 
 
+class TableTally:
+    """For a drain into a table: the rows in the Parquet files under the dataset's location
+    (each file's footer read once), or the Iceberg table's current snapshot's total-records."""
+
+    def __init__(self, dataset, records):
+        self.dataset, self.records = dataset, records
+        self.iceberg = dataset["FileType"] == "iceberg"
+        self.files = S3Tally(s3_client(), dataset["Location"])
+        self.rows, self.snapshots = 0, None
+
+    def refresh(self):
+        if self.iceberg:
+            table = call("GET", f"/datasets/{self.dataset['DatasetId']}", expect=(200,)).get("Table") or {}
+            self.rows, self.snapshots = table.get("Records") or 0, table.get("SnapshotCount")
+        else:
+            for item in self.files.new_objects():
+                body = self.files.s3.get_object(Bucket=self.files.bucket, Key=item["Key"])["Body"].read()
+                self.rows += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
+        return self.rows
+
+    def verify(self):
+        """Every record once: exactly as many rows as records."""
+        return self.refresh() == self.records
+
+
 class DrainTally(S3Tally):
     """For a drain: how many of `records` (`total_bytes` in all) are in S3, from the listed
     sizes of uncompressed objects (read only when compressed), so that the bench's own reading
@@ -380,7 +415,7 @@ def wait_for_api(timeout=120):
     raise SystemExit("the API did not answer again")
 
 
-def backlog(created, label, n, size, shards, with_transform, timeout, redshift=None, compression=None, partitions=None):
+def backlog(created, label, n, size, shards, with_transform, timeout, redshift=None, compression=None, partitions=None, table=None):
     pidfile, hold, moto = (os.environ.get(v) for v in ("TRIBUTARY_LOCAL_PIDFILE", "TRIBUTARY_LOCAL_HOLD", "TRIBUTARY_MOTO_URL"))
     if not (pidfile and hold and moto):
         log(f"{label}: skipped (needs bench/run.sh's supervisor)")
@@ -388,10 +423,15 @@ def backlog(created, label, n, size, shards, with_transform, timeout, redshift=N
     tag = uuid.uuid4().hex[:6]
     log(f"{label}: setting up ({shards} shards, BufferSize 5, BufferInterval 1)")
     partitioning = {"Keys": [{"Name": "part", "Query": ".part"}]} if partitions else None
-    _stream, consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform, redshift, compression, partitioning)
-    records = make_json_records(n, size, tag, partitions) if partitions else make_records(n, size, tag)
+    _stream, consumer, dataset, creds = create_pipeline(created, tag, shards, 5, 1, with_transform, redshift, compression, partitioning, table)
+    records = make_json_records(n, size, tag, partitions or 3) if partitions or table else make_records(n, size, tag)
     total_bytes = sum(len(r) for r in records)
-    tally = RowTally(dataset["Redshift"]["TableName"]) if redshift else DrainTally(s3_client(), dataset["Location"], n, total_bytes)
+    if redshift:
+        tally = RowTally(dataset["Redshift"]["TableName"])
+    elif table:
+        tally = TableTally(dataset, n)
+    else:
+        tally = DrainTally(s3_client(), dataset["Location"], n, total_bytes)
     Path(hold).touch()
     pid = int(Path(pidfile).read_text())
     os.kill(pid, signal.SIGTERM)
@@ -419,8 +459,12 @@ def backlog(created, label, n, size, shards, with_transform, timeout, redshift=N
     if isinstance(tally, DrainTally) and not tally.verify():
         log(f"{label}: {len(tally.lines)} distinct records in S3, {n} put")
         drain = None
+    if isinstance(tally, TableTally) and not tally.verify():
+        log(f"{label}: {tally.rows} rows in the table, {n} put")
+        drain = None
+    snapshots = tally.snapshots if isinstance(tally, TableTally) else None
     jq = jq_micros_per_record(consumer["DeliveryStreamName"], n) if partitions else None
-    return {"label": label, "records": n, "size": size, "mib": total_bytes / MIB, "drain": drain, "rate": drain and n / drain, "mib_rate": drain and total_bytes / MIB / drain, "jq": jq}
+    return {"label": label, "records": n, "size": size, "mib": total_bytes / MIB, "drain": drain, "rate": drain and n / drain, "mib_rate": drain and total_bytes / MIB / drain, "jq": jq, "snapshots": snapshots, "table": table}
 
 
 def latency(created, samples, size):
@@ -469,7 +513,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's last record")
     parser.add_argument("--backlog-records", type=int, default=100000, help="records drained without transform")
     parser.add_argument("--backlog-transform-records", type=int, default=20000, help="records drained through the seed filter")
-    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "backlog", "partitioning", "redshift", "latency"])
+    parser.add_argument("--skip", action="append", default=[], choices=["plain", "transform", "backlog", "partitioning", "tables", "files", "redshift", "latency"])
     args = parser.parse_args()
 
     created = Created()
@@ -482,17 +526,19 @@ def main():
             rows.append(throughput(created, "seed filter (Python)", args.transform_records, args.record_size, args.threads,
                                    args.shards, args.buffer_size, args.buffer_interval, True, args.timeout))
         if "backlog" not in args.skip:
-            for label, n, transform, compression, partitions in (
-                ("no transform", args.backlog_records, False, None, None),
-                ("no transform, GZIP", args.backlog_records, False, "GZIP", None),
-                ("jq partitioning, 3 partitions", args.backlog_records, False, None, 3),
-                ("jq partitioning, 100 partitions", args.backlog_records, False, None, 100),
-                ("jq partitioning, 3 partitions, GZIP", args.backlog_records, False, "GZIP", 3),
-                ("seed filter (Python)", args.backlog_transform_records, True, None, None),
+            for label, n, transform, compression, partitions, table in (
+                ("no transform", args.backlog_records, False, None, None, None),
+                ("no transform, GZIP", args.backlog_records, False, "GZIP", None, None),
+                ("jq partitioning, 3 partitions", args.backlog_records, False, None, 3, None),
+                ("jq partitioning, 100 partitions", args.backlog_records, False, None, 100, None),
+                ("jq partitioning, 3 partitions, GZIP", args.backlog_records, False, "GZIP", 3, None),
+                ("JSON converted to Parquet (s3athena)", args.backlog_records, False, None, None, "parquet"),
+                ("JSON appended to an Iceberg table (s3athena)", args.backlog_records, False, None, None, "iceberg"),
+                ("seed filter (Python)", args.backlog_transform_records, True, None, None, None),
             ):
-                if partitions and "partitioning" in args.skip:
+                if (partitions and "partitioning" in args.skip) or (table and "tables" in args.skip) or (not table and "files" in args.skip):
                     continue
-                row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout, compression=compression, partitions=partitions)
+                row = backlog(created, label, n, args.record_size, args.shards, transform, args.timeout, compression=compression, partitions=partitions, table=table)
                 if row:
                     drains.append(row)
                 # Each drain starts from the same state: the local S3 lists a prefix by
@@ -532,6 +578,13 @@ def main():
             share = f"{r['rate'] / base:.0%}" if base and r["rate"] else "n/a"
             print(f"| {r['label']} | {r['records']} | {r['size']} | {r['mib']:.2f} | {fmt(r['drain'], '.1f')} | {fmt(r['rate'], '.0f')} | {fmt(r['mib_rate'], '.2f')} | {share} | {fmt(r.get('jq'), '.1f')} |")
         print()
+        parquet = next((r for r in drains if r.get("table") == "parquet"), None)
+        iceberg = next((r for r in drains if r.get("table") == "iceberg"), None)
+        if parquet and iceberg and parquet["rate"] and iceberg["rate"]:
+            per_snapshot = iceberg["records"] / iceberg["snapshots"] if iceberg["snapshots"] else None
+            print(f"Iceberg drain: {iceberg['rate'] / parquet['rate']:.0%} of the Parquet drain's rate (goal: at least 70 %); "
+                  f"{iceberg['snapshots']} snapshots, {fmt(per_snapshot, '.0f')} records per snapshot (BufferSize 5 MiB, the default).")
+            print()
     if lat:
         print("### Latency put_record -> object in S3 (BufferInterval 0, no transform)")
         print()

@@ -37,6 +37,17 @@ async function openContext(browser: import('@playwright/test').Browser): Promise
   return fresh;
 }
 
+/** From a consumer's page: deletes it, then the dataset it delivered to, as a tenant does. */
+async function deleteConsumerThenDataset(on: Page, datasetId: string): Promise<void> {
+  await on.getByRole('button', { name: 'Delete', exact: true }).click();
+  await on.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect(on.getByLabel('Job progress').getByText('SUCCEEDED')).toBeVisible({ timeout: 90_000 });
+  await on.goto(`datasets/${datasetId}`);
+  await on.getByRole('button', { name: 'Delete', exact: true }).click();
+  await on.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect(on.locator('.page-header .badge')).toHaveText('SUCCEEDED', { timeout: 60_000 });
+}
+
 async function signIn(on: Page, who: User): Promise<void> {
   await on.goto('./');
   await on.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -269,6 +280,36 @@ test.describe.serial('the seed use case in the console', () => {
     await expect(page.locator('.page-header .badge')).toHaveText('ACTIVE', { timeout: 90_000 });
   });
 
+  test('deliver into a new Iceberg table and see it on the dataset page', async () => {
+    await page.goto(`streams/${streamId}?tab=consumers`);
+    await page.getByRole('button', { name: /New consumer/ }).click();
+    await page.getByLabel('Consumer Name').fill(`${CONSUMER}-iceberg`);
+    await page.getByLabel('Target Location').selectOption('s3athena');
+    await page.getByLabel('Dataset Name').fill(`${DATASET}_iceberg`);
+    await page.getByLabel('Domain').fill('technology');
+    await page.getByLabel('File Type').selectOption('iceberg');
+    await expect(page.getByText('An Apache Iceberg table: snapshots, schema evolution')).toBeVisible();
+    // Compression belongs to the table's Parquet files, partitions to the table: not asked.
+    await expect(page.getByLabel('Compression')).toHaveCount(0);
+    await expect(page.getByLabel('Partition keys')).toHaveCount(0);
+    await page.getByLabel('Schema').fill('company string\nprice decimal(10,2)\nat timestamp');
+    await page.getByRole('button', { name: 'Create consumer' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: `${CONSUMER}-iceberg` })).toBeVisible();
+    await expect(page.locator('.page-header .badge')).toHaveText('ACTIVE', { timeout: 90_000 });
+    await page.goto(`streams/${streamId}/consumers/${new URL(page.url()).pathname.split('/').pop()}?tab=configuration`);
+    const datasetId = (await page.locator('dt:text("Dataset") + dd a').textContent())!;
+    const consumerUrl = page.url();
+    await page.goto(`datasets/${datasetId}`);
+    await expect(page.getByRole('heading', { name: 'Table', exact: true })).toBeVisible();
+    await expect(page.locator('dt:text("Format") + dd')).toHaveText('ICEBERG v2');
+    await expect(page.locator('dt:text("Snapshots") + dd')).toHaveText('0');
+    await expect(page.locator('dt:text("Metadata location") + dd')).toContainText(`/datasets/${datasetId}/metadata/`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'dataset-iceberg.png'), fullPage: true });
+    await expectAccessible(page, 'an Iceberg dataset');
+    await page.goto(consumerUrl);
+    await deleteConsumerThenDataset(page, datasetId);
+  });
+
   test('partition a new consumer by a key of its records', async () => {
     await page.goto(`streams/${streamId}?tab=consumers`);
     await page.getByRole('button', { name: /New consumer/ }).click();
@@ -291,13 +332,7 @@ test.describe.serial('the seed use case in the console', () => {
     await expect(page.locator('dt:text("Partitioned by") + dd')).toContainText('sector=!{partitionKeyFromQuery:sector}/');
     await expect(page.locator('dt:text("Partitioned by") + dd')).toContainText('sector = .sector');
     const datasetId = (await page.locator('dt:text("Dataset") + dd a').textContent())!;
-    await page.getByRole('button', { name: 'Delete', exact: true }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
-    await expect(page.getByLabel('Job progress').getByText('SUCCEEDED')).toBeVisible({ timeout: 90_000 });
-    await page.goto(`datasets/${datasetId}`);
-    await page.getByRole('button', { name: 'Delete', exact: true }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
-    await expect(page.locator('.page-header .badge')).toHaveText('SUCCEEDED', { timeout: 60_000 });
+    await deleteConsumerThenDataset(page, datasetId);
   });
 
   test('see the consumer HEALTHY with charts that have points', async () => {

@@ -465,6 +465,9 @@ export interface paths {
          *     `ACTIVE` dataset; `TargetLocation`, if given, must be its target). 409 when the
          *     stream, transform or dataset is not `ACTIVE`, the name is taken on the stream, or the
          *     transform already serves 5 consumers. An unknown `TransformId` or `DatasetId`: 400.
+         *     Into an `iceberg` dataset the delivery stream has an Iceberg destination (the Glue
+         *     catalog's table; failed records only to S3): `Partitioning`, a `Compression` other than
+         *     `UNCOMPRESSED` and `ParquetCompression` are refused (400 naming the field).
          */
         post: operations["CreateConsumer"];
         delete?: never;
@@ -693,7 +696,8 @@ export interface paths {
          * Create a dataset
          * @description Starts a `CreateDataset` job: for `s3athena`/`lakeformation` a Glue database
          *     `tributary_<tenant>_<domain>` and table (the schema's columns; a CSV dataset without
-         *     one gets a single `line string` column), for `lakeformation` also the location's
+         *     one gets a single `line string` column; an `iceberg` dataset an Apache Iceberg v2 table
+         *     with its first metadata file under `Location`), for `lakeformation` also the location's
          *     registration, for `redshift` the table if missing. `DatasetName` is unique per
          *     `Domain`, case-insensitively (409). A Redshift dataset's connection is checked first,
          *     each problem a 400 naming its field (`Redshift.SecretId`, `Redshift.JdbcUrl`,
@@ -719,7 +723,10 @@ export interface paths {
         /**
          * Get a dataset
          * @description An `ACTIVE` Redshift dataset also answers `RowCount` (`SELECT count(*)`, waited for at
-         *     most 3 s) or, when the database does not answer, `RowCountError`.
+         *     most 3 s) or, when the database does not answer, `RowCountError`. An `iceberg` dataset
+         *     answers `Table` (`Format` `ICEBERG`, `FormatVersion`, `MetadataLocation`, `SchemaId`,
+         *     `SnapshotCount`, `DataFiles`, `Records`; null before the table has metadata) or, when
+         *     the table cannot be read, `TableError`.
          */
         get: operations["GetDataset"];
         put?: never;
@@ -1504,11 +1511,15 @@ export interface components {
          *     Failed records under the error prefix are compressed the same way. Records converted to
          *     Parquet (Parquet datasets of `s3athena` and `lakeformation`) take `ParquetCompression`
          *     instead; Redshift consumers take `UNCOMPRESSED` or `GZIP` (COPY then says `GZIP`).
+         *     Consumers of `iceberg` datasets take `UNCOMPRESSED` only (the table's Parquet data
+         *     files are compressed inside; another value: 400 naming `Compression`).
          * @enum {string}
          */
         Compression: "UNCOMPRESSED" | "GZIP" | "ZIP" | "Snappy" | "HADOOP_SNAPPY";
         /**
-         * @description The codec inside the Parquet files records are converted to (ParquetSerDe's `Compression`).
+         * @description The codec inside the Parquet files records are converted to (ParquetSerDe's
+         *     `Compression`). Not for consumers of `iceberg` datasets (the table decides: 400 naming
+         *     `ParquetCompression`).
          * @enum {string}
          */
         ParquetCompression: "SNAPPY" | "GZIP" | "UNCOMPRESSED";
@@ -1522,7 +1533,8 @@ export interface components {
          *     At most 500 partitions are active (buffering) at once. Records that are not JSON, lack
          *     a key, or would open a 501st partition go to the failed records as
          *     `metadata-extraction-failed` (codes `DynamicPartitioning.MetadataExtractionFailed`,
-         *     `DynamicPartitioning.ActivePartitionsLimitExceeded`). S3 datasets only. For `s3athena`
+         *     `DynamicPartitioning.ActivePartitionsLimitExceeded`). S3 datasets only, and not
+         *     `iceberg` ones (Firehose appends to the table as it is: 400 naming `Partitioning`). For `s3athena`
          *     and `lakeformation` datasets the keys become the Glue table's partition columns (string,
          *     left out of Parquet files) with partition projection (`injected`), so Athena sees new
          *     partitions at once; the prefix then holds keys only, and the dataset's other consumers
@@ -1690,6 +1702,7 @@ export interface components {
          *         "FormatConversionFailed": 0,
          *         "DeliveryFailed": 0,
          *         "PartitioningFailed": 0,
+         *         "IcebergFailed": 0,
          *         "ByErrorCode": {
          *           "Lambda.FunctionError": 37
          *         }
@@ -1717,7 +1730,7 @@ export interface components {
             Metrics: {
                 RecordsRead: number;
                 BytesRead: number;
-                /** @description For Redshift, loaded. */
+                /** @description For Redshift, loaded; for Iceberg, rows appended to the table. */
                 RecordsDelivered: number;
                 BytesDelivered: number;
                 RecordsDropped: number;
@@ -1737,6 +1750,8 @@ export interface components {
                 DeliveryFailed: number;
                 /** @description Records dynamic partitioning could not place (`metadata-extraction-failed`). */
                 PartitioningFailed: number;
+                /** @description Records an Iceberg table refused (`iceberg-failed`). */
+                IcebergFailed: number;
                 /** @description Failed records by error code. */
                 ByErrorCode: {
                     [key: string]: number;
@@ -1761,8 +1776,15 @@ export interface components {
                 LimitMet: boolean;
             } | null;
         };
-        /** @enum {string} */
-        FailedRecordErrorType: "processing-failed" | "format-conversion-failed" | "metadata-extraction-failed";
+        /**
+         * @description Firehose's error output: `processing-failed` (the transform), `format-conversion-failed`
+         *     (Parquet conversion), `metadata-extraction-failed` (dynamic partitioning),
+         *     `iceberg-failed` (an Iceberg table refused the record: `ICEBERG_BAD_DATA`, not exactly
+         *     one JSON object; `Iceberg.SchemaTypeMismatch`, a value of another type than its
+         *     column's; `Iceberg.GlueTableNotFound`, the table is not in the Glue catalog).
+         * @enum {string}
+         */
+        FailedRecordErrorType: "processing-failed" | "format-conversion-failed" | "metadata-extraction-failed" | "iceberg-failed";
         /** @description `<yyyyMMddTHHmmss>.<object uuid>.<line>`, as `ListFailedRecords` answers it. */
         FailedRecordId: string;
         /** @description One failed record; its data as `Data` (UTF-8 text) or, when not UTF-8, `DataBase64`. */
@@ -1805,10 +1827,25 @@ export interface components {
         DatasetName: string;
         /** @description Letters, digits and `_`. */
         Domain: string;
-        /** @description `csv`, `parquet` or `others`, in any case (answered lower case). `s3` takes `csv` and `others`; the other targets `csv` and `parquet`. */
+        /**
+         * @description `csv`, `parquet`, `others` or `iceberg`, in any case (answered lower case). `s3` takes
+         *     `csv` and `others`; `redshift` `csv` and `parquet`; `s3athena` and `lakeformation`
+         *     `csv`, `parquet` and `iceberg`.
+         *
+         *     `iceberg`: the Glue table is an Apache Iceberg table (format v2, Parquet data files)
+         *     under the dataset's `Location`, in the Glue catalog; each consumer buffer is appended as
+         *     one snapshot. A `Schema` is required, its types among `string`, `int`/`integer`,
+         *     `bigint`, `double`, `float`, `boolean`, `date`, `timestamp` (records send integer
+         *     microseconds since the epoch) and `decimal(p,s)` (others: 400 naming
+         *     `Schema[i].Type`). Records are JSON objects whose members are matched to columns by
+         *     name; `ADD_COLUMNS` evolves the table's schema (a new schema id).
+         */
         FileTypeInput: string;
-        /** @enum {string} */
-        FileType: "csv" | "parquet" | "others";
+        /**
+         * @description `iceberg`: an Apache Iceberg v2 table in the Glue catalog (`s3athena`, `lakeformation`); see `FileTypeInput`.
+         * @enum {string}
+         */
+        FileType: "csv" | "parquet" | "others" | "iceberg";
         ColumnDefinition: {
             /** @description Letters, digits and `_`, not starting with a digit; unique case-insensitively. */
             Name: string;
@@ -1864,7 +1901,7 @@ export interface components {
             SchemaEvolution: components["schemas"]["SchemaEvolution"];
             Redshift?: components["schemas"]["RedshiftConnection"];
         } & (components["schemas"]["RulesOfAnyTarget"] & unknown & unknown & unknown);
-        /** @description A dataset definition's rules whatever its target: `parquet` and `ADD_COLUMNS` need a `Schema`. */
+        /** @description A dataset definition's rules whatever its target: `parquet`, `iceberg` and `ADD_COLUMNS` need a `Schema`. */
         RulesOfAnyTarget: unknown & unknown;
         /** @description An `s3` dataset: `csv` or `others`, no `Schema`, no `Redshift`. */
         RulesOfS3: {
@@ -1872,7 +1909,7 @@ export interface components {
             Schema?: never;
             Redshift?: never;
         };
-        /** @description An `s3athena` or `lakeformation` dataset: `csv` or `parquet`, no `Redshift`. */
+        /** @description An `s3athena` or `lakeformation` dataset: `csv`, `parquet` or `iceberg`, no `Redshift`. */
         RulesOfCatalogTargets: {
             FileType?: unknown;
             Redshift?: never;
@@ -1976,7 +2013,42 @@ export interface components {
             RowCount?: number;
             /** @description `GET /datasets/{DatasetId}` of an ACTIVE Redshift dataset whose database did not answer: why. */
             RowCountError?: string;
+            /**
+             * @description `GET /datasets/{DatasetId}` of an `iceberg` dataset (only those): its Iceberg
+             *     table as the current metadata file says, totals from the current snapshot; null
+             *     when the table has no metadata yet or is gone.
+             */
+            Table?: components["schemas"]["IcebergTable"] | null;
+            /** @description `GET /datasets/{DatasetId}` of an `iceberg` dataset whose table could not be read (Glue or its metadata file): why. */
+            TableError?: string;
         } & components["schemas"]["Lifecycle"];
+        /**
+         * @example {
+         *       "Format": "ICEBERG",
+         *       "FormatVersion": 2,
+         *       "MetadataLocation": "s3://tributary-data-123456789012/datasets/9d7a3c15-2e44-4b8a-a0f1-6b1c2d3e4f50/metadata/00003-5b0c2d9e-1f3a-4c6b-8d7e-9a0b1c2d3e4f.metadata.json",
+         *       "SchemaId": 0,
+         *       "SnapshotCount": 2,
+         *       "DataFiles": 2,
+         *       "Records": 250
+         *     }
+         */
+        IcebergTable: {
+            /** @enum {string} */
+            Format: "ICEBERG";
+            /** @description The table's format version (2). */
+            FormatVersion: number;
+            /** @description S3 URI of the current metadata file (Glue's `metadata_location`). */
+            MetadataLocation: string;
+            /** @description The current schema's id (each `ADD_COLUMNS` evolution makes a new one). */
+            SchemaId: number;
+            /** @description Snapshots in the metadata (one per delivered buffer). */
+            SnapshotCount: number;
+            /** @description The current snapshot's `total-data-files` (0 before the first). */
+            DataFiles: number;
+            /** @description The current snapshot's `total-records` (0 before the first). */
+            Records: number;
+        };
         DatasetAccepted: components["schemas"]["Dataset"] & {
             Job: components["schemas"]["JobRef"];
         };
@@ -3294,7 +3366,7 @@ export interface operations {
     ListFailedRecords: {
         parameters: {
             query?: {
-                /** @description Only records of this kind (default both). */
+                /** @description Only records of this kind (default all). */
                 ErrorType?: components["schemas"]["FailedRecordErrorType"];
                 /** @description Only records that failed at or after this instant (RFC 3339). */
                 Since?: string;

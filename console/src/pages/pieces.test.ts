@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { worstHealth } from './streams/StreamActivity';
 import { boto3Snippet } from './stream/boto3-snippet';
 import { parseSchema, schemaText } from './consumer/schema-text';
-import { fileTypesFor, parsePartitionKeys } from './consumer/CreateConsumer';
+import { appendsToIceberg, fileTypeHint, fileTypesFor, parsePartitionKeys } from './consumer/CreateConsumer';
 import { stashCode, stashedCode, forgetCode } from './transform/code-stash';
 
 describe("a stream's health in the list", () => {
@@ -37,6 +37,13 @@ describe('dataset schema text', () => {
   it("offers the seed's file types per target", () => {
     expect(fileTypesFor('s3').map((f) => f.value)).toEqual(['csv', 'others']);
     expect(fileTypesFor('redshift').map((f) => f.value)).toEqual(['csv', 'parquet']);
+  });
+  it('offers Iceberg tables where the Glue catalog holds them, with a hint', () => {
+    expect(fileTypesFor('s3athena').map((f) => f.value)).toEqual(['csv', 'parquet', 'iceberg']);
+    expect(fileTypesFor('lakeformation').map((f) => f.value)).toEqual(['csv', 'parquet', 'iceberg']);
+    expect([appendsToIceberg('s3athena', 'ICEBERG'), appendsToIceberg('lakeformation', 'iceberg'), appendsToIceberg('s3', 'iceberg'), appendsToIceberg('s3athena', 'parquet')]).toEqual([true, true, false, false]);
+    expect(fileTypeHint('iceberg')).toBe('An Apache Iceberg table: snapshots, schema evolution; records are JSON objects matched to columns by name; timestamps in microseconds.');
+    expect(fileTypeHint('csv')).toBeUndefined();
   });
 });
 

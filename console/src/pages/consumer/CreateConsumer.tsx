@@ -115,17 +115,29 @@ const TARGETS: { value: Target; label: string }[] = [
   { value: 'redshift', label: 'Redshift' },
 ];
 
-/** The seed's file types per target. */
+/** Whether a consumer appends to an Iceberg table: Iceberg datasets (Athena and Lake Formation only). */
+export function appendsToIceberg(target: Target, fileType: string): boolean {
+  return fileType.toLowerCase() === 'iceberg' && (target === 's3athena' || target === 'lakeformation');
+}
+
+/** The seed's file types per target, and Iceberg tables where the Glue catalog holds them. */
 export function fileTypesFor(target: Target): { value: string; label: string }[] {
-  return target === 's3'
-    ? [
-        { value: 'csv', label: 'CSV' },
-        { value: 'others', label: 'OTHERS' },
-      ]
-    : [
-        { value: 'csv', label: 'CSV' },
-        { value: 'parquet', label: 'PARQUET' },
-      ];
+  if (target === 's3') {
+    return [
+      { value: 'csv', label: 'CSV' },
+      { value: 'others', label: 'OTHERS' },
+    ];
+  }
+  const files = [
+    { value: 'csv', label: 'CSV' },
+    { value: 'parquet', label: 'PARQUET' },
+  ];
+  return target === 'redshift' ? files : [...files, { value: 'iceberg', label: 'ICEBERG' }];
+}
+
+/** A line under File Type for the types that need one. */
+export function fileTypeHint(fileType: string): string | undefined {
+  return fileType === 'iceberg' ? 'An Apache Iceberg table: snapshots, schema evolution; records are JSON objects matched to columns by name; timestamps in microseconds.' : undefined;
 }
 
 export default function CreateConsumer({ streamId }: { streamId: string }) {
@@ -159,7 +171,13 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
   const [errors, setErrors] = useState<FieldErrors<FormField>>(noErrors);
   const [busy, setBusy] = useState(false);
 
-  const needsSchema = fileType === 'parquet' || target === 'redshift';
+  const usableDatasets = datasets.data?.Datasets.filter((d) => d.Status === 'ACTIVE' && d.TargetLocation === target) ?? [];
+  const chosenDataset = usableDatasets.find((d) => d.DatasetId === datasetId);
+  const destinationFileType = createDataset ? fileType : (chosenDataset?.FileType ?? '');
+  const converted = convertsToParquet(target, destinationFileType);
+  // An Iceberg table takes records as they are: no consumer compression, no partitioning.
+  const iceberg = appendsToIceberg(target, destinationFileType);
+  const needsSchema = fileType === 'parquet' || fileType === 'iceberg' || target === 'redshift';
   const chooseTarget = (next: Target) => {
     setTarget(next);
     if (!fileTypesFor(next).some((f) => f.value === fileType)) setFileType('csv');
@@ -174,7 +192,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
     }
     setPartitionKeys(text);
   };
-  const partitioned = target !== 'redshift' && (partitionKeys.trim() !== '' || partitionFromTransform);
+  const partitioned = target !== 'redshift' && !iceberg && (partitionKeys.trim() !== '' || partitionFromTransform);
   const partitioning: Partitioning | undefined = partitioned
     ? {
         Keys: parsePartitionKeys(partitionKeys),
@@ -213,7 +231,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
             BufferInterval: Number(bufferInterval),
             TargetLocation: target,
             ...(transformId ? { TransformId: transformId } : {}),
-            ...(converted ? (parquetCompression !== 'SNAPPY' ? { ParquetCompression: parquetCompression } : {}) : compression !== 'UNCOMPRESSED' ? { Compression: compression } : {}),
+            ...(iceberg ? {} : converted ? (parquetCompression !== 'SNAPPY' ? { ParquetCompression: parquetCompression } : {}) : compression !== 'UNCOMPRESSED' ? { Compression: compression } : {}),
             ...(partitioning ? { Partitioning: partitioning } : {}),
             ...dataset,
           } as never,
@@ -230,9 +248,6 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
   const streamName = stream.data?.StreamName ?? streamId;
   const activeTransforms = transforms.data?.Transforms.filter((t) => t.Status === 'ACTIVE') ?? [];
   const settling = transforms.data?.Transforms.filter((t) => isTransitional(t.Status)) ?? [];
-  const usableDatasets = datasets.data?.Datasets.filter((d) => d.Status === 'ACTIVE' && d.TargetLocation === target) ?? [];
-  const chosenDataset = usableDatasets.find((d) => d.DatasetId === datasetId);
-  const converted = convertsToParquet(target, createDataset ? fileType : (chosenDataset?.FileType ?? ''));
 
   return (
     <>
@@ -281,10 +296,19 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
               <legend>Dataset configuration</legend>
               <TextField id="dataset-name" label="Dataset Name" value={datasetName} onValue={setDatasetName} errors={errors.byField.datasetName} help="3–120 letters, digits and '_', unique within its domain." autoComplete="off" />
               <TextField id="domain" label="Domain" value={domain} onValue={setDomain} errors={errors.byField.domain} help="The group the dataset belongs to, such as finance." autoComplete="off" />
-              <SelectField id="file-type" label="File Type" value={fileType} options={fileTypesFor(target)} onValue={setFileType} errors={errors.byField.fileType} />
+              <SelectField id="file-type" label="File Type" value={fileType} options={fileTypesFor(target)} onValue={setFileType} errors={errors.byField.fileType} help={fileTypeHint(fileType)} />
               <TextField id="dataset-description" label="Dataset description" value={description} onValue={setDescription} errors={errors.byField.description} />
               {needsSchema && (
-                <Field id="schema" label="Schema" errors={errors.byField.schema} help="One column a line: name and Glue type, e.g. “company string”, “price double”. Records are JSON objects matched by name.">
+                <Field
+                  id="schema"
+                  label="Schema"
+                  errors={errors.byField.schema}
+                  help={
+                    fileType === 'iceberg'
+                      ? 'One column a line: name and type, e.g. “company string”, “price decimal(10,2)”: string, int, bigint, double, float, boolean, date, timestamp, decimal(p,s).'
+                      : 'One column a line: name and Glue type, e.g. “company string”, “price double”. Records are JSON objects matched by name.'
+                  }
+                >
                   {(a11y) => <textarea {...a11y} rows={4} value={schema} onInput={(e) => setSchema(e.currentTarget.value)} spellcheck={false} />}
                 </Field>
               )}
@@ -307,7 +331,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
               errors={errors.byField.datasetId}
             />
           )}
-          {converted ? (
+          {iceberg ? null : converted ? (
             <SelectField
               id="parquet-compression"
               label="Parquet compression"
@@ -328,7 +352,7 @@ export default function CreateConsumer({ streamId }: { streamId: string }) {
               help={target === 'redshift' ? 'Of the objects COPY loads: Redshift reads uncompressed or GZIP.' : 'Of the delivered objects, and of failed records: smaller objects, less for Athena to scan.'}
             />
           )}
-          {target !== 'redshift' && (
+          {target !== 'redshift' && !iceberg && (
             <fieldset>
               <legend>Partitioning (optional)</legend>
               <Field

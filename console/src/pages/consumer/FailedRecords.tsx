@@ -1,6 +1,6 @@
 /**
  * Records Firehose could not deliver (the transform said ProcessingFailed or broke the
- * contract; Parquet conversion refused them): filtered by type and time in the URL, each
+ * contract; Parquet conversion, dynamic partitioning or an Iceberg table refused them): filtered by type and time in the URL, each
  * openable, selectable, and redriven through the consumer's current transform after a
  * review that says how many go where.
  */
@@ -20,7 +20,7 @@ import { destinationOf } from './destination';
 
 type FailedRecord = Schemas['FailedRecord'];
 type ErrorType = Schemas['FailedRecordErrorType'];
-const TYPES = ['', 'processing-failed', 'format-conversion-failed'] as const;
+const TYPES = ['', 'processing-failed', 'format-conversion-failed', 'metadata-extraction-failed', 'iceberg-failed'] as const satisfies readonly ('' | ErrorType)[];
 
 export interface RedriveFilter {
   ErrorType?: ErrorType;
@@ -77,7 +77,7 @@ export function FailedRecords({ streamId, consumer, onStarted }: { streamId: str
     <section aria-labelledby="failed-heading">
       <h2 id="failed-heading">Failed records</h2>
       <p class="muted">
-        Records the transform marked ProcessingFailed (or whose answer broke the contract) and records Parquet conversion refused, as Firehose wrote them under the
+        Records the transform marked ProcessingFailed (or whose answer broke the contract) and records Parquet conversion, partitioning or an Iceberg table refused, as Firehose wrote them under the
         dataset's error location. Fix the cause, then redrive them: they go through the consumer's current transform again.
       </p>
       <form class="form filters" onSubmit={applyFilters} role="search" aria-label="Filter failed records">
@@ -85,8 +85,11 @@ export function FailedRecords({ streamId, consumer, onStarted }: { streamId: str
           <label for="error-type">Error type</label>
           <select id="error-type" value={errorType} onChange={(e) => (setSelected(new Set()), set({ type: e.currentTarget.value || undefined, page: undefined }))}>
             <option value="">Any</option>
-            <option value="processing-failed">processing-failed</option>
-            <option value="format-conversion-failed">format-conversion-failed</option>
+            {TYPES.filter(Boolean).map((type) => (
+              <option key={type} value={type}>
+                {type}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field">

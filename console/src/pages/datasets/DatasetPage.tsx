@@ -1,4 +1,4 @@
-/** A dataset: where its data and failed records are, its file type and schema, schema drift, delete. */
+/** A dataset: where its data and failed records are, its file type, Iceberg table and schema, schema drift, delete. */
 import { api, ApiError, call, idempotencyKey, type Dataset } from '../../lib/api';
 import { isTransitional } from '../../lib/jobs';
 import { useQuery } from '../../lib/use-query';
@@ -6,7 +6,7 @@ import { Badge } from '../../components/Badge';
 import { CopyButton } from '../../components/CopyButton';
 import { openDialog } from '../../components/Dialog';
 import { href, PageHeader } from '../../components/PageHeader';
-import { Empty, ErrorState, Loading } from '../../components/States';
+import { Alert, Empty, ErrorState, Loading } from '../../components/States';
 import { Time } from '../../components/Time';
 import { Activity } from '../stream/Activity';
 import { ConfirmDelete } from '../../components/ConfirmDelete';
@@ -91,8 +91,13 @@ export default function DatasetPage({ datasetId }: { datasetId: string }) {
             </div>
           )}
         </dl>
-        <p class="muted small">Objects are keyed YYYY/MM/DD/HH/ under the location, as Firehose writes them.</p>
+        <p class="muted small">
+          {d.FileType === 'iceberg'
+            ? 'The Iceberg table’s data and metadata files are under the location; each delivered buffer is one snapshot.'
+            : 'Objects are keyed YYYY/MM/DD/HH/ under the location, as Firehose writes them.'}
+        </p>
       </section>
+      {d.FileType === 'iceberg' && <IcebergTable dataset={d} />}
       <Schema dataset={d} />
       <section aria-labelledby="consumers-of-heading">
         <h2 id="consumers-of-heading">Consumers delivering here</h2>
@@ -107,6 +112,54 @@ export default function DatasetPage({ datasetId }: { datasetId: string }) {
         </button>
       </section>
     </>
+  );
+}
+
+/** An Iceberg dataset's table as its current metadata file says. */
+export function IcebergTable({ dataset }: { dataset: Dataset }) {
+  const table = dataset.Table;
+  return (
+    <section aria-labelledby="table-heading">
+      <h2 id="table-heading">Table</h2>
+      {dataset.TableError && <Alert tone="info" title="The table could not be read" messages={[dataset.TableError]} />}
+      {!table && !dataset.TableError && <p class="muted">No table metadata: the table is not created yet, or is gone from the Glue catalog.</p>}
+      {table && (
+        <dl class="facts">
+          <div>
+            <dt>Format</dt>
+            <dd>
+              {table.Format} v{table.FormatVersion}
+            </dd>
+          </div>
+          <div>
+            <dt>Snapshots</dt>
+            <dd>{table.SnapshotCount}</dd>
+          </div>
+          <div>
+            <dt>Data files</dt>
+            <dd>{table.DataFiles}</dd>
+          </div>
+          <div>
+            <dt>Records</dt>
+            <dd>{table.Records}</dd>
+          </div>
+          <div>
+            <dt>Schema id</dt>
+            <dd>{table.SchemaId}</dd>
+          </div>
+        </dl>
+      )}
+      {table && (
+        <dl class="secrets">
+          <div>
+            <dt>Metadata location</dt>
+            <dd>
+              <code>{table.MetadataLocation}</code> <CopyButton text={table.MetadataLocation} label="Copy metadata location" />
+            </dd>
+          </div>
+        </dl>
+      )}
+    </section>
   );
 }
 

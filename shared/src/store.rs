@@ -1,23 +1,33 @@
-//! The one DynamoDB table: streams, per-tenant name claims, jobs and idempotency records.
+//! The one DynamoDB table: resources, per-tenant name claims, and beside them [`jobs`],
+//! [`idempotency`] records, [`expiring_keys`], [`quota`] counters, [`request_rate`] buckets
+//! and the [`sweep`] of ACTIVE resources.
 //!
 //! Every item of a tenant lives in partition `T#<tenant>`, so isolation is a matter of keys:
 //! no request can name another tenant's partition. Names are claimed by a `NAME#…` item
 //! written in the same transaction as the resource, so two concurrent creates of one name
-//! cannot both succeed. Jobs are also indexed by resource (GSI1) and, while unfinished, in
-//! the sparse GSI2 that the reconciler scans; GSI2 also indexes ACTIVE resources for the
-//! schedule's drift sweep ([`sweep`]).
+//! cannot both succeed. This module holds the resources' writes (all or nothing, versioned,
+//! counted against quotas) and the keys and plumbing the others share.
 
-use crate::model::{Holding, Job, JobError, JobStatus, QuotaLimits, Resource, ResourceImage, ResourceStatus};
+use crate::model::{Holding, Job, JobError, QuotaLimits, Resource, ResourceImage};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Serialize};
 use std::collections::HashMap;
 
+mod expiring_keys;
+mod idempotency;
+mod jobs;
 pub mod quota;
 pub mod request_rate;
 pub mod sweep;
+
+pub use expiring_keys::ExpiringKey;
+pub use idempotency::{IdempotencyRecord, IdempotentWrite, IDEMPOTENCY_TTL_SECONDS};
+pub use jobs::job_outcome;
+use idempotency::idempotent_put;
+use jobs::job_item;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -56,31 +66,9 @@ pub struct Page<T> {
     pub next_token: Option<String>,
 }
 
-/// The first answer to a request that carried an `Idempotency-Key`, replayed on retries.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IdempotencyRecord {
-    pub request_hash: String,
-    pub status: u16,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    pub body: String,
-    pub expires_at: i64,
-}
-
-pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
-const FINISHED_JOB_TTL_SECONDS: i64 = 90 * 24 * 3600;
-
 fn tenant_pk(tenant: &str) -> String {
     format!("T#{tenant}")
 }
-fn job_sk(job_id: &str) -> String {
-    format!("JOB#{job_id}")
-}
-fn idempotency_sk(key: &str) -> String {
-    format!("IDEM#{key}")
-}
-const ACTIVE_JOBS: &str = "ACTIVE_JOB";
 /// Unfinished jobs are spread over this many GSI2 partitions (`ACTIVE_JOB#<nn>`): under one
 /// key, every job start and end of every tenant would write one index partition, whose
 /// write rate (about 1,000 a second) would cap the system and throttle the table.
@@ -95,24 +83,6 @@ fn partition_of(key: &str, partitions: u32) -> u32 {
 /// The GSI2 key of an item under `prefix`, spread by `id`: `<prefix>#<nn>`.
 fn spread_key(prefix: &str, id: &str) -> String {
     format!("{prefix}#{:02}", partition_of(id, SPREAD_PARTITIONS))
-}
-/// GSI2 also holds, under this key (spread as unfinished jobs are), the rotated-out
-/// producer keys the schedule deletes.
-const EXPIRING_KEYS: &str = "EXPIRING_KEY";
-
-/// A rotated-out producer key that works until `expires_at` (seconds since the epoch).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ExpiringKey {
-    pub tenant: String,
-    pub stream_id: String,
-    pub access_key_id: String,
-    pub user_name: String,
-    pub expires_at: i64,
-}
-
-fn expiring_key_sk(stream_id: &str, access_key_id: &str) -> String {
-    format!("KEYEXPIRY#{stream_id}#{access_key_id}")
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -157,23 +127,6 @@ fn resource_item<R: Resource>(resource: &R) -> Item {
     item
 }
 
-fn job_item(job: &Job) -> Item {
-    let mut item = to_item(job, tenant_pk(&job.tenant), job_sk(&job.job_id), "Job");
-    item.insert("GSI1PK".into(), s(format!("T#{}#R#{}", job.tenant, job.resource_id)));
-    item.insert("GSI1SK".into(), s(format!("{}#{}", job.created_at, job.job_id)));
-    if job.status.is_terminal() {
-        item.insert("ExpiresAt".into(), AttributeValue::N((crate::model::now_epoch_seconds() + FINISHED_JOB_TTL_SECONDS).to_string()));
-    } else {
-        item.insert("GSI2PK".into(), s(spread_key(ACTIVE_JOBS, &job.job_id)));
-        item.insert("GSI2SK".into(), s(format!("{}#{}#{}", job.created_at, job.tenant, job.job_id)));
-    }
-    item
-}
-
-fn idempotency_item(tenant: &str, key: &str, record: &IdempotencyRecord) -> Item {
-    to_item(record, tenant_pk(tenant), idempotency_sk(key), "Idempotency")
-}
-
 fn put(table: &str, item: Item, condition: Option<&str>) -> TransactWriteItem {
     let put = Put::builder().table_name(table).set_item(Some(item)).set_condition_expression(condition.map(str::to_string));
     TransactWriteItem::builder().put(put.build().expect("table and item are set")).build()
@@ -191,13 +144,6 @@ pub type Condition<'a> = (&'a str, HashMap<String, AttributeValue>);
 pub enum Link<'a> {
     Join(&'a str),
     Leave(&'a str),
-}
-
-/// An idempotency record to write with a change.
-pub struct IdempotentWrite<'a> {
-    pub tenant: &'a str,
-    pub key: &'a str,
-    pub record: &'a IdempotencyRecord,
 }
 
 #[derive(Clone)]
@@ -569,69 +515,6 @@ impl Store {
         (TransactWriteItem::builder().update(update).build(), refusal.map(StoreError::Refused))
     }
 
-    // ---- jobs ----
-
-    pub async fn get_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
-        self.get_item(tenant_pk(tenant), job_sk(job_id)).await
-    }
-
-    pub async fn list_jobs(&self, tenant: &str, limit: i32, next_token: Option<&str>) -> Result<Page<Job>, StoreError> {
-        self.query_page(tenant, "JOB#", limit, next_token).await
-    }
-
-    /// A resource's jobs, oldest first, through GSI1.
-    pub async fn list_jobs_of_resource(&self, tenant: &str, resource_id: &str, limit: i32, next_token: Option<&str>) -> Result<Page<Job>, StoreError> {
-        let start = next_token.map(decode_page_token).transpose()?;
-        let gsi1pk = format!("T#{tenant}#R#{resource_id}");
-        let answer = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(&gsi1pk))
-            .limit(limit)
-            .set_exclusive_start_key(match start {
-                None => None,
-                Some(token) => {
-                    let (gsi1sk, job_id) = token.rsplit_once('#').ok_or(StoreError::BadPageToken)?;
-                    Some(HashMap::from([
-                        ("GSI1PK".to_string(), s(&gsi1pk)),
-                        ("GSI1SK".to_string(), s(format!("{gsi1sk}#{job_id}"))),
-                        ("PK".to_string(), s(tenant_pk(tenant))),
-                        ("SK".to_string(), s(job_sk(job_id))),
-                    ]))
-                }
-            })
-            .send()
-            .await?;
-        let items = answer.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        let next_token = answer
-            .last_evaluated_key
-            .and_then(|key| key.get("GSI1SK").and_then(|v| v.as_s().ok()).map(|sk| encode_page_token(sk)));
-        Ok(Page { items, next_token })
-    }
-
-    /// Records a rotated-out key for the schedule to delete when it expires.
-    pub async fn put_expiring_key(&self, key: &ExpiringKey) -> Result<(), StoreError> {
-        let mut item = to_item(key, tenant_pk(&key.tenant), expiring_key_sk(&key.stream_id, &key.access_key_id), "ExpiringKey");
-        item.insert("GSI2PK".into(), s(spread_key(EXPIRING_KEYS, &key.access_key_id)));
-        item.insert("GSI2SK".into(), s(format!("{:012}#{}", key.expires_at, key.access_key_id)));
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
-        Ok(())
-    }
-
-    pub async fn delete_expiring_key(&self, tenant: &str, stream_id: &str, access_key_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(tenant_pk(tenant)))
-            .key("SK", s(expiring_key_sk(stream_id, access_key_id)))
-            .send()
-            .await?;
-        Ok(())
-    }
-
     /// The first `limit` GSI2 items of each of `prefix`'s partitions (and of the unsharded
     /// `prefix` that records from before the spread still use), with sort keys below
     /// `below` if given.
@@ -651,143 +534,6 @@ impl Store {
         Ok(found)
     }
 
-    /// Rotated-out keys of every tenant whose overlap ended by `now`, soonest first.
-    pub async fn due_expiring_keys(&self, now: i64, limit: i32) -> Result<Vec<ExpiringKey>, StoreError> {
-        let mut due: Vec<ExpiringKey> = self.query_spread(EXPIRING_KEYS, Some(format!("{:012}$", now)), limit).await?;
-        due.sort_by_key(|k| k.expires_at);
-        due.truncate(limit.max(0) as usize);
-        Ok(due)
-    }
-
-    /// Unfinished jobs of every tenant, oldest first, at most `limit` (GSI2 holds only
-    /// those): the oldest of each partition, merged.
-    pub async fn list_unfinished_jobs(&self, limit: i32) -> Result<Vec<Job>, StoreError> {
-        let mut jobs: Vec<Job> = self.query_spread(ACTIVE_JOBS, None, limit).await?;
-        jobs.sort_by(|a, b| (&a.created_at, &a.job_id).cmp(&(&b.created_at, &b.job_id)));
-        jobs.truncate(limit.max(0) as usize);
-        Ok(jobs)
-    }
-
-    /// Marks a pending job as running; a job already further along is left alone.
-    pub async fn mark_job_running(&self, tenant: &str, job_id: &str) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", s(tenant_pk(tenant)))
-            .key("SK", s(job_sk(job_id)))
-            .update_expression("SET #status = :running, UpdatedAt = :now")
-            .condition_expression("#status = :pending")
-            .expression_attribute_names("#status", "Status")
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
-            .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
-            .send()
-            .await;
-        match result {
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            other => other.map(|_| ()).map_err(Into::into),
-        }
-    }
-
-    /// Records how far a running job is, and where its workflow resumes.
-    pub async fn record_job_progress(&self, tenant: &str, job_id: &str, progress: &crate::model::Progress, cursor: &serde_json::Value) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", s(tenant_pk(tenant)))
-            .key("SK", s(job_sk(job_id)))
-            .update_expression("SET Progress = :progress, #cursor = :cursor, UpdatedAt = :now")
-            .condition_expression("#status = :running")
-            .expression_attribute_names("#status", "Status")
-            .expression_attribute_names("#cursor", "Cursor")
-            .expression_attribute_values(":progress", AttributeValue::M(serde_dynamo::to_item(progress).expect("progress serializes")))
-            .expression_attribute_values(":cursor", serde_dynamo::to_attribute_value(cursor).expect("a cursor serializes"))
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
-            .send()
-            .await?;
-        Ok(())
-    }
-
-    /// Records what a running job did, before it ends.
-    pub async fn record_job_result(&self, tenant: &str, job_id: &str, result: &serde_json::Value) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", s(tenant_pk(tenant)))
-            .key("SK", s(job_sk(job_id)))
-            .update_expression("SET #result = :result, UpdatedAt = :now")
-            .condition_expression("#status = :running")
-            .expression_attribute_names("#status", "Status")
-            .expression_attribute_names("#result", "Result")
-            .expression_attribute_values(":result", serde_dynamo::to_attribute_value(result).expect("a result serializes"))
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":now", s(crate::model::now_rfc3339()))
-            .send()
-            .await?;
-        Ok(())
-    }
-
-    /// Ends a job once: returns false if it had already ended. With `resource_id`, only a
-    /// job about that resource is ended (a dataset created by a consumer's job changes
-    /// status under that job, but the consumer's outcome ends it).
-    pub async fn finish_job(&self, tenant: &str, job_id: &str, status: JobStatus, error: Option<JobError>) -> Result<bool, StoreError> {
-        self.finish_job_of(tenant, job_id, None, status, error).await
-    }
-
-    pub async fn finish_job_of(&self, tenant: &str, job_id: &str, resource_id: Option<&str>, status: JobStatus, error: Option<JobError>) -> Result<bool, StoreError> {
-        self.end_job(tenant, job_id, resource_id, status, error, None).await
-    }
-
-    /// Ends a job once with what it did (its `Result`).
-    pub async fn finish_job_with_result(&self, tenant: &str, job_id: &str, status: JobStatus, error: Option<JobError>, result: serde_json::Value) -> Result<bool, StoreError> {
-        self.end_job(tenant, job_id, None, status, error, Some(result)).await
-    }
-
-    async fn end_job(&self, tenant: &str, job_id: &str, resource_id: Option<&str>, status: JobStatus, error: Option<JobError>, result: Option<serde_json::Value>) -> Result<bool, StoreError> {
-        let Some(mut job) = self.get_job(tenant, job_id).await? else { return Ok(false) };
-        if job.status.is_terminal() || resource_id.is_some_and(|id| id != job.resource_id) {
-            return Ok(false);
-        }
-        let previous = job.status;
-        job.status = status;
-        job.error = error;
-        if result.is_some() {
-            job.result = result.clone();
-        }
-        job.updated_at = crate::model::now_rfc3339();
-        let written = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(job_item(&job)))
-            .condition_expression("#status = :previous")
-            .expression_attribute_names("#status", "Status")
-            .expression_attribute_values(":previous", s(previous.as_str()))
-            .send()
-            .await;
-        match written {
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                // Someone moved it meanwhile (PENDING → RUNNING, or ended it): look again.
-                Box::pin(self.end_job(tenant, job_id, resource_id, status, job.error, result)).await
-            }
-            other => other.map(|_| true).map_err(Into::into),
-        }
-    }
-
-    // ---- idempotency ----
-
-    pub async fn get_idempotency_record(&self, tenant: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let record: Option<IdempotencyRecord> = self.get_item(tenant_pk(tenant), idempotency_sk(key)).await?;
-        // TTL deletion lags: an expired record no longer counts.
-        Ok(record.filter(|r| r.expires_at > crate::model::now_epoch_seconds()))
-    }
-
-    /// Records the answer of a change that wrote nothing else (a no-op change).
-    pub async fn put_idempotency_record(&self, write: IdempotentWrite<'_>) -> Result<(), StoreError> {
-        self.transact(vec![idempotent_put(&self.table, write)]).await
-    }
 }
 
 fn put_versioned(table: &str, item: Item, new_version: i64) -> TransactWriteItem {
@@ -799,30 +545,6 @@ fn put_versioned(table: &str, item: Item, new_version: i64) -> TransactWriteItem
     TransactWriteItem::builder().put(put.build().expect("table and item are set")).build()
 }
 
-fn idempotent_put(table: &str, write: IdempotentWrite<'_>) -> Write {
-    let mut item = idempotency_item(write.tenant, write.key, write.record);
-    item.insert("ExpiresAt".into(), AttributeValue::N(write.record.expires_at.to_string()));
-    (
-        put(table, item, Some("attribute_not_exists(PK) OR ExpiresAt < :now")).with_now(),
-        Some(StoreError::IdempotencyKeyUsed),
-    )
-}
-
-trait WithNow {
-    fn with_now(self) -> Self;
-}
-
-impl WithNow for TransactWriteItem {
-    fn with_now(mut self) -> Self {
-        if let Some(put) = self.put.as_mut() {
-            put.expression_attribute_values
-                .get_or_insert_with(HashMap::new)
-                .insert(":now".into(), AttributeValue::N(crate::model::now_epoch_seconds().to_string()));
-        }
-        self
-    }
-}
-
 fn encode_page_token(sort_key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sort_key)
 }
@@ -832,39 +554,16 @@ fn decode_page_token(token: &str) -> Result<String, StoreError> {
     String::from_utf8(bytes).map_err(|_| StoreError::BadPageToken)
 }
 
-/// What a resource status change means for the job in charge of the resource.
-pub fn job_outcome(before: ResourceStatus, after: ResourceStatus) -> Option<JobStatus> {
-    if !before.is_transitional() || after.is_transitional() {
-        return None;
-    }
-    Some(if after == ResourceStatus::Active { JobStatus::Succeeded } else { JobStatus::Failed })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ResourceStatus;
 
     #[test]
     fn page_tokens_round_trip() {
         let token = encode_page_token("STREAM#abc");
         assert_eq!(decode_page_token(&token).unwrap(), "STREAM#abc");
         assert!(matches!(decode_page_token("%%%"), Err(StoreError::BadPageToken)));
-    }
-
-    #[test]
-    fn given_a_creating_stream_when_it_becomes_active_then_its_job_succeeded() {
-        assert_eq!(job_outcome(ResourceStatus::Creating, ResourceStatus::Active), Some(JobStatus::Succeeded));
-    }
-
-    #[test]
-    fn given_an_updating_stream_when_it_fails_then_its_job_failed() {
-        assert_eq!(job_outcome(ResourceStatus::Updating, ResourceStatus::UpdateFailed), Some(JobStatus::Failed));
-    }
-
-    #[test]
-    fn given_an_active_stream_when_only_metadata_changes_then_no_job_ends() {
-        assert_eq!(job_outcome(ResourceStatus::Active, ResourceStatus::Active), None);
-        assert_eq!(job_outcome(ResourceStatus::Active, ResourceStatus::Updating), None);
     }
 
     #[test]
@@ -915,13 +614,4 @@ mod tests {
         assert_eq!(partitions.len(), SPREAD_PARTITIONS as usize);
     }
 
-    #[test]
-    fn a_running_job_item_is_in_the_unfinished_index_and_a_finished_one_expires() {
-        let mut job = Job::new("t", crate::model::Operation::CreateStream, "r", None);
-        assert!(matches!(&job_item(&job)["GSI2PK"], AttributeValue::S(pk) if pk.starts_with("ACTIVE_JOB#")));
-        job.status = JobStatus::Succeeded;
-        let item = job_item(&job);
-        assert!(!item.contains_key("GSI2PK"));
-        assert!(item.contains_key("ExpiresAt"));
-    }
 }

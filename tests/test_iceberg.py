@@ -50,7 +50,8 @@ from delivery_helpers import (  # noqa: F401  (resources is a fixture)
     unique_dataset_name,
     unique_domain,
 )
-from test_delivery import DELIVERY_TIMEOUT
+from test_delivery import DELIVERY_TIMEOUT, restart_tributary_local
+from test_drift import DRIFT_TIMEOUT, drift_of, repair, wait_for_drift
 from test_recovery import KEEPS_ALL, failed_records, patch_transform, run_recovery, twins_of, wait_for_failed_records
 from test_redshift import redshift_consumer, redshift_dataset, secret, secrets  # noqa: F401  (fixtures)
 from test_schema_evolution import wait_for_schema_drift
@@ -423,6 +424,36 @@ def test_a_replay_appends_the_window_again_to_an_iceberg_dataset(api, aws, strea
     assert block["SnapshotCount"] == len(table.snapshots()), block
 
 
+def test_a_restart_that_lost_the_checkpoint_after_a_commit_appends_nothing_twice(api, aws, streams, resources):
+    """Firehose delivers exactly once into Iceberg tables: each snapshot's summary says which
+    delivery stream wrote it and what it had read per shard. With its checkpoint gone, as after
+    a stop between a commit and the checkpoint, the restarted delivery resumes after what the
+    table holds instead of reading the stream again from the delivery stream's creation."""
+    stream, _, consumer, dataset = iceberg_pipeline(streams, resources, "restart")
+    tag = uuid.uuid4().hex[:6]
+    first = [{"name": f"first-{tag}-{i}", "qty": i} for i in range(4)]
+    put_json(aws, stream, first)
+    wait_for_rows(dataset, len(first), "the records before the restart")
+    summary = load_table(dataset).current_snapshot().summary
+    assert re.fullmatch(rf"arn:aws:firehose:[^/]+:deliverystream/tributary-{consumer['ConsumerId']}/\d+", summary["firehose.writer"]), summary
+    positions = json.loads(summary["firehose.source-positions"])
+    assert positions and all(sequence.isdigit() for sequence in positions.values()), summary
+
+    s3 = aws("s3")
+    state = s3.list_objects_v2(Bucket="tributary-local-state", Prefix=f"firehose/tributary-{consumer['ConsumerId']}/").get("Contents", [])
+    assert [o["Key"] for o in state if o["Key"].endswith("/checkpoints.json")], f"the delivery checkpointed: {state}"
+    for listed in state:
+        s3.delete_object(Bucket="tributary-local-state", Key=listed["Key"])
+    restart_tributary_local(sessions=[api.session])
+
+    second = [{"name": f"second-{tag}-{i}", "qty": 10 + i} for i in range(3)]
+    put_json(aws, stream, second)
+    wanted = {r["name"] for r in second}
+    rows = poll(lambda: iceberg_rows(dataset), lambda rows: wanted <= {r["name"] for r in rows}, ICEBERG_TIMEOUT, 1.0, "the records after the restart")
+    names = sorted(r["name"] for r in rows)
+    assert names == sorted(r["name"] for r in first + second), "every record once: nothing read again from the stream's start"
+
+
 # --------------------------------------------------------------------------------------------
 # (5) a dataset made alone, joined by a consumer; another tenant sees neither
 # --------------------------------------------------------------------------------------------
@@ -451,10 +482,16 @@ def test_an_iceberg_dataset_made_alone_takes_a_consumer_and_another_tenant_finds
     consumer = resources.create_consumer(stream_id, joining)
     assert consumer["DatasetId"] == dataset["DatasetId"], consumer
     assert_iceberg_destination(aws, consumer, dataset)
+    # A second consumer appends to the same table: its commits race the first's, and the
+    # loser of each race commits again on the table as the winner left it.
+    second = resources.create_consumer(stream_id, {**joining, "ConsumerName": f"{joining['ConsumerName']}-2"})
     tag = uuid.uuid4().hex[:6]
     put_json(aws, stream, [{"name": f"lf-{tag}-{i}", "qty": i} for i in range(3)])
-    rows = wait_for_rows(dataset, 3, "the records in the Lake Formation dataset")
-    assert sorted((r["name"], r["qty"]) for r in rows) == [(f"lf-{tag}-{i}", i) for i in range(3)], rows
+    rows = wait_for_rows(dataset, 6, "the records, once by each consumer, in the Lake Formation dataset")
+    assert sorted((r["name"], r["qty"]) for r in rows) == sorted([(f"lf-{tag}-{i}", i) for i in range(3)] * 2), rows
+    snapshots = load_table(dataset).snapshots()
+    assert sum(int(s.summary["added-records"]) for s in snapshots) == 6 and all(s.summary.operation == Operation.APPEND for s in snapshots), snapshots
+    assert delete_and_wait(api, f"/streams/{stream_id}/consumers/{second['ConsumerId']}")
 
     dataset_path = f"/datasets/{dataset['DatasetId']}"
     consumer_path = f"/streams/{stream_id}/consumers/{consumer['ConsumerId']}"
@@ -480,6 +517,24 @@ def test_an_iceberg_dataset_made_alone_takes_a_consumer_and_another_tenant_finds
     with pytest.raises(glue.exceptions.EntityNotFoundException):
         glue.get_table(DatabaseName=dataset["GlueDatabase"], Name=dataset["GlueTable"])
     assert list_objects(aws("s3"), dataset["Location"]) == [], "no file of the table is left"
+
+
+def test_a_column_added_to_the_iceberg_table_behind_its_back_is_drift_that_repair_removes(api, resources):
+    dataset = resources.create_dataset(TargetLocation="s3athena", FileType="iceberg", Schema=EVERY_TYPE)
+    path = f"/datasets/{dataset['DatasetId']}"
+    with load_table(dataset).update_schema() as change:
+        change.add_column("extra", StringType())
+    assert "extra" in [f.name for f in load_table(dataset).schema().fields]
+    drift = wait_for_drift(api, path, "Columns")["Drift"]
+    assert "extra" in json.dumps(drift), drift
+    repair(api, path)
+    restated = load_table(dataset)
+    assert [f.name for f in restated.schema().fields] == [c["Name"] for c in EVERY_TYPE], restated.schema()
+    # The schema with `extra` stays in the table's history; the current one equals the first
+    # again, and Iceberg gives a schema identical to an earlier one that one's id.
+    assert len(restated.schemas()) == 2 and restated.schema().schema_id == 0, restated.schemas()
+    # The catalog's rendering of every type matches the record: no drift once repaired.
+    poll(lambda: drift_of(api, path), lambda d: d.get("Drift") is None, DRIFT_TIMEOUT, 1.0, "no drift after the repair")
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,13 +22,8 @@ impl IcebergTables for GlueTables {
         GlueTables::create(self, database, table, &dataset.location(), &table_columns(dataset)).await.map_err(failed)
     }
 
-    async fn add_columns(&self, dataset: &Dataset) -> Result<(), IcebergError> {
+    async fn restate_columns(&self, dataset: &Dataset) -> Result<(), IcebergError> {
         let (database, table) = names(dataset)?;
-        GlueTables::add_columns(self, database, table, &table_columns(dataset)).await.map(|_| ()).map_err(failed)
-    }
-
-    async fn columns(&self, dataset: &Dataset) -> Result<Vec<(String, String)>, IcebergError> {
-        let (database, table) = names(dataset)?;
-        GlueTables::columns(self, database, table).await.map_err(failed)
+        GlueTables::restate_columns(self, database, table, &table_columns(dataset)).await.map(|_| ()).map_err(failed)
     }
 }

@@ -122,33 +122,32 @@ impl GlueTables {
         }
     }
 
-    /// Appends the columns the table's current schema lacks (by name), as one schema change:
-    /// a new schema id, the older data files still read (the new columns null there).
-    /// Returns how many were added.
-    pub async fn add_columns(&self, database: &str, table: &str, columns: &[(String, String)]) -> iceberg::Result<usize> {
+    /// Makes the table's current schema hold `columns` (by name), as one schema change: the
+    /// columns it lacks appended, those it has beyond them (added behind the dataset's back)
+    /// deleted; a new schema id, the older data files still read (new columns null there).
+    /// Returns how many columns changed.
+    pub async fn restate_columns(&self, database: &str, table: &str, columns: &[(String, String)]) -> iceberg::Result<usize> {
         let catalog = self.catalog().await?;
         let loaded = catalog.load_table(&ident(database, table)).await?;
         let current = loaded.metadata().current_schema().clone();
         let missing: Vec<&(String, String)> = columns.iter().filter(|(name, _)| current.field_by_name(name).is_none()).collect();
-        if missing.is_empty() {
+        let extra: Vec<String> =
+            current.as_struct().fields().iter().map(|f| f.name.clone()).filter(|name| !columns.iter().any(|(wanted, _)| wanted == name)).collect();
+        if missing.is_empty() && extra.is_empty() {
             return Ok(0);
         }
         let tx = Transaction::new(&loaded);
         let mut action = tx.update_schema();
+        for name in &extra {
+            action = action.delete_column(name);
+        }
         for (name, glue_type) in &missing {
             let primitive = iceberg_type(glue_type)
                 .ok_or_else(|| iceberg::Error::new(ErrorKind::DataInvalid, format!("column {name}: Iceberg has no type {glue_type}")))?;
             action = action.add_column(AddColumn::optional(name, Type::Primitive(primitive)));
         }
         action.apply(tx)?.commit(catalog).await?;
-        Ok(missing.len())
-    }
-
-    /// The table's current columns as the catalog's schema has them: (name, Glue type name).
-    pub async fn columns(&self, database: &str, table: &str) -> iceberg::Result<Vec<(String, String)>> {
-        let loaded = self.catalog().await?.load_table(&ident(database, table)).await?;
-        let schema = loaded.metadata().current_schema();
-        Ok(schema.as_struct().fields().iter().map(|f| (f.name.clone(), f.field_type.to_string())).collect())
+        Ok(missing.len() + extra.len())
     }
 
     /// Appends the records that fit the table's current schema as one snapshot (a data file
@@ -194,6 +193,15 @@ impl GlueTables {
             snapshot_id: committed.metadata().current_snapshot_id(),
             refused,
         })
+    }
+
+    /// The summary of the newest snapshot whose summary has `key` = `value` (a writer's own
+    /// marks, such as what it had read when it committed).
+    pub async fn newest_summary_with(&self, database: &str, table: &str, key: &str, value: &str) -> iceberg::Result<Option<HashMap<String, String>>> {
+        let loaded = self.catalog().await?.load_table(&ident(database, table)).await?;
+        let mut snapshots: Vec<_> = loaded.metadata().snapshots().collect();
+        snapshots.sort_by_key(|s| std::cmp::Reverse(s.sequence_number()));
+        Ok(snapshots.into_iter().map(|s| &s.summary().additional_properties).find(|p| p.get(key).map(String::as_str) == Some(value)).cloned())
     }
 
     /// Drops the table from the catalog and deletes its metadata and data files.

@@ -22,10 +22,9 @@ pub trait IcebergTables: Send + Sync {
     /// Creates the table (format v2, the dataset's columns, under its Location) in its Glue
     /// database, which exists; a table already there is kept.
     async fn create(&self, dataset: &Dataset) -> Result<(), IcebergError>;
-    /// Appends the dataset's columns the table's current schema lacks (a new schema id).
-    async fn add_columns(&self, dataset: &Dataset) -> Result<(), IcebergError>;
-    /// The table's current columns (name, Glue type name).
-    async fn columns(&self, dataset: &Dataset) -> Result<Vec<(String, String)>, IcebergError>;
+    /// Makes the table's current schema the dataset's columns (a new schema id): those it
+    /// lacks appended (ADD_COLUMNS, repair), those added behind Tributary's back deleted.
+    async fn restate_columns(&self, dataset: &Dataset) -> Result<(), IcebergError>;
 }
 
 /// The dataset's columns as its Iceberg table has them, and as the catalog shows them in

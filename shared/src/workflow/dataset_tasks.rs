@@ -161,10 +161,10 @@ impl DatasetTasks {
     }
 
     /// The table as the dataset records it: the Hive table restated (Glue keeps the old
-    /// version), or the Iceberg table's missing columns appended.
+    /// version), or the Iceberg table's schema made the dataset's columns.
     async fn restate_table(&self, dataset: &Dataset) -> Result<(), TaskError> {
         if dataset.is_iceberg() {
-            Ok(self.catalog.iceberg.add_columns(dataset).await?)
+            Ok(self.catalog.iceberg.restate_columns(dataset).await?)
         } else {
             Ok(catalog::update_table(&self.catalog.glue, dataset).await?)
         }

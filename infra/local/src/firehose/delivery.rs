@@ -4,7 +4,8 @@
 
 use crate::moto_client::MotoJson;
 use super::checkpoint::Checkpoints;
-use super::config::Config;
+use super::config::{Config, Source};
+use std::collections::BTreeMap;
 use super::destinations::{self, layout, s3};
 use super::partitions::{PartitionBuffer, Partitions};
 use tributary::firehose::partitioning::ACTIVE_PARTITIONS_LIMIT;
@@ -91,6 +92,12 @@ impl Delivery {
     pub async fn run(mut self) {
         tracing::info!(delivery_stream = %self.config.name, "delivering");
         let mut checkpoints = Checkpoints::load(&self.moto, &self.config.name, self.config.created_ms).await;
+        if let (Some((database, table)), Source::Kinesis { .. }) = (&self.config.iceberg, &self.config.source) {
+            match destinations::iceberg::committed_positions(&self.moto, &self.config, database, table).await {
+                Ok(committed) => checkpoints.advance_to(&committed),
+                Err(error) => tracing::warn!(delivery_stream = %self.config.name, %error, "the Iceberg table's positions could not be read"),
+            }
+        }
         let mut source = Reader::open(&self.config, checkpoints.positions());
         if let Some(partitioning) = self.config.partitioning.clone() {
             return self.run_partitioned(Partitions::new(&partitioning), checkpoints, source).await;
@@ -105,19 +112,16 @@ impl Delivery {
             buffer.push(records);
             if buffer.is_due(&self.config) {
                 let buffered_since = buffer.started.unwrap_or_else(Instant::now);
-                loop {
-                    let flushed = match self.flush(&buffer.records, buffered_since).await {
-                        Ok(()) => checkpoints.save(&self.moto, &source.positions()).await,
-                        failed => failed,
-                    };
-                    match flushed {
-                        Ok(()) => break,
-                        Err(error) => {
-                            tracing::warn!(delivery_stream = %self.config.name, %error, "delivery failed; retrying");
-                            self.metrics.data_freshness(buffered_since.elapsed().as_secs_f64());
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                        }
-                    }
+                let positions = source.positions();
+                // A delivered buffer is not delivered again when only its checkpoint failed.
+                while let Err(error) = self.flush(&buffer.records, buffered_since, &positions).await {
+                    tracing::warn!(delivery_stream = %self.config.name, %error, "delivery failed; retrying");
+                    self.metrics.data_freshness(buffered_since.elapsed().as_secs_f64());
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                while let Err(error) = checkpoints.save(&self.moto, &positions).await {
+                    tracing::warn!(delivery_stream = %self.config.name, %error, "checkpoint failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 source.after_checkpoint(&self.moto, &source.positions()).await;
                 buffer.clear();
@@ -151,7 +155,7 @@ impl Delivery {
             let this = &self;
             let delivered: Vec<PartitionBuffer> = futures::stream::iter(due)
                 .map(|(partition, buffer)| async move {
-                    this.retry("delivery", || this.deliver(&buffer.records, vec![], buffer.started, Some(&partition))).await;
+                    this.retry("delivery", || this.deliver(&buffer.records, vec![], buffer.started, Some(&partition), None)).await;
                     buffer
                 })
                 .buffer_unordered(CONCURRENT_PARTITION_DELIVERIES)
@@ -208,16 +212,16 @@ impl Delivery {
     }
 
     /// Delivers processed records (to a partition's prefix, with dynamic partitioning).
-    async fn deliver(&self, kept: &[SourceRecord], failures: Vec<super::record::Failure>, buffered_since: Instant, partition: Option<&str>) -> Result<(), String> {
+    async fn deliver(&self, kept: &[SourceRecord], failures: Vec<super::record::Failure>, buffered_since: Instant, partition: Option<&str>, source_positions: Option<&BTreeMap<String, String>>) -> Result<(), String> {
         let updates = self.config_updates.clone();
         let gone = move || Self::is_gone(&updates);
-        let target = destinations::Target { moto: &self.moto, config: &self.config, metrics: &self.metrics, buffered_since, gone: &gone, partition };
+        let target = destinations::Target { moto: &self.moto, config: &self.config, metrics: &self.metrics, buffered_since, gone: &gone, partition, source_positions };
         destinations::deliver(&target, kept, failures).await
     }
 
     /// Processes and delivers the buffered records.
-    async fn flush(&self, records: &[SourceRecord], buffered_since: Instant) -> Result<(), String> {
+    async fn flush(&self, records: &[SourceRecord], buffered_since: Instant, source_positions: &BTreeMap<String, String>) -> Result<(), String> {
         let Processed { kept, failures } = self.process(records.to_vec()).await;
-        self.deliver(&kept, failures, buffered_since, None).await
+        self.deliver(&kept, failures, buffered_since, None, Some(source_positions)).await
     }
 }

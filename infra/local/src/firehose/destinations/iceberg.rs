@@ -4,7 +4,9 @@
 
 use super::Target;
 use crate::firehose::record::Failure;
-use std::collections::HashMap;
+use crate::firehose::config::Config;
+use crate::moto_client::MotoJson;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 use tributary::firehose::processing::SourceRecord;
 use tributary_iceberg::{CatalogSettings, GlueTables};
@@ -23,6 +25,24 @@ fn tables(moto_url: &str) -> &'static GlueTables {
     })
 }
 
+/// Each snapshot's summary says which delivery stream (this incarnation of it) wrote it and
+/// what it had read of its source by then: a delivery stream stopped between its commit and
+/// its checkpoint resumes after what the table has, so no buffer is appended twice
+/// (Firehose delivers exactly once to Iceberg tables).
+const WRITER: &str = "firehose.writer";
+const SOURCE_POSITIONS: &str = "firehose.source-positions";
+
+fn writer(config: &Config) -> String {
+    format!("{}/{}", config.arn, config.created_ms)
+}
+
+/// What the table says this delivery stream had read when it last committed (nothing when
+/// it never did).
+pub async fn committed_positions(moto: &MotoJson, config: &Config, database: &str, table: &str) -> Result<BTreeMap<String, String>, String> {
+    let summary = tables(moto.url()).newest_summary_with(database, table, WRITER, &writer(config)).await.map_err(|e| e.to_string())?;
+    Ok(summary.and_then(|s| serde_json::from_str(s.get(SOURCE_POSITIONS)?).ok()).unwrap_or_default())
+}
+
 /// Appends the records; returns the refused ones as failures. Err when the commit failed
 /// for a reason that may pass (the buffer is delivered again).
 pub async fn append(target: &Target<'_>, database: &str, table: &str, kept: &[SourceRecord]) -> Result<Vec<Failure>, String> {
@@ -30,7 +50,10 @@ pub async fn append(target: &Target<'_>, database: &str, table: &str, kept: &[So
         return Ok(vec![]);
     }
     let records: Vec<&[u8]> = kept.iter().map(|r| r.data.as_slice()).collect();
-    let properties = HashMap::from([("firehose.delivery-stream".to_string(), target.config.name.clone())]);
+    let mut properties = HashMap::from([(WRITER.to_string(), writer(target.config))]);
+    if let Some(positions) = target.source_positions {
+        properties.insert(SOURCE_POSITIONS.to_string(), serde_json::to_string(positions).expect("positions serialize"));
+    }
     match tables(target.moto.url()).append(database, table, &records, properties).await {
         Ok(appended) => {
             target.metrics.iceberg_commit(true, appended.rows, appended.bytes, appended.refused.len());

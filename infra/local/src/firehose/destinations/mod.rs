@@ -25,6 +25,8 @@ pub struct Target<'a> {
     pub gone: &'a (dyn Fn() -> bool + Sync),
     /// The evaluated prefix of the partition delivered, with dynamic partitioning.
     pub partition: Option<&'a str>,
+    /// What the source had been read to when the batch was cut (an Iceberg commit keeps it).
+    pub source_positions: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 impl Target<'_> {

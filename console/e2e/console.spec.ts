@@ -280,7 +280,7 @@ test.describe.serial('the seed use case in the console', () => {
     await expect(page.locator('.page-header .badge')).toHaveText('ACTIVE', { timeout: 90_000 });
   });
 
-  test('deliver into a new Iceberg table and see it on the dataset page', async () => {
+  test('make a consumer that creates an Iceberg dataset, and see its empty table on the dataset page', async () => {
     await page.goto(`streams/${streamId}?tab=consumers`);
     await page.getByRole('button', { name: /New consumer/ }).click();
     await page.getByLabel('Consumer Name').fill(`${CONSUMER}-iceberg`);
@@ -303,6 +303,7 @@ test.describe.serial('the seed use case in the console', () => {
     await expect(page.getByRole('heading', { name: 'Table', exact: true })).toBeVisible();
     await expect(page.locator('dt:text("Format") + dd')).toHaveText('ICEBERG v2');
     await expect(page.locator('dt:text("Snapshots") + dd')).toHaveText('0');
+    await expect(page.getByText("Empty: the first buffer a consumer delivers is the table's first snapshot.")).toBeVisible();
     await expect(page.locator('dt:text("Metadata location") + dd')).toContainText(`/datasets/${datasetId}/metadata/`);
     await page.screenshot({ path: join(SCREENSHOTS, 'dataset-iceberg.png'), fullPage: true });
     await expectAccessible(page, 'an Iceberg dataset');

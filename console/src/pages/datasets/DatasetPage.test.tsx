@@ -65,6 +65,12 @@ it("shows an Iceberg dataset's table: format, snapshots, data files, records and
   expect(fact('Records')).toBe('250');
   expect(fact('Schema id')).toBe('1');
   expect(fact('Metadata location')).toContain(METADATA);
+  expect(screen.queryByText(/Empty: the first buffer/)).toBeNull();
+  cleanup();
+
+  serve({ ...base, DatasetId: 'd4', Table: { Format: 'ICEBERG', FormatVersion: 2, MetadataLocation: METADATA, SchemaId: 0, SnapshotCount: 0, DataFiles: 0, Records: 0 } });
+  await waitFor(() => expect(fact('Snapshots')).toBe('0'));
+  expect(screen.getByText(/Empty: the first buffer a consumer delivers is the table's first snapshot/)).toBeTruthy();
 });
 
 it('says why the table could not be read, or that it has no metadata yet', async () => {

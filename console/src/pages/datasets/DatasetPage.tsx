@@ -149,6 +149,7 @@ export function IcebergTable({ dataset }: { dataset: Dataset }) {
           </div>
         </dl>
       )}
+      {table?.SnapshotCount === 0 && <p class="muted">Empty: the first buffer a consumer delivers is the table's first snapshot.</p>}
       {table && (
         <dl class="secrets">
           <div>

@@ -1,6 +1,6 @@
-//! The tables: created with a dataset's columns, evolved by appending columns, and appended
-//! to, one snapshot per buffer, through the Glue catalog (whose commits iceberg-rust retries
-//! when another writer committed first).
+//! The tables: created with a dataset's columns, their schema made the dataset's columns again
+//! (evolution, repair), and appended to, one snapshot per buffer, through the Glue catalog
+//! (whose commits iceberg-rust retries when another writer committed first).
 
 use crate::json::decode_rows;
 use crate::schema::{iceberg_type, table_schema};
